@@ -1,0 +1,213 @@
+"""Named connections: a kind plus a Keboola `db` node whose `#password` is a secret reference.
+
+They live in `.keboola/connections.json` (no secrets in it), so a teammate who clones the project gets
+the connections and supplies their own secrets.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .connectors import KINDS, open_connector
+from .errors import KeboolaError
+from .model.configuration import check_name
+from .store.audit import AuditLog
+from .store.files import locked, read_json, write_json_atomic
+from .store.secrets import SecretRef, redact, store_secret
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .connectors import Connector, Diagnosis
+
+SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql"}
+DEFAULT_PORTS = {"postgresql": 5432}
+
+
+@dataclass
+class Connection:
+    name: str
+    kind: str
+    db: dict[str, Any]  # the Keboola `db` node: host, port, database, user, #password (reference)
+    _manager: "ConnectionManager | None" = field(default=None, repr=False, compare=False)
+
+    def target(self) -> str:
+        user = self.db.get("user", "")
+        return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
+
+    def secret(self) -> str:
+        ref = self.db.get("#password")
+        return SecretRef.parse(ref).describe() if ref else "none"
+
+    def connector(self) -> "Connector":
+        assert self._manager is not None, "connection is not attached to a project"
+        return self._manager.connector(self.name)
+
+    def test(self) -> "Diagnosis":
+        return self.connector().test()
+
+    def tables(self) -> "pd.DataFrame":
+        return self.connector().tables()
+
+    def describe(self, table: str) -> "pd.DataFrame":
+        return self.connector().describe(table)
+
+    def preview(self, table: str, limit: int = 100) -> "pd.DataFrame":
+        return self.connector().preview(table, limit)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.name!r} {self.target()} secret: {self.secret()}>"
+
+
+def parse_url(url: str) -> tuple[str, dict[str, Any], str | None]:
+    """`postgresql://user[:password]@host[:port]/database[?sslmode=..&host=/socket/dir]` -> kind, db, password."""
+    parts = urlsplit(url.strip())
+    kind = SCHEMES.get(parts.scheme)
+    if kind is None:
+        raise KeboolaError(
+            f"cannot tell the kind of connection from {redact_url(url)!r}",
+            fix="start the URL with postgresql:// (more kinds are coming)",
+        )
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    try:
+        port = parts.port or DEFAULT_PORTS[kind]
+    except ValueError:
+        raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
+    db: dict[str, Any] = {
+        "host": query.pop("host", None) or parts.hostname or "127.0.0.1",
+        "port": port,
+        "database": unquote(parts.path.lstrip("/")) or "postgres",
+        "user": unquote(parts.username or "") or "postgres",
+    }
+    sslmode = query.pop("sslmode", None)
+    if sslmode in ("require", "verify-ca", "verify-full"):
+        db["ssl"] = {"enabled": True, "verifyServerCert": sslmode != "require"}
+    if query:
+        raise KeboolaError(
+            f"URL option(s) {', '.join(sorted(query))} are not supported", fix="supported options: sslmode, host"
+        )
+    password = unquote(parts.password) if parts.password else None
+    return kind, db, password
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+class ConnectionManager:
+    def __init__(self, path: Path, lock_path: Path, audit: AuditLog) -> None:
+        self.path = path
+        self.lock_path = lock_path
+        self.audit = audit
+        self._connectors: dict[str, tuple[dict[str, Any], Connector]] = {}
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        return read_json(self.path, default={"connections": {}}).get("connections", {})
+
+    def add(
+        self,
+        name: str,
+        url: str | None = None,
+        *,
+        password: SecretRef | str | None = None,
+        kind: str | None = None,
+        replace: bool = False,
+        actor: str = "user",
+        **db: Any,
+    ) -> Connection:
+        """Add a connection from a URL or from `db` fields. A password given as text is kept in a
+        0600 file outside the project and referenced; it is never written into the project."""
+        check_name(name, "connection")
+        if url:
+            kind, parsed, url_password = parse_url(url)
+            parsed.update(db)
+            db = parsed
+            if url_password and password is None:
+                password = url_password
+                warnings.warn(
+                    f"the password in the URL of {name!r} was moved to a local secret file; "
+                    "use --password-env next time so it never appears in the notebook",
+                    stacklevel=2,
+                )
+        if kind not in KINDS:
+            raise KeboolaError(f"connection kind {kind!r} is not supported", fix=f"use one of: {', '.join(KINDS)}")
+        if isinstance(password, str):
+            password = store_secret(f"{name}-password", password)
+        if password is not None:
+            db["#password"] = str(password)
+        with locked(self.lock_path, "the project"):
+            connections = self._read()
+            if name in connections and not replace:
+                raise KeboolaError(
+                    f"a connection named {name!r} already exists ({connections[name]['kind']})",
+                    fix="choose another name, or pass --replace (replace=True) to change it",
+                )
+            connections[name] = {"kind": kind, "db": db}
+            write_json_atomic(self.path, {"connections": dict(sorted(connections.items()))})
+            self.audit.record("replace" if replace else "create", f"connection/{name}", actor=actor, kind=kind)
+        self._forget(name)
+        return self.get(name)
+
+    def get(self, name: str) -> Connection:
+        connections = self._read()
+        if name not in connections:
+            known = ", ".join(connections) or "none yet"
+            raise KeboolaError(
+                f"there is no connection named {name!r} (known: {known})",
+                fix="add it with %keboola connect NAME URL, or %keboola demo for the demo database",
+            )
+        entry = connections[name]
+        return Connection(name, entry["kind"], entry["db"], self)
+
+    def remove(self, name: str, *, actor: str = "user") -> None:
+        self.get(name)
+        with locked(self.lock_path, "the project"):
+            connections = self._read()
+            connections.pop(name, None)
+            write_json_atomic(self.path, {"connections": connections})
+            self.audit.record("delete", f"connection/{name}", actor=actor)
+        self._forget(name)
+
+    def list(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        rows = [
+            {"name": c.name, "kind": c.kind, "target": c.target(), "secret": c.secret()}
+            for c in (self.get(name) for name in self._read())
+        ]
+        return pd.DataFrame(rows, columns=["name", "kind", "target", "secret"])
+
+    def names(self) -> list[str]:
+        return list(self._read())
+
+    def connector(self, name: str) -> "Connector":
+        """One warm connector per connection, re-made when the connection changes."""
+        connection = self.get(name)
+        with self._lock:
+            cached = self._connectors.get(name)
+            if cached and cached[0] == connection.db:
+                return cached[1]
+            if cached:
+                cached[1].close()
+            made = open_connector(connection.kind, name, connection.db)
+            self._connectors[name] = (dict(connection.db), made)
+            return made
+
+    def _forget(self, name: str) -> None:
+        with self._lock:
+            cached = self._connectors.pop(name, None)
+        if cached:
+            cached[1].close()
+
+    def close(self) -> None:
+        for name in list(self._connectors):
+            self._forget(name)

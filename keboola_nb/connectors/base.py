@@ -1,0 +1,84 @@
+"""What every connector offers, and the small value types they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+
+@dataclass
+class Diagnosis:
+    """The answer to "does this connection work?", with what to do when it does not."""
+
+    ok: bool
+    problem: str  # ok | auth | network | timeout | missing_database | ssl | access | secret | config | error
+    message: str
+    fix: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        head = "OK" if self.ok else f"FAILED ({self.problem})"
+        lines = [f"{head}: {self.message}"]
+        if self.fix:
+            lines.append(f"  How to fix: {self.fix}")
+        lines += [f"  {k}: {v}" for k, v in self.details.items()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        color = "#1a7f37" if self.ok else "#cf222e"
+        head = "OK" if self.ok else f"Failed: {escape(self.problem)}"
+        rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in self.details.items())
+        fix = f"<div><b>How to fix:</b> {escape(self.fix)}</div>" if self.fix else ""
+        return (
+            f"<div><b style='color:{color}'>{head}</b> {escape(self.message)}{fix}"
+            f"{'<table>' + rows + '</table>' if rows else ''}</div>"
+        )
+
+
+@dataclass
+class ExtractSpec:
+    """One table (or query) to extract, and the incremental-fetching window."""
+
+    table: tuple[str, str] | None = None  # (schema, table)
+    query: str | None = None
+    columns: list[str] = field(default_factory=list)  # empty = all
+    fetching_column: str | None = None
+    since: Any = None  # the last fetched value: rows with fetching_column >= since are read
+    limit: int | None = None  # incrementalFetchingLimit
+
+
+@dataclass
+class Scan:
+    """A SELECT that the storage's DuckDB connection runs to read the source."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+    estimated_rows: int | None = None
+
+
+class Connector(Protocol):
+    kind: str
+
+    def test(self) -> Diagnosis: ...
+
+    def tables(self) -> "pd.DataFrame": ...
+
+    def describe(self, table: str) -> "pd.DataFrame": ...
+
+    def preview(self, table: str, limit: int = 100) -> "pd.DataFrame": ...
+
+    def resolve_table(self, table: str) -> tuple[str, str]: ...
+
+    def primary_key(self, table: tuple[str, str]) -> list[str]: ...
+
+    def column_type(self, table: tuple[str, str], column: str) -> str | None: ...
+
+    def scan(self, con: "duckdb.DuckDBPyConnection", spec: ExtractSpec) -> Scan: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,132 @@
+"""Run an extractor configuration: every enabled row (or the chosen ones) into storage, as one Job.
+
+All rows load in one storage transaction and the incremental state is written only after it commits,
+so a failed run leaves storage and state exactly as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..connectors import ExtractSpec, open_connector
+from ..errors import KeboolaError
+from ..model.components import component
+from ..model.configuration import Configuration
+from ..model.db_extractor import DbRow, check_rows
+from ..store.secrets import redact
+from .jobs import Job
+from .progress import NoProgress, Progress, watch_query
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+_LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server", "connection reset")
+
+
+def run_extractor(
+    project: "Project",
+    config: Configuration,
+    rows: list[str] | None = None,
+    progress: Progress | None = None,
+    actor: str = "user",
+) -> Job:
+    progress = progress or NoProgress()
+    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    current = ""
+    try:
+        checked = check_rows(config)
+        selected = _select(config, checked, rows)
+        job.note(f"extractor {config.name} ({config.component_id}): {len(selected)} table(s)")
+        db = checked[0][1].db.model_dump(by_alias=True, exclude_none=True)
+        connector = open_connector(component(config.component_id).kind, config.name, db)
+        new_state: dict[str, dict[str, Any]] = {}
+        try:
+            with project.storage.transaction() as loader:
+                for index, (row_id, row_name, params) in enumerate(selected, 1):
+                    current = params.outputTable
+                    spec = _spec(params, project.state.row(config.id, row_id))
+                    what = f"{params.table.schema_}.{params.table.tableName}" if params.table else "query"
+                    since = f" from {params.incrementalFetchingColumn} >= {spec.since}" if spec.since is not None else ""
+                    job.note(f"{row_name}: reading {what}{since} into {params.outputTable}")
+                    progress.step(index, len(selected), f"{row_name} -> {params.outputTable}")
+                    started = time.perf_counter()
+                    scan = connector.scan(loader.con, spec)
+                    with watch_query(loader.con, progress):
+                        result = loader.load(
+                            params.outputTable,
+                            scan,
+                            incremental=params.incremental,
+                            primary_key=params.primaryKey,
+                            watermark_column=params.incrementalFetchingColumn,
+                            source=f"{config.component_id}/{config.name}/{row_name}",
+                        )
+                    seconds = time.perf_counter() - started
+                    job.tables.append(
+                        {"table_id": result.table_id, "rows": result.rows, "seconds": round(seconds, 3),
+                         "total_rows": result.total_rows, "incremental": result.incremental}
+                    )
+                    job.note(f"{row_name}: {result.rows:,} rows in {seconds:.2f} s; table has {result.total_rows:,}")
+                    if params.incrementalFetchingColumn:
+                        mark = result.watermark if result.watermark is not None else spec.since
+                        if mark is not None:
+                            new_state[row_id] = {"lastFetchedRow": str(mark)}
+                        if not params.primaryKey:
+                            job.note(f"{row_name}: no primary key, so rows at the watermark may repeat")
+        finally:
+            connector.close()
+        if new_state:
+            project.state.update(config.id, new_state)
+            job.note(f"state saved: {new_state}")
+        progress.finish(f"{sum(t['rows'] for t in job.tables):,} rows into {len(job.tables)} table(s)")
+        return project.jobs.finish(job, "success")
+    except KeboolaError as e:
+        job.tables.clear()
+        job.note(f"failed: {e}")
+        return project.jobs.finish(job, "error", f"{e} Storage and state were left as they were.")
+    except Exception as e:  # a driver error: name the table and keep the message short
+        job.tables.clear()
+        message = _explain(e, current, config.name)
+        job.note(f"failed: {redact(str(e))}")
+        return project.jobs.finish(job, "error", message)
+
+
+def _select(
+    config: Configuration, checked: list[tuple[str, DbRow]], wanted: list[str] | None
+) -> list[tuple[str, str, DbRow]]:
+    by_name = {name: (config.row(name).id, name, params) for name, params in checked}
+    if wanted:
+        missing = [w for w in wanted if w not in by_name]
+        if missing:
+            raise KeboolaError(
+                f"extractor {config.name!r} has no row(s) {', '.join(missing)}",
+                fix=f"its rows are: {', '.join(by_name)}",
+            )
+        return [by_name[w] for w in wanted]
+    chosen = [entry for entry in by_name.values() if entry[2].enabled and not config.row(entry[1]).is_disabled]
+    if not chosen:
+        raise KeboolaError(f"extractor {config.name!r} has no enabled rows", fix="enable a row, or name one to run")
+    return chosen
+
+
+def _spec(params: DbRow, state: dict[str, Any]) -> ExtractSpec:
+    table = (params.table.schema_, params.table.tableName) if params.table else None
+    return ExtractSpec(
+        table=table,
+        query=params.query,
+        columns=list(params.columns),
+        fetching_column=params.incrementalFetchingColumn,
+        since=state.get("lastFetchedRow") if params.incrementalFetchingColumn else None,
+        limit=params.incrementalFetchingLimit,
+    )
+
+
+def _explain(error: Exception, table_id: str, config_name: str) -> str:
+    text = redact(str(error)).strip().splitlines()[0]
+    where = f"extracting into {table_id}" if table_id else f"running {config_name!r}"
+    if any(marker in text.lower() for marker in _LOST_SOURCE):
+        return (
+            f"{where} failed: the source closed the connection mid-extract ({text}). "
+            "Storage and state were left as they were; run it again when the source is back."
+        )
+    return f"{where} failed: {text}. Storage and state were left as they were."

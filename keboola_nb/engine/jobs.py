@@ -1,0 +1,180 @@
+"""Job records: every run of anything leaves one (status, rows per table, timings, log)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import KeboolaError
+from ..store.secrets import redact
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    component_id TEXT NOT NULL,
+    config_id TEXT NOT NULL,
+    config_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    tables TEXT NOT NULL DEFAULT '[]',
+    log TEXT NOT NULL DEFAULT '',
+    error TEXT
+)
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Job:
+    id: int
+    component_id: str
+    config_id: str
+    config_name: str
+    status: str  # processing | success | error
+    actor: str
+    started: datetime
+    finished: datetime | None = None
+    tables: list[dict[str, Any]] = field(default_factory=list)  # per table: id, rows, seconds, ...
+    log: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return (self.finished - self.started).total_seconds() if self.finished else None
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {t["table_id"]: t["rows"] for t in self.tables}
+
+    def note(self, line: str) -> None:
+        stamp = _now().strftime("%H:%M:%S")
+        self.log.append(redact(f"{stamp} {line}"))
+
+    def raise_for_status(self) -> "Job":
+        if self.status == "error":
+            raise KeboolaError(f"job {self.id} ({self.config_name}) failed: {self.error}")
+        return self
+
+    def __repr__(self) -> str:
+        took = f" in {self.duration:.2f} s" if self.duration is not None else ""
+        lines = [f"Job {self.id} {self.config_name}: {self.status}{took}"]
+        lines += [f"  {t['table_id']}: {t['rows']:,} rows ({t['seconds']:.2f} s)" for t in self.tables]
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        color = {"success": "#1a7f37", "error": "#cf222e"}.get(self.status, "#9a6700")
+        took = f" in {self.duration:.2f} s" if self.duration is not None else ""
+        rows = "".join(
+            f"<tr><td>{escape(t['table_id'])}</td><td style='text-align:right'>{t['rows']:,}</td>"
+            f"<td style='text-align:right'>{t['seconds']:.2f} s</td><td>{'incremental' if t.get('incremental') else 'full'}</td></tr>"
+            for t in self.tables
+        )
+        table = f"<table><tr><th>table</th><th>rows</th><th>time</th><th>load</th></tr>{rows}</table>" if rows else ""
+        error = f"<div style='color:{color}'>{escape(self.error)}</div>" if self.error else ""
+        log = escape("\n".join(self.log))
+        return (
+            f"<div><b>Job {self.id}</b> {escape(self.config_name)}: <b style='color:{color}'>{self.status}</b>{took}"
+            f"{table}{error}<details><summary>log</summary><pre>{log}</pre></details></div>"
+        )
+
+
+class JobStore:
+    """Jobs in SQLite (WAL), safe for several kernels on one project."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+            self._local.db = db
+        return db
+
+    def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user") -> Job:
+        started = _now()
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started) VALUES (?,?,?,?,?,?)",
+                (component_id, config_id, config_name, "processing", actor, started.isoformat()),
+            )
+        return Job(int(cur.lastrowid), component_id, config_id, config_name, "processing", actor, started)  # type: ignore[arg-type]
+
+    def finish(self, job: Job, status: str, error: str | None = None) -> Job:
+        job.status = status
+        job.error = redact(error) if error else None
+        job.finished = _now()
+        with self._db() as db:
+            db.execute(
+                "UPDATE jobs SET status=?, finished=?, tables=?, log=?, error=? WHERE id=?",
+                (job.status, job.finished.isoformat(), json.dumps(job.tables), "\n".join(job.log), job.error, job.id),
+            )
+        return job
+
+    def get(self, job_id: int) -> Job:
+        row = self._db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise KeboolaError(f"there is no job {job_id}", fix="list jobs with %keboola jobs")
+        return _job(row)
+
+    def recent(self, limit: int = 20) -> list[Job]:
+        rows = self._db().execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_job(r) for r in rows]
+
+    def list(self, limit: int = 20) -> "pd.DataFrame":
+        import pandas as pd
+
+        records = [
+            {
+                "id": j.id,
+                "config": j.config_name,
+                "component": j.component_id,
+                "status": j.status,
+                "started": j.started,
+                "seconds": round(j.duration, 2) if j.duration is not None else None,
+                "rows": sum(j.rows.values()),
+                "actor": j.actor,
+                "error": j.error or "",
+            }
+            for j in self.recent(limit)
+        ]
+        columns = ["id", "config", "component", "status", "started", "seconds", "rows", "actor", "error"]
+        return pd.DataFrame(records, columns=columns)
+
+
+def _job(row: tuple) -> Job:
+    (id_, component_id, config_id, config_name, status, actor, started, finished, tables, log, error) = row
+    return Job(
+        id=id_,
+        component_id=component_id,
+        config_id=config_id,
+        config_name=config_name,
+        status=status,
+        actor=actor,
+        started=datetime.fromisoformat(started),
+        finished=datetime.fromisoformat(finished) if finished else None,
+        tables=json.loads(tables),
+        log=log.splitlines(),
+        error=error,
+    )

@@ -1,0 +1,144 @@
+"""Creating extractor configurations from a connection and a list of tables.
+
+`tables` entries use the shorthand of `%%keboola extractor` (snake_case keys); they become Keboola
+rows (`table{schema,tableName}`, `outputTable`, `primaryKey`, ...). Tables, columns and primary keys
+are checked against the source's catalog before anything is saved.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .connectors.postgres import format_table
+from .errors import KeboolaError
+from .model.components import extractor_for_kind
+from .model.configuration import ConfigRow, Configuration, check_name, slug
+from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
+from .storage.ids import TableId, safe_name
+from .store.configs import new_id
+
+if TYPE_CHECKING:
+    from .project import Project
+
+
+class ExtractorManager:
+    def __init__(self, project: "Project") -> None:
+        self.project = project
+
+    def create(
+        self,
+        name: str,
+        connection: str,
+        tables: list[str | dict[str, Any]],
+        *,
+        description: str = "",
+        replace: bool = False,
+        actor: str = "user",
+    ) -> Configuration:
+        """Build, validate and save an extractor; with `replace`, keep the id and make a new version."""
+        config = self.build(name, connection, tables, description=description)
+        existing = self.project.configs.find(name)
+        if existing is not None:
+            if not replace:
+                raise KeboolaError(
+                    f"a configuration named {name!r} already exists ({existing.component_id})",
+                    fix="choose another name, or pass --replace (replace=True) to save a new version of it",
+                )
+            if existing.component_id != config.component_id:
+                raise KeboolaError(f"{name!r} is a {existing.component_id} configuration, not an extractor of this kind")
+            config.id = existing.id
+            old_ids = {row.name: row.id for row in existing.rows}
+            for row in config.rows:
+                row.id = old_ids.get(row.name, row.id)  # keep row ids so incremental state carries over
+        return self.project.configs.save(config, actor=actor, change="" if existing is None else "replaced")
+
+    def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
+        spec = parse_shorthand(text, name)
+        return self.create(
+            name, spec["connection"], spec["tables"], description=spec["description"], replace=replace, actor=actor
+        )
+
+    def build(self, name: str, connection: str, tables: list[str | dict[str, Any]], description: str = "") -> Configuration:
+        check_name(name, "extractor")
+        conn = self.project.connections.get(connection)
+        comp = extractor_for_kind(conn.kind)
+        connector = conn.connector()
+        rows = []
+        seen: set[str] = set()
+        for i, entry in enumerate(tables, 1):
+            entry = {"table": entry} if isinstance(entry, str) else dict(entry)
+            unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
+            if unknown:
+                raise KeboolaError(
+                    f"extractor {name!r}, table entry {i}: unknown key(s) {', '.join(sorted(unknown))}",
+                    fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}",
+                )
+            params = self._row_parameters(name, i, entry, connector)
+            row_name = params["name"]
+            if row_name in seen:
+                raise KeboolaError(
+                    f"extractor {name!r}: two entries are named {row_name!r}", fix="give one of them a 'name'"
+                )
+            seen.add(row_name)
+            rows.append(ConfigRow(id=new_id(), name=row_name, configuration={"parameters": params}))
+        config = Configuration(
+            component_id=comp.id,
+            id=new_id(),
+            name=name,
+            description=description,
+            configuration={"parameters": {"db": dict(conn.db)}},
+            rows=rows,
+        )
+        check_rows(config)
+        return config
+
+    def _row_parameters(self, name: str, index: int, entry: dict[str, Any], connector: Any) -> dict[str, Any]:
+        where = f"extractor {name!r}, table entry {index}"
+        params: dict[str, Any] = {SHORTHAND_ROW_KEYS[k]: v for k, v in entry.items() if k not in ("table", "query")}
+        if "table" in entry and "query" in entry:
+            raise KeboolaError(f"{where}: both 'table' and 'query' are set", fix="a row extracts a table or a query")
+        if "query" in entry:
+            if "incremental_fetching_column" in entry or "incremental_fetching_limit" in entry:
+                raise KeboolaError(
+                    f"{where}: incremental fetching does not work with 'query'",
+                    fix="use 'table' (with incremental_fetching_column) to fetch incrementally",
+                )
+            if not entry.get("name"):
+                raise KeboolaError(f"{where}: a query needs a 'name' for its output table")
+            params["query"] = entry["query"]
+            params.setdefault("primaryKey", [])
+            table_name = entry["name"]
+        elif "table" in entry:
+            schema, table = connector.resolve_table(entry["table"])
+            params["table"] = {"schema": schema, "tableName": table}
+            described = connector.describe((schema, table))
+            columns = list(described["column"])
+            for column in params.get("columns", []):
+                if column not in columns:
+                    raise KeboolaError(f"{where}: table {format_table((schema, table))} has no column {column!r}",
+                                       fix=f"its columns are: {', '.join(columns)}")
+            if "primaryKey" not in params:
+                params["primaryKey"] = [str(c) for c in described.loc[described["primary_key"], "column"]]
+            column = params.get("incrementalFetchingColumn")
+            if column is not None:
+                types = dict(zip(described["column"], described["type"]))
+                if column not in types:
+                    raise KeboolaError(
+                        f"{where}: table {format_table((schema, table))} has no column {column!r} to fetch by",
+                        fix=f"its columns are: {', '.join(columns)}",
+                    )
+                if not str(types[column]).startswith(FETCHING_TYPES):
+                    raise KeboolaError(
+                        f"{where}: column {column!r} is {types[column]}; incremental fetching needs a number or a timestamp",
+                        fix="choose an updated_at timestamp or an increasing id column",
+                    )
+                params.setdefault("incremental", True)
+            table_name = table
+        else:
+            raise KeboolaError(f"{where}: say what to extract with 'table: schema.table' or 'query: ...'")
+        params.setdefault("name", safe_name(table_name))
+        params.setdefault("outputTable", str(TableId("in", slug(name), safe_name(table_name))))
+        TableId.parse(params["outputTable"])
+        params.setdefault("incremental", False)
+        params.setdefault("enabled", True)
+        return params

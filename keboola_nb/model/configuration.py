@@ -1,0 +1,116 @@
+"""A Keboola configuration with its rows, as the Storage API and the CLI layout hold it."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import KeboolaError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,95}$")
+
+
+def check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise KeboolaError(
+            f"{what} name {name!r} is not allowed",
+            fix="use 1-96 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit",
+        )
+    return name
+
+
+def slug(name: str) -> str:
+    """The folder name the Keboola CLI would give: lower case, words joined by '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unnamed"
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Keboola's row merge: the row's keys win, nested objects merge."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass
+class ConfigRow:
+    id: str
+    name: str
+    configuration: dict[str, Any]
+    description: str = ""
+    is_disabled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "isDisabled": self.is_disabled,
+            "configuration": self.configuration,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ConfigRow":
+        return cls(
+            id=str(data["id"]),
+            name=data["name"],
+            configuration=data.get("configuration") or {},
+            description=data.get("description", ""),
+            is_disabled=bool(data.get("isDisabled", False)),
+        )
+
+
+@dataclass
+class Configuration:
+    component_id: str
+    id: str
+    name: str
+    configuration: dict[str, Any]
+    rows: list[ConfigRow] = field(default_factory=list)
+    description: str = ""
+    is_disabled: bool = False
+    version: int = 0
+
+    def row(self, name: str) -> ConfigRow:
+        for row in self.rows:
+            if row.name == name or row.id == name:
+                return row
+        known = ", ".join(r.name for r in self.rows) or "none"
+        raise KeboolaError(f"configuration {self.name!r} has no row {name!r} (rows: {known})")
+
+    def merged(self, row: ConfigRow) -> dict[str, Any]:
+        return deep_merge(self.configuration, row.configuration)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Storage API's configuration detail shape (without server-only fields)."""
+        return {
+            "componentId": self.component_id,
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "isDisabled": self.is_disabled,
+            "version": self.version,
+            "configuration": self.configuration,
+            "rows": [row.to_json() for row in self.rows],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Configuration":
+        return cls(
+            component_id=data["componentId"],
+            id=str(data["id"]),
+            name=data["name"],
+            configuration=data.get("configuration") or {},
+            rows=[ConfigRow.from_json(r) for r in data.get("rows", [])],
+            description=data.get("description", ""),
+            is_disabled=bool(data.get("isDisabled", False)),
+            version=int(data.get("version", 0)),
+        )
+
+    def __repr__(self) -> str:
+        return f"<Configuration {self.component_id} {self.name!r} id={self.id} rows={len(self.rows)} v{self.version}>"

@@ -1,0 +1,169 @@
+"""Database extractor configurations (`keboola.ex-db-pgsql` and friends), with Keboola's own rules.
+
+Root: `parameters.db` holds the credentials. Each row: one table (or one query) with its output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import KeboolaError
+from .configuration import Configuration
+from .validation import explain
+
+FETCHING_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision", "timestamp", "date")
+
+
+class SslNode(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    enabled: bool = False
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    verifyServerCert: bool = True
+
+
+class DbNode(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    driver: str | None = None
+    host: str
+    port: int = 5432
+    database: str
+    user: str
+    password: str | None = Field(default=None, alias="#password")
+    ssl: SslNode | None = None
+    ssh: dict[str, Any] | None = None
+
+
+class TableNode(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    schema_: str = Field(alias="schema")
+    tableName: str
+
+
+class DbRow(BaseModel):
+    """One row's `parameters`, after merging with the root (Keboola's TableNodesDecorator rules)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    db: DbNode
+    id: int | None = None
+    name: str | None = None
+    table: TableNode | None = None
+    query: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    outputTable: str
+    incremental: bool = False
+    incrementalFetchingColumn: str | None = None
+    incrementalFetchingLimit: int | None = None
+    primaryKey: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    retries: int = 5
+
+    @model_validator(mode="after")
+    def _keboola_rules(self) -> "DbRow":
+        if self.table is not None and self.query is not None:
+            raise ValueError("both 'table' and 'query' are set; a row extracts either a table or a query")
+        if self.table is None and self.query is None:
+            raise ValueError("neither 'table' nor 'query' is set; say what to extract")
+        if self.query is not None and (self.incrementalFetchingColumn or self.incrementalFetchingLimit):
+            raise ValueError("incremental fetching does not work with 'query'; use 'table' to fetch incrementally")
+        if self.incrementalFetchingLimit and not self.incrementalFetchingColumn:
+            raise ValueError("'incrementalFetchingLimit' needs 'incrementalFetchingColumn'")
+        if self.query is not None and self.columns:
+            raise ValueError("'columns' cannot be combined with 'query'; select the columns in the query")
+        return self
+
+
+class DbRoot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    db: DbNode
+
+
+def check_root(config: Configuration) -> DbNode:
+    try:
+        return DbRoot.model_validate(config.configuration.get("parameters", {})).db
+    except ValidationError as e:
+        raise explain(e, f"extractor {config.name!r}, parameters", DbRoot) from None
+
+
+def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
+    """Every row, merged and validated: (row name, parameters)."""
+    check_root(config)
+    if not config.rows:
+        raise KeboolaError(f"extractor {config.name!r} has no tables", fix="add at least one table or query")
+    out = []
+    for row in config.rows:
+        params = config.merged(row).get("parameters", {})
+        try:
+            out.append((row.name, DbRow.model_validate(params)))
+        except ValidationError as e:
+            raise explain(e, f"extractor {config.name!r}, row {row.name!r}", DbRow) from None
+        unknown = set(row.configuration) - {"parameters", "storage", "processors", "runtime"}
+        if unknown:
+            raise KeboolaError(
+                f"extractor {config.name!r}, row {row.name!r}: unknown key(s) {', '.join(sorted(unknown))}",
+                fix="a row holds parameters, storage, processors and runtime only",
+            )
+    return out
+
+
+# The YAML shorthand of `%%keboola extractor NAME` ------------------------------------------------
+
+SHORTHAND_ROW_KEYS = {
+    "table": "table",
+    "query": "query",
+    "name": "name",
+    "columns": "columns",
+    "output_table": "outputTable",
+    "incremental": "incremental",
+    "incremental_fetching_column": "incrementalFetchingColumn",
+    "incremental_fetching_limit": "incrementalFetchingLimit",
+    "primary_key": "primaryKey",
+    "enabled": "enabled",
+}
+SHORTHAND_KEYS = {"connection", "tables", "description"}
+
+
+def parse_shorthand(text: str, name: str) -> dict[str, Any]:
+    """YAML body -> {"connection", "tables": [dict, ...], "description"}; the keys are checked here."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise KeboolaError(
+            f"extractor {name!r}: the YAML body is malformed{where}: {problem}",
+            fix="indent the table entries under 'tables:' with '- table: schema.table'",
+        ) from None
+    if not isinstance(data, dict):
+        raise KeboolaError(f"extractor {name!r}: the body must be a YAML mapping with 'connection' and 'tables'")
+    unknown = set(data) - SHORTHAND_KEYS
+    if unknown:
+        raise KeboolaError(
+            f"extractor {name!r}: unknown key(s) {', '.join(sorted(unknown))}",
+            fix=f"allowed keys: {', '.join(sorted(SHORTHAND_KEYS))}",
+        )
+    if "connection" not in data:
+        raise KeboolaError(f"extractor {name!r}: 'connection' is missing", fix="add 'connection: <name>'")
+    tables = data.get("tables")
+    if not isinstance(tables, list) or not tables:
+        raise KeboolaError(f"extractor {name!r}: 'tables' must be a list with at least one entry")
+    entries = []
+    for i, entry in enumerate(tables, 1):
+        if isinstance(entry, str):
+            entry = {"table": entry}
+        if not isinstance(entry, dict):
+            raise KeboolaError(f"extractor {name!r}: table entry {i} must be a mapping or a table name")
+        unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
+        if unknown:
+            raise KeboolaError(
+                f"extractor {name!r}, table entry {i}: unknown key(s) {', '.join(sorted(unknown))}",
+                fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}",
+            )
+        entries.append(entry)
+    return {"connection": data["connection"], "tables": entries, "description": data.get("description", "")}

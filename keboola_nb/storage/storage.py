@@ -1,0 +1,290 @@
+"""The embedded Storage: one DuckDB file, a schema per bucket, Keboola table ids.
+
+The file is opened for each operation under a lock, so two kernels can share a project (DuckDB lets
+only one process hold a database file). A load reads the source into a staging table and swaps it in
+within one transaction: a failure leaves every table exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..errors import KeboolaError
+from ..store.files import locked
+from .ids import TableId
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from ..connectors.base import Scan
+
+META_SCHEMA = "_keboola_nb"
+LOAD_MEMORY_LIMIT = "256MB"
+BLOCK_SIZE = 262_144
+LOCK_TIMEOUT_S = 600.0  # a long extraction in another kernel holds the storage this long at most
+
+_META_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
+CREATE TABLE IF NOT EXISTS {META_SCHEMA}.tables (
+    table_id VARCHAR PRIMARY KEY,
+    primary_key VARCHAR[],
+    rows BIGINT,
+    bytes BIGINT,
+    last_import TIMESTAMPTZ,
+    created TIMESTAMPTZ,
+    source VARCHAR
+);
+"""
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(table_id: TableId) -> str:
+    return f"{q(table_id.bucket_id)}.{q(table_id.table)}"
+
+
+def storage_column(name: str) -> str:
+    """Keboola's column rule: letters, digits and '_' only, not starting or ending with '_'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_]+", "_", ascii_name).strip("_") or "column"
+
+
+def storage_columns(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        base = candidate = storage_column(name)
+        n = 2
+        while candidate.lower() in (o.lower() for o in out):
+            candidate = f"{base}_{n}"
+            n += 1
+        out.append(candidate)
+    return out
+
+
+@dataclass
+class LoadResult:
+    table_id: str
+    rows: int  # rows read from the source in this load
+    total_rows: int  # rows in the table afterwards
+    incremental: bool
+    columns: list[str] = field(default_factory=list)
+    watermark: Any = None  # max of the fetching column among the rows read
+
+
+class Storage:
+    def __init__(self, path: Path, lock_path: Path) -> None:
+        self.path = path
+        self.lock_path = lock_path
+
+    @contextmanager
+    def connect(self) -> Iterator["duckdb.DuckDBPyConnection"]:
+        import duckdb
+
+        with locked(self.lock_path, "the project's storage", timeout=LOCK_TIMEOUT_S):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Never download extensions; track progress for our own bar but do not print DuckDB's.
+            settings = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            con = duckdb.connect(str(self.path), config=settings)
+            try:
+                con.execute("SET enable_progress_bar = true")
+                con.execute("SET enable_progress_bar_print = false")
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute(_META_DDL)
+                yield con
+            finally:
+                con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Loader"]:
+        """Loads made through the yielded Loader commit together, or not at all."""
+        with self.connect() as con:
+            con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+            con.execute("SET preserve_insertion_order = false")
+            # String compression (FSST, dictionaries) costs more CPU than the extraction itself;
+            # loads stay fast, and DuckDB still compresses numbers and dates.
+            con.execute("SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'")
+            loader = Loader(con)
+            con.execute("BEGIN")
+            try:
+                yield loader
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            for table_id in loader.loaded:
+                self._record_size(con, table_id)
+
+    # reading ---------------------------------------------------------------------------------
+    def tables(self) -> "pd.DataFrame":
+        with self.connect() as con:
+            frame = con.execute(
+                f"""SELECT table_id AS id, rows, bytes, primary_key, last_import, source
+                      FROM {META_SCHEMA}.tables ORDER BY table_id"""
+            ).df()
+        frame["bytes"] = frame["bytes"].astype("Int64")
+        frame.insert(3, "size", frame["bytes"].map(_human_size))
+        return frame
+
+    def exists(self, table_id: str | TableId) -> bool:
+        tid = table_id if isinstance(table_id, TableId) else TableId.parse(table_id)
+        with self.connect() as con:
+            return _table_exists(con, tid)
+
+    def preview(self, table_id: str, limit: int = 100) -> "pd.DataFrame":
+        tid = TableId.parse(table_id)
+        with self.connect() as con:
+            self._require(con, tid)
+            return con.execute(f"SELECT * FROM {qualified(tid)} LIMIT {max(0, int(limit))}").df()
+
+    def metadata(self, table_id: str) -> dict[str, Any]:
+        tid = TableId.parse(table_id)
+        with self.connect() as con:
+            self._require(con, tid)
+            row = con.execute(f"SELECT * FROM {META_SCHEMA}.tables WHERE table_id = ?", [str(tid)]).fetchone()
+            names = [d[0] for d in con.description]
+            columns = con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index", [tid.bucket_id, tid.table]).fetchall()
+        meta = dict(zip(names, row)) if row else {"table_id": str(tid)}
+        meta["columns"] = {name: dtype for name, dtype in columns}
+        return meta
+
+    def query(self, sql: str) -> "pd.DataFrame":
+        with self.connect() as con:
+            return con.execute(sql).df()
+
+    def _require(self, con: "duckdb.DuckDBPyConnection", tid: TableId) -> None:
+        if not _table_exists(con, tid):
+            known = [r[0] for r in con.execute(f"SELECT table_id FROM {META_SCHEMA}.tables").fetchall()]
+            import difflib
+
+            close = difflib.get_close_matches(str(tid), known, n=3)
+            raise KeboolaError(
+                f"storage has no table {tid}",
+                fix=f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola storage",
+            )
+
+    def _record_size(self, con: "duckdb.DuckDBPyConnection", table_id: str) -> None:
+        tid = TableId.parse(table_id)
+        blocks = con.execute(
+            "SELECT count(DISTINCT block_id) FROM pragma_storage_info(?) WHERE persistent", [qualified(tid)]
+        ).fetchone()[0]  # type: ignore[index]
+        con.execute(f"UPDATE {META_SCHEMA}.tables SET bytes = ? WHERE table_id = ?", [int(blocks) * BLOCK_SIZE, table_id])
+
+
+class Loader:
+    """Loads into storage inside one open transaction (see Storage.transaction)."""
+
+    def __init__(self, con: "duckdb.DuckDBPyConnection") -> None:
+        self.con = con
+        self.loaded: list[str] = []
+
+    def load(
+        self,
+        table_id: str,
+        scan: "Scan",
+        *,
+        incremental: bool = False,
+        primary_key: list[str] | None = None,
+        watermark_column: str | None = None,
+        source: str = "",
+    ) -> LoadResult:
+        tid = TableId.parse(table_id)
+        con = self.con
+        target = qualified(tid)
+        staging = f"{q(tid.bucket_id)}.{q('__staging_' + tid.table)}"
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(tid.bucket_id)}")
+        con.execute(f"DROP TABLE IF EXISTS {staging}")
+
+        probe = con.execute(f"SELECT * FROM ({scan.sql}) AS probe LIMIT 0", scan.params)
+        source_columns = [d[0] for d in probe.description]
+        columns = storage_columns(source_columns)
+        renames = ", ".join(f"{q(s)} AS {q(c)}" for s, c in zip(source_columns, columns))
+        con.execute(f"CREATE TABLE {staging} AS SELECT {renames} FROM ({scan.sql})", scan.params)
+
+        mapping = dict(zip(source_columns, columns))
+        pk = [mapping.get(c, storage_column(c)) for c in (primary_key or [])]
+        unknown = [c for c in pk if c not in columns]
+        if unknown:
+            raise KeboolaError(
+                f"primary key column(s) {', '.join(unknown)} are not among the columns loaded into {tid}",
+                fix=f"the loaded columns are: {', '.join(columns)}",
+            )
+        rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]  # type: ignore[index]
+        watermark = None
+        if watermark_column is not None:
+            wm = q(mapping.get(watermark_column, storage_column(watermark_column)))
+            watermark = con.execute(f"SELECT max({wm}) FROM {staging}").fetchone()[0]  # type: ignore[index]
+
+        exists = _table_exists(con, tid)
+        if incremental and exists:
+            self._merge(staging, target, tid, columns, pk)
+        else:
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+            con.execute(f"ALTER TABLE {staging} RENAME TO {q(tid.table)}")
+
+        total = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
+        now = datetime.now(timezone.utc)
+        con.execute(
+            f"""INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, ?, NULL, ?, ?, ?)
+                ON CONFLICT (table_id) DO UPDATE SET primary_key = excluded.primary_key, rows = excluded.rows,
+                    last_import = excluded.last_import, source = excluded.source""",
+            [str(tid), pk, total, now, now, source],
+        )
+        self.loaded.append(str(tid))
+        return LoadResult(str(tid), int(rows), int(total), incremental and exists, columns, watermark)
+
+    def _merge(self, staging: str, target: str, tid: TableId, columns: list[str], pk: list[str]) -> None:
+        con = self.con
+        existing = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+                [tid.bucket_id, tid.table],
+            ).fetchall()
+        }
+        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {staging})").fetchall())
+        for column in columns:
+            if column not in existing:  # the source gained a column: widen the table
+                con.execute(f"ALTER TABLE {target} ADD COLUMN {q(column)} {types[column]}")
+        if pk:
+            keys = ", ".join(q(c) for c in pk)
+            # Within one load the last duplicate of a key wins; then replace the matching rows.
+            con.execute(
+                f"DELETE FROM {staging} WHERE rowid NOT IN "
+                f"(SELECT max(rowid) FROM {staging} GROUP BY {keys})"
+            )
+            match = " AND ".join(f"{target}.{q(c)} IS NOT DISTINCT FROM s.{q(c)}" for c in pk)
+            con.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})")
+        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staging}")
+        con.execute(f"DROP TABLE {staging}")
+
+
+def _table_exists(con: "duckdb.DuckDBPyConnection", tid: TableId) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [tid.bucket_id, tid.table]
+        ).fetchone()[0]  # type: ignore[index]
+    )
+
+
+def _human_size(n: Any) -> str:
+    import pandas as pd
+
+    if n is None or pd.isna(n):
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""

@@ -1,0 +1,183 @@
+"""Configurations in the project: save (with a version and an audit entry), find, diff, roll back."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import secrets as _random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import KeboolaError
+from ..model.configuration import Configuration, check_name, slug
+from .audit import AuditLog
+from .files import dump_json, locked, read_json, write_json_atomic
+from .layout import Layout
+from .secrets import is_reference
+
+
+@dataclass
+class Version:
+    number: int
+    at: str
+    actor: str
+    change: str
+    config: Configuration
+
+
+def new_id() -> str:
+    """A numeric id like Keboola's; replaced by the real one when the project is pushed."""
+    return str(10**8 + _random.randbelow(9 * 10**8))
+
+
+class ConfigStore:
+    def __init__(self, layout: Layout, local_dir: Path, audit: AuditLog) -> None:
+        self.layout = layout
+        self.versions_dir = local_dir / "versions"
+        self.lock_path = local_dir / "project.lock"
+        self.audit = audit
+
+    # reading ---------------------------------------------------------------------------------
+    def list(self) -> list[Configuration]:
+        return [self._read(entry) for entry in self.layout.entries()]
+
+    def __iter__(self) -> Iterator[Configuration]:
+        return iter(self.list())
+
+    def find(self, name_or_id: str) -> Configuration | None:
+        for entry in self.layout.entries():
+            config = self._read(entry)
+            if name_or_id in (config.name, config.id, slug(config.name)):
+                return config
+        return None
+
+    def get(self, name_or_id: str) -> Configuration:
+        config = self.find(name_or_id)
+        if config is None:
+            known = ", ".join(c.name for c in self.list()) or "none yet"
+            raise KeboolaError(
+                f"there is no configuration named {name_or_id!r} in this project (known: {known})",
+                fix="check the name with %keboola configs, or create it first",
+            )
+        return config
+
+    def _read(self, entry: dict[str, Any]) -> Configuration:
+        config = self.layout.read(entry)
+        config.version = len(self._version_files(config.id))
+        return config
+
+    # writing ---------------------------------------------------------------------------------
+    def save(self, config: Configuration, *, actor: str = "user", change: str = "") -> Configuration:
+        """Create or update `config`; every save is a new version and an audit entry."""
+        check_name(config.name, "configuration")
+        _refuse_plain_secrets(config.to_json(), config.name)
+        with locked(self.lock_path, "the project"):
+            entries = {str(e["id"]): e for e in self.layout.entries()}
+            for other in entries.values():
+                other_config = self.layout.read(other)
+                same_name = slug(other_config.name) == slug(config.name)
+                if same_name and other_config.id != config.id:
+                    raise KeboolaError(
+                        f"a configuration named {other_config.name!r} already exists ({other_config.component_id})",
+                        fix="choose another name, or change the existing one with its own command",
+                    )
+            is_new = config.id not in entries
+            old_path = None if is_new else entries[config.id]["path"]
+            self.layout.write(config, old_path)
+            number = len(self._version_files(config.id)) + 1
+            config.version = number
+            change = change or ("created" if is_new else "updated")
+            write_json_atomic(
+                self.versions_dir / config.id / f"{number:04d}.json",
+                {
+                    "version": number,
+                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "actor": actor,
+                    "change": change,
+                    "config": config.to_json(),
+                },
+            )
+            self.audit.record(
+                "create" if is_new else "update",
+                f"{config.component_id}/{config.name}",
+                actor=actor,
+                config_id=config.id,
+                version=number,
+                change=change,
+            )
+        return config
+
+    def delete(self, name_or_id: str, *, actor: str = "user") -> None:
+        config = self.get(name_or_id)
+        with locked(self.lock_path, "the project"):
+            entry = next(e for e in self.layout.entries() if str(e["id"]) == config.id)
+            self.layout.remove(entry)
+            self.audit.record("delete", f"{config.component_id}/{config.name}", actor=actor, config_id=config.id)
+
+    # versions --------------------------------------------------------------------------------
+    def _version_files(self, config_id: str) -> list[Path]:
+        return sorted((self.versions_dir / config_id).glob("*.json"))
+
+    def versions(self, name_or_id: str) -> list[Version]:
+        config = self.get(name_or_id)
+        out = []
+        for path in self._version_files(config.id):
+            data = read_json(path)
+            snapshot = Configuration.from_json(data["config"])
+            out.append(Version(data["version"], data["at"], data["actor"], data["change"], snapshot))
+        return out
+
+    def version(self, name_or_id: str, number: int) -> Version:
+        versions = self.versions(name_or_id)
+        for v in versions:
+            if v.number == number:
+                return v
+        raise KeboolaError(
+            f"configuration {name_or_id!r} has no version {number} (versions 1-{len(versions)})",
+            fix="list them with %keboola config NAME --versions",
+        )
+
+    def diff(self, name_or_id: str, a: int, b: int) -> str:
+        old, new = self.version(name_or_id, a), self.version(name_or_id, b)
+        return "".join(
+            difflib.unified_diff(
+                _comparable(old.config).splitlines(keepends=True),
+                _comparable(new.config).splitlines(keepends=True),
+                fromfile=f"version {a}",
+                tofile=f"version {b}",
+            )
+        )
+
+    def rollback(self, name_or_id: str, number: int, *, actor: str = "user") -> Configuration:
+        current = self.get(name_or_id)
+        snapshot = self.version(name_or_id, number).config
+        snapshot.id = current.id
+        return self.save(snapshot, actor=actor, change=f"rollback to version {number}")
+
+
+def _comparable(config: Configuration) -> str:
+    data = config.to_json()
+    data.pop("version", None)
+    return dump_json(data)
+
+
+def _refuse_plain_secrets(data: Any, where: str, path: str = "") -> None:
+    """A `#` key must hold a secret reference; a value there would be written in plain text."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else key
+            if key.startswith("#") and isinstance(value, str) and value and not is_reference(value):
+                raise KeboolaError(
+                    f"configuration {where!r} has a plain-text secret under {here}; it was not saved",
+                    fix="pass secrets by reference (kb.secret('ENV_VAR'), --password-env) instead of values",
+                )
+            _refuse_plain_secrets(value, where, here)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            _refuse_plain_secrets(item, where, f"{path}[{i}]")
+
+
+def pretty(config: Configuration) -> str:
+    return json.dumps(config.to_json(), indent=2, ensure_ascii=False)
