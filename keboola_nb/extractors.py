@@ -20,6 +20,9 @@ from .store.configs import new_id
 if TYPE_CHECKING:
     from .project import Project
 
+ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey", "incremental",
+                 "incrementalFetchingColumn", "incrementalFetchingLimit", "enabled"]
+
 
 class ExtractorManager:
     def __init__(self, project: "Project") -> None:
@@ -141,4 +144,4 @@ class ExtractorManager:
         TableId.parse(params["outputTable"])
         params.setdefault("incremental", False)
         params.setdefault("enabled", True)
-        return params
+        return {key: params[key] for key in ROW_KEY_ORDER if key in params}

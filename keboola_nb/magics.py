@@ -1,0 +1,269 @@
+"""`%keboola` and `%%keboola`: parse arguments, call the core API, display the result.
+
+Each command is a method `cmd_<name>` with IPython `magic_arguments`; its docstring and arguments are
+its help (`%keboola <command> --help`). Errors the user can fix become a one-line UsageError.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.utils.text import dedent
+
+_project: Any = None
+
+
+def session_project() -> Any:
+    """The project the magics work on (opened on first use)."""
+    global _project
+    if _project is None:
+        from .project import Project
+
+        _project = Project.open()
+    return _project
+
+
+def close_session() -> None:
+    global _project
+    if _project is not None:
+        _project.close()
+        _project = None
+
+
+@magics_class
+class KeboolaMagics(Magics):
+    @line_cell_magic
+    def keboola(self, line: str, cell: str | None = None) -> Any:
+        """Keboola pipelines in the notebook. `%keboola help` lists the commands."""
+        command, _, rest = line.strip().partition(" ")
+        if command in ("", "help", "--help", "-h"):
+            return self._print(self._overview())
+        handler = getattr(self, f"cmd_{command.replace('-', '_')}", None)
+        if handler is None:
+            raise UsageError(f"unknown command {command!r}. `%keboola help` lists the commands.")
+        if "--help" in rest.split() or "-h" in rest.split():
+            return self._print(handler.parser.format_help())
+        args = parse_argstring(handler, rest)
+        from .errors import KeboolaError
+
+        try:
+            return handler(args, cell) if getattr(handler, "takes_cell", False) else self._line_only(handler, args, cell)
+        except KeboolaError as e:
+            raise UsageError(str(e)) from None
+
+    def _line_only(self, handler: Callable[..., Any], args: Any, cell: str | None) -> Any:
+        if cell is not None and cell.strip():
+            raise UsageError(f"%%keboola {handler.__name__[4:]} takes no cell body; use the one-line form %keboola")
+        return handler(args)
+
+    def _overview(self) -> str:
+        lines = ["%keboola COMMAND [options]      (%keboola COMMAND --help for details)", ""]
+        for name in sorted(n for n in dir(self) if n.startswith("cmd_")):
+            doc = dedent(getattr(self, name).__doc__ or "").strip().splitlines()
+            summary = next((d for d in doc if d and not d.startswith("::") and not d.startswith("%")), "")
+            lines.append(f"  {name[4:].replace('_', '-'):<12} {summary}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _print(text: str) -> None:
+        print(text)
+
+    # project ---------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("path", nargs="?", help="project folder (default: $KEBOOLA_NB_PROJECT or ./keboola-project)")
+    def cmd_open(self, args: Any) -> Any:
+        """Open or create the project folder the other commands work on."""
+        global _project
+        from .project import Project
+
+        close_session()
+        _project = Project.open(args.path)
+        return _project
+
+    @magic_arguments()
+    def cmd_demo(self, args: Any) -> Any:
+        """Start the embedded demo PostgreSQL (a small shop) and add the connection `demo`."""
+        from . import demo
+
+        connection = demo.start(session_project())
+        print(f"demo PostgreSQL is running; connection {connection.name!r} -> database {demo.DATABASE!r}")
+        return connection.tables()
+
+    # connections -----------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("name", help="a name for the connection, e.g. shop")
+    @argument("url", help="e.g. postgresql://user@host:5432/database (leave the password out)")
+    @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
+    @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
+    @argument("--keyring", action="store_true", help="with --ask-password: keep it in the system keyring instead")
+    @argument("--replace", action="store_true", help="replace an existing connection of this name")
+    def cmd_connect(self, args: Any) -> Any:
+        """Add a named connection to a source. Secrets are stored by reference only."""
+        from .store.secrets import SecretRef, store_secret
+
+        password: Any = None
+        if args.password_env:
+            password = SecretRef("env", args.password_env)
+            if args.password_env not in os.environ:
+                print(f"note: {args.password_env} is not set in this kernel yet; set it before testing the connection")
+        elif args.ask_password:
+            typed = getpass.getpass(f"password for {args.name}: ")
+            password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
+        connection = session_project().connections.add(args.name, args.url, password=password, replace=args.replace)
+        print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
+        return connection.test()
+
+    @magic_arguments()
+    def cmd_connections(self, args: Any) -> Any:
+        """List the connections: name, kind, target (never secrets)."""
+        return session_project().connections.list()
+
+    @magic_arguments()
+    @argument("name")
+    def cmd_disconnect(self, args: Any) -> Any:
+        """Remove a connection (configurations that use it keep their own copy)."""
+        session_project().connections.remove(args.name)
+        print(f"connection {args.name!r} removed")
+
+    @magic_arguments()
+    @argument("name", help="connection name")
+    def cmd_test(self, args: Any) -> Any:
+        """Test a connection; on failure, say why and what to do."""
+        return session_project().connections.get(args.name).test()
+
+    @magic_arguments()
+    @argument("name", help="connection name")
+    @argument("--schema", help="only this schema")
+    def cmd_tables(self, args: Any) -> Any:
+        """Tables of a connection: schema, table, estimated rows (catalog statistics), primary key, columns."""
+        frame = session_project().connections.get(args.name).tables()
+        return frame[frame["schema"] == args.schema].reset_index(drop=True) if args.schema else frame
+
+    @magic_arguments()
+    @argument("name", help="connection name")
+    @argument("table", help="schema.table")
+    def cmd_describe(self, args: Any) -> Any:
+        """Columns of a table: type, nullable, primary key, default, foreign key references."""
+        return session_project().connections.get(args.name).describe(args.table)
+
+    @magic_arguments()
+    @argument("name", help="connection name")
+    @argument("table", help="schema.table")
+    @argument("--limit", type=int, default=100, help="rows to show (default 100; the limit runs on the server)")
+    def cmd_preview(self, args: Any) -> Any:
+        """The first rows of a source table as a DataFrame."""
+        return session_project().connections.get(args.name).preview(args.table, args.limit)
+
+    # configurations ----------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("name", help="configuration name, e.g. shop-orders")
+    @argument("--replace", action="store_true", help="save as a new version of an existing extractor")
+    def cmd_extractor(self, args: Any, cell: str | None) -> Any:
+        """Create a database extractor from a YAML cell body.
+
+        ::
+
+            %%keboola extractor shop-orders
+            connection: shop
+            tables:
+              - table: public.orders
+                incremental_fetching_column: updated_at   # optional
+                primary_key: [id]                          # optional; detected from the source
+              - table: public.customers
+              - query: SELECT id, email FROM public.customers
+                name: emails
+
+        Other keys per table: columns, output_table, incremental, incremental_fetching_limit, enabled.
+        """
+        if not cell or not cell.strip():
+            raise UsageError("%%keboola extractor needs a YAML body in the cell (see %keboola extractor --help)")
+        config = session_project().extractors.create_from_yaml(args.name, cell, replace=args.replace)
+        from .ui.display import config_summary
+
+        return config_summary(config)
+
+    cmd_extractor.takes_cell = True  # type: ignore[attr-defined]
+
+    @magic_arguments()
+    def cmd_configs(self, args: Any) -> Any:
+        """List the configurations in the project."""
+        from .ui.display import configs_frame
+
+        return configs_frame(session_project().configs.list())
+
+    @magic_arguments()
+    @argument("name", help="configuration name or id")
+    @argument("--versions", action="store_true", help="list the versions")
+    @argument("--diff", nargs=2, type=int, metavar=("A", "B"), help="show what changed between versions A and B")
+    @argument("--rollback", type=int, metavar="N", help="make version N the current one (as a new version)")
+    @argument("--delete", action="store_true", help="delete the configuration")
+    def cmd_config(self, args: Any) -> Any:
+        """Show a configuration's Keboola JSON; list versions, diff them, or roll back."""
+        from .ui.display import config_json, versions_frame
+
+        configs = session_project().configs
+        if args.versions:
+            return versions_frame(configs.versions(args.name))
+        if args.diff:
+            from IPython.display import Code
+
+            return Code(configs.diff(args.name, *args.diff) or "(no differences)", language="diff")
+        if args.rollback is not None:
+            config = configs.rollback(args.name, args.rollback)
+            print(f"{config.name!r} is now version {config.version} (a copy of version {args.rollback})")
+            return config_json(config)
+        if args.delete:
+            configs.delete(args.name)
+            print(f"configuration {args.name!r} deleted")
+            return None
+        return config_json(configs.get(args.name))
+
+    # running ---------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("name", help="configuration name or id")
+    @argument("--row", action="append", help="run only this row (table); repeat for several")
+    def cmd_run(self, args: Any) -> Any:
+        """Run a configuration into storage with a progress bar; shows the resulting Job."""
+        from .ui.progress import NotebookProgress
+
+        project = session_project()
+        config = project.configs.get(args.name)
+        job = project.run(config, rows=args.row, progress=NotebookProgress(f"run {config.name}"))
+        if job.status == "error":
+            from IPython.display import display
+
+            display(job)
+            raise UsageError(f"job {job.id} failed: {job.error}")
+        return job
+
+    @magic_arguments()
+    @argument("--limit", type=int, default=20)
+    def cmd_jobs(self, args: Any) -> Any:
+        """Recent jobs: status, duration, rows, error."""
+        return session_project().jobs.list(args.limit)
+
+    @magic_arguments()
+    @argument("id", type=int)
+    def cmd_job(self, args: Any) -> Any:
+        """One job with its tables and log."""
+        return session_project().jobs.get(args.id)
+
+    # storage ---------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("table", nargs="?", help="a table id to preview, e.g. in.c-shop-orders.orders")
+    @argument("--limit", type=int, default=100)
+    def cmd_storage(self, args: Any) -> Any:
+        """Storage tables (id, rows, size, last import); with a table id, its first rows."""
+        storage = session_project().storage
+        return storage.preview(args.table, args.limit) if args.table else storage.tables()
+
+
+# Help should read "%keboola run ...", not the method name.
+for _name in dir(KeboolaMagics):
+    if _name.startswith("cmd_"):
+        getattr(KeboolaMagics, _name).parser.prog = f"%keboola {_name[4:].replace('_', '-')}"
