@@ -121,7 +121,7 @@ class ExtractorManager:
                     raise KeboolaError(f"{where}: table {format_table((schema, table))} has no column {column!r}",
                                        fix=f"its columns are: {', '.join(columns)}")
             if "primaryKey" not in params:
-                params["primaryKey"] = [str(c) for c in described.loc[described["primary_key"], "column"]]
+                params["primaryKey"] = connector.primary_key((schema, table))
             column = params.get("incrementalFetchingColumn")
             if column is not None:
                 types = dict(zip(described["column"], described["type"]))

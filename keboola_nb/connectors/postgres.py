@@ -63,6 +63,13 @@ SELECT a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type,
  ORDER BY a.attnum
 """
 
+PRIMARY_KEY_SQL = """
+SELECT a.attname::text
+  FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+ WHERE i.indrelid = %s AND i.indisprimary
+ ORDER BY array_position(i.indkey::int2[], a.attnum)
+"""
+
 RESOLVE_SQL = """
 SELECT c.oid, n.nspname, c.relname, c.reltuples
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -298,9 +305,10 @@ class PostgresConnector:
         names, rows = self._query(DESCRIBE_SQL, (oid,))
         return pd.DataFrame(rows, columns=names)
 
-    def primary_key(self, table: tuple[str, str]) -> list[str]:
-        frame = self.describe(table)
-        return [str(c) for c in frame.loc[frame["primary_key"], "column"]]
+    def primary_key(self, table: str | tuple[str, str]) -> list[str]:
+        """The primary key columns in key order (which may differ from column order)."""
+        oid = self._resolve(table)[0]
+        return [row[0] for row in self._query(PRIMARY_KEY_SQL, (oid,))[1]]
 
     def column_type(self, table: tuple[str, str], column: str) -> str | None:
         frame = self.describe(table)

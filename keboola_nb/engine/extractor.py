@@ -21,7 +21,9 @@ from .progress import NoProgress, Progress, watch_query
 if TYPE_CHECKING:
     from ..project import Project
 
-_LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server", "connection reset")
+# How a source that died or cancelled us mid-read shows up in the postgres scanner's errors.
+_LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server",
+                "connection reset", "failed to execute query", "canceling statement")
 
 
 def run_extractor(
@@ -126,7 +128,7 @@ def _explain(error: Exception, table_id: str, config_name: str) -> str:
     where = f"extracting into {table_id}" if table_id else f"running {config_name!r}"
     if any(marker in text.lower() for marker in _LOST_SOURCE):
         return (
-            f"{where} failed: the source closed the connection mid-extract ({text}). "
+            f"{where} failed: the source closed the connection or cancelled the query mid-extract ({text}). "
             "Storage and state were left as they were; run it again when the source is back."
         )
     return f"{where} failed: {text}. Storage and state were left as they were."

@@ -126,13 +126,12 @@ class Storage:
     # reading ---------------------------------------------------------------------------------
     def tables(self) -> "pd.DataFrame":
         with self.connect() as con:
-            frame = con.execute(
+            tables = frame(con.execute(
                 f"""SELECT table_id AS id, rows, bytes, primary_key, last_import, source
                       FROM {META_SCHEMA}.tables ORDER BY table_id"""
-            ).df()
-        frame["bytes"] = frame["bytes"].astype("Int64")
-        frame.insert(3, "size", frame["bytes"].map(_human_size))
-        return frame
+            ))
+        tables.insert(3, "size", tables["bytes"].map(_human_size))
+        return tables
 
     def exists(self, table_id: str | TableId) -> bool:
         tid = table_id if isinstance(table_id, TableId) else TableId.parse(table_id)
@@ -143,7 +142,7 @@ class Storage:
         tid = TableId.parse(table_id)
         with self.connect() as con:
             self._require(con, tid)
-            return con.execute(f"SELECT * FROM {qualified(tid)} LIMIT {max(0, int(limit))}").df()
+            return frame(con.execute(f"SELECT * FROM {qualified(tid)} LIMIT {max(0, int(limit))}"))
 
     def metadata(self, table_id: str) -> dict[str, Any]:
         tid = TableId.parse(table_id)
@@ -160,7 +159,7 @@ class Storage:
 
     def query(self, sql: str) -> "pd.DataFrame":
         with self.connect() as con:
-            return con.execute(sql).df()
+            return frame(con.execute(sql))
 
     def _require(self, con: "duckdb.DuckDBPyConnection", tid: TableId) -> None:
         if not _table_exists(con, tid):
@@ -267,6 +266,13 @@ class Loader:
             con.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})")
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staging}")
         con.execute(f"DROP TABLE {staging}")
+
+
+def frame(result: "duckdb.DuckDBPyConnection") -> "pd.DataFrame":
+    """A DataFrame that keeps exact types: DuckDB's own .df() would turn decimals into floats."""
+    import pandas as pd
+
+    return result.to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _table_exists(con: "duckdb.DuckDBPyConnection", tid: TableId) -> bool:
