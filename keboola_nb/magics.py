@@ -266,4 +266,4 @@ class KeboolaMagics(Magics):
 # Help should read "%keboola run ...", not the method name.
 for _name in dir(KeboolaMagics):
     if _name.startswith("cmd_"):
-        getattr(KeboolaMagics, _name).parser.prog = f"%keboola {_name[4:].replace('_', '-')}"
+        getattr(KeboolaMagics, _name).parser.prog = f"keboola {_name[4:].replace('_', '-')}"  # IPython adds the %

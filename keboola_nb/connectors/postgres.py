@@ -328,14 +328,14 @@ class PostgresConnector:
     # extraction ------------------------------------------------------------------------------
     def scan(self, con: "duckdb.DuckDBPyConnection", spec: ExtractSpec) -> Scan:
         """Attach the source to `con` and return the SELECT that reads the wanted rows."""
-        from ..storage.extensions import load_extension
-
-        load_extension(con, "postgres_scanner")
-        alias = self._attach(con)
+        # Check the source through psycopg first: its errors get a proper diagnosis.
         if spec.query is not None:
+            self.connection()
+            alias = self._attach(con)
             return Scan(f"SELECT * FROM postgres_query('{alias}', ?)", [spec.query])
         assert spec.table is not None
         oid, schema, name, reltuples = self._resolve(spec.table)
+        alias = self._attach(con)
         described = self._query(DESCRIBE_SQL, (oid,))[1]
         types = {row[0]: row[1] for row in described}
         columns = spec.columns or list(types)
@@ -373,6 +373,9 @@ class PostgresConnector:
             return sql.Literal(value).as_string(self.connection())
 
     def _attach(self, con: "duckdb.DuckDBPyConnection") -> str:
+        from ..storage.extensions import load_extension
+
+        load_extension(con, "postgres_scanner")
         params = self._params()
         alias = "src_" + re.sub(r"[^a-z0-9_]", "_", self.name.lower())
         attached = {row[0] for row in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}

@@ -21,6 +21,7 @@ from .progress import NoProgress, Progress, watch_query
 if TYPE_CHECKING:
     from ..project import Project
 
+UNTOUCHED = "Storage and state were left as they were."
 # How a source that died or cancelled us mid-read shows up in the postgres scanner's errors.
 _LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server",
                 "connection reset", "failed to execute query", "canceling statement")
@@ -85,7 +86,8 @@ def run_extractor(
     except KeboolaError as e:
         job.tables.clear()
         job.note(f"failed: {e}")
-        return project.jobs.finish(job, "error", f"{e} Storage and state were left as they were.")
+        fix = f"\n  How to fix: {e.fix}" if e.fix else ""
+        return project.jobs.finish(job, "error", f"{e.what.rstrip('.')}. {UNTOUCHED}{fix}")
     except Exception as e:  # a driver error: name the table and keep the message short
         job.tables.clear()
         message = _explain(e, current, config.name)
@@ -129,6 +131,6 @@ def _explain(error: Exception, table_id: str, config_name: str) -> str:
     if any(marker in text.lower() for marker in _LOST_SOURCE):
         return (
             f"{where} failed: the source closed the connection or cancelled the query mid-extract ({text}). "
-            "Storage and state were left as they were; run it again when the source is back."
+            f"{UNTOUCHED} Run it again when the source is back."
         )
-    return f"{where} failed: {text}. Storage and state were left as they were."
+    return f"{where} failed: {text}. {UNTOUCHED}"

@@ -124,7 +124,7 @@ def resolve(ref: SecretRef | str, where: str = "") -> str:
 
 
 def remember(value: str) -> None:
-    if value and len(value) >= 3:  # masking 1-2 characters would garble ordinary text
+    if value and len(value) >= 4:  # masking 1-3 characters would garble ordinary text
         with _known_lock:
             _known_values.add(value)
 

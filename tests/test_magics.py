@@ -1,0 +1,104 @@
+"""The %keboola magics in a real IPython shell: help, the walk, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from conftest import ETL_PASSWORD
+
+
+@pytest.fixture
+def ip(project, monkeypatch):
+    import keboola_nb.magics as magics
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    monkeypatch.setattr(magics, "_project", project)
+    yield shell
+    monkeypatch.setattr(magics, "_project", None)
+
+
+def test_help_lists_every_command(ip, capsys):
+    ip.run_line_magic("keboola", "--help")
+    out = capsys.readouterr().out
+    for command in ("connect", "connections", "test", "tables", "describe", "preview", "extractor", "run",
+                    "storage", "jobs", "config", "demo"):
+        assert f"  {command} " in out
+    ip.run_line_magic("keboola", "preview --help")
+    out = capsys.readouterr().out
+    assert "%keboola preview [--limit LIMIT] name table" in out and "runs on the server" in out
+
+
+def test_walk_through_the_magics(ip, pg, capsys):
+    diagnosis = ip.run_line_magic(
+        "keboola", f"connect shop postgresql://etl@127.0.0.1:{pg.port}/shop --password-env SHOP_PG_PASSWORD")
+    assert diagnosis.ok
+    connections = ip.run_line_magic("keboola", "connections")
+    assert list(connections["name"]) == ["shop"] and connections["secret"][0] == "environment variable SHOP_PG_PASSWORD"
+    assert ip.run_line_magic("keboola", "test shop").ok
+    assert "orders" in set(ip.run_line_magic("keboola", "tables shop --schema public")["table"])
+    assert len(ip.run_line_magic("keboola", "describe shop public.orders")) == 5
+    assert len(ip.run_line_magic("keboola", "preview shop public.orders --limit 3")) == 3
+    summary = ip.run_cell_magic("keboola", "extractor shop-orders", (
+        "connection: shop\n"
+        "tables:\n"
+        "  - table: public.orders\n"
+        "    incremental_fetching_column: updated_at\n"
+        "  - table: public.customers\n"))
+    assert list(summary["output_table"]) == ["in.c-shop-orders.orders", "in.c-shop-orders.customers"]
+    job = ip.run_line_magic("keboola", "run shop-orders")
+    assert job.status == "success" and job.rows["in.c-shop-orders.orders"] == 1000
+    storage = ip.run_line_magic("keboola", "storage")
+    assert set(storage["id"]) == {"in.c-shop-orders.orders", "in.c-shop-orders.customers"}
+    assert len(ip.run_line_magic("keboola", "storage in.c-shop-orders.orders --limit 20")) == 20
+    assert ip.run_line_magic("keboola", "jobs")["status"][0] == "success"
+    ip.run_cell_magic("keboola", "extractor shop-orders --replace", "connection: shop\ntables: [public.orders]\n")
+    versions = ip.run_line_magic("keboola", "config shop-orders --versions")
+    assert list(versions["version"]) == [1, 2]
+    diff = ip.run_line_magic("keboola", "config shop-orders --diff 1 2")
+    assert "customers" in diff.data
+    ip.run_line_magic("keboola", "config shop-orders --rollback 1")
+    shown = ip.run_line_magic("keboola", "config shop-orders")
+    assert '"tableName": "customers"' in shown.data
+    out = capsys.readouterr()
+    assert ETL_PASSWORD not in out.out + out.err
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("nonsense", "unknown command 'nonsense'"),
+        ("test nope", "no connection named 'nope'"),
+        ("run nope", "no configuration named 'nope'"),
+        ("preview", "the following arguments are required"),
+        ("storage in.c-none.t", "storage has no table in.c-none.t"),
+    ],
+)
+def test_errors_are_one_clear_message(ip, line, message):
+    with pytest.raises(UsageError, match=message):
+        ip.run_line_magic("keboola", line)
+
+
+def test_failed_run_raises_with_the_reason(ip, shop, pg, monkeypatch):
+    ip.run_cell_magic("keboola", "extractor fails", "connection: shop\ntables: [orders]\n")
+    monkeypatch.setenv("SHOP_PG_PASSWORD", "not-the-password")
+    shop.connector().close()
+    with pytest.raises(UsageError, match="wrong password for user 'etl'"):
+        ip.run_line_magic("keboola", "run fails")
+
+
+def test_load_ext_imports_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'keboola_nb')\n"
+        "heavy = [m for m in ('pandas', 'duckdb', 'psycopg', 'pyarrow', 'pydantic', 'anthropic', 'yaml') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
