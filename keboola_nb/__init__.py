@@ -41,6 +41,16 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(KeboolaMagics(ipython))
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "keboola_nb"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from .server import load
+
+    load(serverapp)
+
+
 def unload_ipython_extension(ipython: Any) -> None:
     from .magics import close_session
 
