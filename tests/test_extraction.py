@@ -179,3 +179,30 @@ def test_jobs_are_recorded(project, shop):
     assert listed.iloc[0]["id"] == job.id and listed.iloc[0]["status"] == "success"
     again = project.jobs.get(job.id)
     assert again.rows == {"in.c-j.customers": 50} and any("50 rows" in line for line in again.log)
+
+
+MEMORY_RUN = """
+import resource, sys
+import keboola_nb as kb
+project = kb.Project.open(sys.argv[1])
+project.connections.add("shop", sys.argv[2], password=kb.secret("SHOP_PG_PASSWORD"))
+project.extractors.create("mem", "shop", ["public.big"])
+job = project.run("mem")
+assert job.status == "success", job.error
+print(job.rows["in.c-mem.big"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_a_million_rows_extract_in_bounded_memory(tmp_path, pg, monkeypatch):
+    import subprocess
+    import sys
+
+    from conftest import ETL_PASSWORD
+
+    monkeypatch.setenv("SHOP_PG_PASSWORD", ETL_PASSWORD)
+    out = subprocess.run([sys.executable, "-c", MEMORY_RUN, str(tmp_path / "p"), pg.url("shop", "etl")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    rows, peak_mb = int(out[0]), int(out[1])
+    assert rows == 1_000_000
+    assert peak_mb < 400, f"peak RSS {peak_mb} MB"
