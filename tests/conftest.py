@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,11 +15,6 @@ from servers import PostgresServer  # noqa: E402
 SUPERUSER_PASSWORD = "canary-Super-9b7d41"
 ETL_PASSWORD = "canary-Etl-5e1f2c"
 BIG_ROWS = 1_000_000
-
-# Keep every test (and the notebooks nbval runs) away from the user's real folders.
-_SANDBOX = Path(tempfile.mkdtemp(prefix="kbnb-tests-"))
-os.environ["KEBOOLA_NB_SECRETS_DIR"] = str(_SANDBOX / "secrets")
-os.environ["KEBOOLA_NB_PROJECT"] = str(_SANDBOX / "notebook-project")
 
 SEED_SQL = f"""
 CREATE ROLE etl LOGIN PASSWORD '{ETL_PASSWORD}';

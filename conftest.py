@@ -1,0 +1,25 @@
+"""Session-wide test set-up for tests/ and notebooks/: keep everything away from the user's folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+
+SANDBOX = Path(tempfile.mkdtemp(prefix="kbnb-tests-"))
+os.environ["KEBOOLA_NB_SECRETS_DIR"] = str(SANDBOX / "secrets")
+os.environ["KEBOOLA_NB_PROJECT"] = str(SANDBOX / "notebook-project")  # notebooks open their project here
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stop_demo_servers():  # type: ignore[no-untyped-def]
+    """Notebook kernels may be killed before the demo server's own exit hook runs: stop it here."""
+    yield
+    for pid_file in SANDBOX.rglob("demo-postgres/postmaster.pid"):
+        try:
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # PostgreSQL's fast shutdown
+        except (ValueError, ProcessLookupError):
+            pass
