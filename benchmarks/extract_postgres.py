@@ -78,12 +78,16 @@ print(json.dumps({"seconds": time.perf_counter() - started}))
 
 def measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run `cmd`; wall seconds, peak RSS (MB) of that process, and its JSON output if any."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()  # type: ignore[union-attr]
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # Output goes to files: waiting on the process (for its rusage) while it fills a pipe would hang.
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read().decode(), err_file.read().decode()
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[:3]} failed: {err[-2000:]}")
     result = {"wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}

@@ -18,7 +18,7 @@ from .errors import KeboolaError
 from .model.configuration import check_name
 from .store.audit import AuditLog
 from .store.files import locked, read_json, write_json_atomic
-from .store.secrets import SecretRef, redact, store_secret
+from .store.secrets import SecretRef, describe_reference, store_secret
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +41,7 @@ class Connection:
         return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
 
     def secret(self) -> str:
-        ref = self.db.get("#password")
-        return SecretRef.parse(ref).describe() if ref else "none"
+        return describe_reference(self.db.get("#password"))
 
     def connector(self) -> "Connector":
         assert self._manager is not None, "connection is not attached to a project"
@@ -51,8 +50,8 @@ class Connection:
     def test(self) -> "Diagnosis":
         return self.connector().test()
 
-    def tables(self) -> "pd.DataFrame":
-        return self.connector().tables()
+    def tables(self, schema: str | None = None) -> "pd.DataFrame":
+        return self.connector().tables(schema)
 
     def describe(self, table: str) -> "pd.DataFrame":
         return self.connector().describe(table)
@@ -182,7 +181,7 @@ class ConnectionManager:
 
         rows = [
             {"name": c.name, "kind": c.kind, "target": c.target(), "secret": c.secret()}
-            for c in (self.get(name) for name in self._read())
+            for c in (Connection(name, e["kind"], e["db"], self) for name, e in self._read().items())
         ]
         return pd.DataFrame(rows, columns=["name", "kind", "target", "secret"])
 

@@ -128,6 +128,8 @@ def start(project: "Project") -> "Connection":
             with psycopg.connect(dbname=DATABASE, **base) as shop:
                 shop.execute(SEED_SQL)
     db = {"host": str(socket_dir), "port": port, "database": DATABASE, "user": "postgres"}
-    if CONNECTION in project.connections.names() and project.connections.get(CONNECTION).db == db:
-        return project.connections.get(CONNECTION)
+    if CONNECTION in project.connections.names():
+        existing = project.connections.get(CONNECTION)
+        if existing.db == db:
+            return existing
     return project.connections.add(CONNECTION, kind="postgresql", replace=True, **db)

@@ -69,7 +69,10 @@ class ExtractorManager:
         rows = []
         seen: set[str] = set()
         for i, entry in enumerate(tables, 1):
-            entry = {"table": entry} if isinstance(entry, str) else dict(entry)
+            if isinstance(entry, str):
+                entry = {"table": entry}
+            if not isinstance(entry, dict):
+                raise KeboolaError(f"extractor {name!r}: table entry {i} must be a mapping or a table name")
             unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
             if unknown:
                 raise KeboolaError(
@@ -92,26 +95,13 @@ class ExtractorManager:
             configuration={"parameters": {"db": dict(conn.db)}},
             rows=rows,
         )
-        check_rows(config)
+        check_rows(config)  # Keboola's rules (table xor query, no incremental fetching with a query, ...)
         return config
 
     def _row_parameters(self, name: str, index: int, entry: dict[str, Any], connector: Any) -> dict[str, Any]:
         where = f"extractor {name!r}, table entry {index}"
-        params: dict[str, Any] = {SHORTHAND_ROW_KEYS[k]: v for k, v in entry.items() if k not in ("table", "query")}
-        if "table" in entry and "query" in entry:
-            raise KeboolaError(f"{where}: both 'table' and 'query' are set", fix="a row extracts a table or a query")
-        if "query" in entry:
-            if "incremental_fetching_column" in entry or "incremental_fetching_limit" in entry:
-                raise KeboolaError(
-                    f"{where}: incremental fetching does not work with 'query'",
-                    fix="use 'table' (with incremental_fetching_column) to fetch incrementally",
-                )
-            if not entry.get("name"):
-                raise KeboolaError(f"{where}: a query needs a 'name' for its output table")
-            params["query"] = entry["query"]
-            params.setdefault("primaryKey", [])
-            table_name = entry["name"]
-        elif "table" in entry:
+        params: dict[str, Any] = {SHORTHAND_ROW_KEYS[k]: v for k, v in entry.items() if k != "table"}
+        if "table" in entry:
             schema, table = connector.resolve_table(entry["table"])
             params["table"] = {"schema": schema, "tableName": table}
             described = connector.describe((schema, table))
@@ -137,6 +127,11 @@ class ExtractorManager:
                     )
                 params.setdefault("incremental", True)
             table_name = table
+        elif "query" in entry:
+            if not entry.get("name"):
+                raise KeboolaError(f"{where}: a query needs a 'name' for its output table")
+            params.setdefault("primaryKey", [])
+            table_name = entry["name"]
         else:
             raise KeboolaError(f"{where}: say what to extract with 'table: schema.table' or 'query: ...'")
         params.setdefault("name", safe_name(table_name))

@@ -141,8 +141,7 @@ class KeboolaMagics(Magics):
     @argument("--schema", help="only this schema")
     def cmd_tables(self, args: Any) -> Any:
         """Tables of a connection: schema, table, estimated rows (catalog statistics), primary key, columns."""
-        frame = session_project().connections.get(args.name).tables()
-        return frame[frame["schema"] == args.schema].reset_index(drop=True) if args.schema else frame
+        return session_project().connections.get(args.name).tables(args.schema)
 
     @magic_arguments()
     @argument("name", help="connection name")
@@ -185,6 +184,7 @@ class KeboolaMagics(Magics):
         config = session_project().extractors.create_from_yaml(args.name, cell, replace=args.replace)
         from .ui.display import config_summary
 
+        print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
         return config_summary(config)
 
     cmd_extractor.takes_cell = True  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
-from ..store.secrets import redact, resolve
+from ..store.secrets import describe_reference, redact, resolve
 from .base import Diagnosis, ExtractSpec, Scan
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import psycopg
 
 CONNECT_TIMEOUT_S = 10
-PREVIEW_TIMEOUT_MS = 30_000
+STATEMENT_TIMEOUT_MS = 30_000
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 # Types whose DuckDB mapping would lose information: read them as text instead.
 _AS_TEXT = re.compile(r"^numeric$|^money$")
@@ -39,6 +39,7 @@ SELECT n.nspname AS schema, c.relname AS table,
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int AS columns
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+   AND (%(schema)s::text IS NULL OR n.nspname = %(schema)s)
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp\\_%%'
  ORDER BY 1, 2
@@ -156,7 +157,8 @@ class PostgresConnector:
 
         params = self._params()
         try:
-            return psycopg.connect(autocommit=True, **params)
+            # Browsing and previews must come back in bounded time, whatever the table or view.
+            return psycopg.connect(autocommit=True, options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", **params)
         except psycopg.Error as e:
             diagnosis = self._diagnose(e, params)
             raise KeboolaError(diagnosis.message, fix=diagnosis.fix) from None
@@ -174,7 +176,7 @@ class PostgresConnector:
                 self._conn.close()
                 self._conn = None
 
-    def _query(self, sql: str, args: Any = None, timeout_ms: int | None = None) -> tuple[list[str], list[tuple]]:
+    def _query(self, sql: str, args: Any = None) -> tuple[list[str], list[tuple]]:
         import psycopg
 
         with self._lock:
@@ -182,22 +184,16 @@ class PostgresConnector:
                 conn = self.connection()
                 try:
                     with conn.cursor() as cur:
-                        if timeout_ms:
-                            cur.execute(f"SET statement_timeout = {int(timeout_ms)}")
-                        try:
-                            cur.execute(sql, args)
-                            names = [d.name for d in cur.description or []]
-                            return names, cur.fetchall()
-                        finally:
-                            if timeout_ms and not conn.broken:
-                                cur.execute("SET statement_timeout = 0")
+                        cur.execute(sql, args)
+                        names = [d.name for d in cur.description or []]
+                        return names, cur.fetchall()
                 except psycopg.OperationalError as e:
                     if attempt == 1 and conn.broken:
                         continue  # the server dropped a pooled connection: reconnect once
                     raise KeboolaError(f"connection {self.name!r}: {redact(str(e)).strip()}") from None
                 except psycopg.errors.QueryCanceled:
                     raise KeboolaError(
-                        f"connection {self.name!r}: the query ran longer than {timeout_ms // 1000} s and was stopped",
+                        f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_MS // 1000} s and was stopped",
                         fix="preview a smaller table or view, or a simpler query",
                     ) from None
                 except psycopg.Error as e:
@@ -243,7 +239,7 @@ class PostgresConnector:
         low = text.lower()
         user, db, where = params["user"], params["dbname"], f"{params['host']}:{params['port']}"
         password = self.db.get("#password")
-        source = f"the password in {_describe_ref(password)}" if password else "a password"
+        source = f"the password in {describe_reference(password)}" if password else "a password"
         checks: list[tuple[tuple[str, ...], str, str, str]] = [
             (("password authentication failed",), "auth", f"wrong password for user {user!r} on {where}",
              f"check {source}"),
@@ -274,10 +270,10 @@ class PostgresConnector:
         return Diagnosis(False, "error", f"connection {self.name!r}: {text}", "check the connection settings")
 
     # browsing --------------------------------------------------------------------------------
-    def tables(self) -> "pd.DataFrame":
+    def tables(self, schema: str | None = None) -> "pd.DataFrame":
         import pandas as pd
 
-        names, rows = self._query(TABLES_SQL)
+        names, rows = self._query(TABLES_SQL, {"schema": schema})
         frame = pd.DataFrame(rows, columns=names)
         frame["rows_estimate"] = frame["rows_estimate"].astype("Int64")
         frame["primary_key"] = frame["primary_key"].map(lambda pk: list(pk) if pk else [])
@@ -287,7 +283,7 @@ class PostgresConnector:
         schema, name = parse_table_name(table) if isinstance(table, str) else table
         _, rows = self._query(RESOLVE_SQL, (schema, name))
         if not rows:
-            known = [format_table((r[0], r[1])) for r in self._query(TABLES_SQL)[1]]
+            known = [format_table((r[0], r[1])) for r in self._query(TABLES_SQL, {"schema": None})[1]]
             close = difflib.get_close_matches(format_table((schema, name)), known, n=3)
             hint = f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola tables"
             raise KeboolaError(f"table {format_table((schema, name))} was not found in connection {self.name!r}", fix=hint)
@@ -310,19 +306,12 @@ class PostgresConnector:
         oid = self._resolve(table)[0]
         return [row[0] for row in self._query(PRIMARY_KEY_SQL, (oid,))[1]]
 
-    def column_type(self, table: tuple[str, str], column: str) -> str | None:
-        frame = self.describe(table)
-        match = frame.loc[frame["column"] == column, "type"]
-        return None if match.empty else str(match.iloc[0])
-
     def preview(self, table: str | tuple[str, str], limit: int = 100) -> "pd.DataFrame":
         import pandas as pd
 
         _, schema, name, _ = self._resolve(table)
         limit = max(0, int(limit))
-        names, rows = self._query(
-            f"SELECT * FROM {quote_ident(schema)}.{quote_ident(name)} LIMIT {limit}", timeout_ms=PREVIEW_TIMEOUT_MS
-        )
+        names, rows = self._query(f"SELECT * FROM {quote_ident(schema)}.{quote_ident(name)} LIMIT {limit}")
         return pd.DataFrame(rows, columns=names)
 
     # extraction ------------------------------------------------------------------------------
@@ -396,12 +385,6 @@ class PostgresConnector:
 
 def _duck_literal(value: Any) -> str:
     return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
-
-
-def _describe_ref(ref: str) -> str:
-    from ..store.secrets import SecretRef, is_reference
-
-    return SecretRef.parse(ref).describe() if is_reference(ref) else "the connection"
 
 
 def connector(name: str, db: dict[str, Any]) -> PostgresConnector:

@@ -63,11 +63,6 @@ class Job:
         stamp = _now().strftime("%H:%M:%S")
         self.log.append(redact(f"{stamp} {line}"))
 
-    def raise_for_status(self) -> "Job":
-        if self.status == "error":
-            raise KeboolaError(f"job {self.id} ({self.config_name}) failed: {self.error}")
-        return self
-
     def __repr__(self) -> str:
         took = f" in {self.duration:.2f} s" if self.duration is not None else ""
         lines = [f"Job {self.id} {self.config_name}: {self.status}{took}"]

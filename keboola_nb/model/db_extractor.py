@@ -127,7 +127,7 @@ SHORTHAND_KEYS = {"connection", "tables", "description"}
 
 
 def parse_shorthand(text: str, name: str) -> dict[str, Any]:
-    """YAML body -> {"connection", "tables": [dict, ...], "description"}; the keys are checked here."""
+    """YAML body -> {"connection", "tables", "description"}; the entries are checked when the rows are built."""
     import yaml
 
     try:
@@ -153,17 +153,4 @@ def parse_shorthand(text: str, name: str) -> dict[str, Any]:
     tables = data.get("tables")
     if not isinstance(tables, list) or not tables:
         raise KeboolaError(f"extractor {name!r}: 'tables' must be a list with at least one entry")
-    entries = []
-    for i, entry in enumerate(tables, 1):
-        if isinstance(entry, str):
-            entry = {"table": entry}
-        if not isinstance(entry, dict):
-            raise KeboolaError(f"extractor {name!r}: table entry {i} must be a mapping or a table name")
-        unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
-        if unknown:
-            raise KeboolaError(
-                f"extractor {name!r}, table entry {i}: unknown key(s) {', '.join(sorted(unknown))}",
-                fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}",
-            )
-        entries.append(entry)
-    return {"connection": data["connection"], "tables": entries, "description": data.get("description", "")}
+    return {"connection": data["connection"], "tables": tables, "description": data.get("description", "")}

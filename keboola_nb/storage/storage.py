@@ -84,6 +84,7 @@ class Storage:
     def __init__(self, path: Path, lock_path: Path) -> None:
         self.path = path
         self.lock_path = lock_path
+        self._has_meta = False
 
     @contextmanager
     def connect(self) -> Iterator["duckdb.DuckDBPyConnection"]:
@@ -98,7 +99,9 @@ class Storage:
                 con.execute("SET enable_progress_bar = true")
                 con.execute("SET enable_progress_bar_print = false")
                 con.execute("SET TimeZone = 'UTC'")
-                con.execute(_META_DDL)
+                if not self._has_meta:
+                    con.execute(_META_DDL)
+                    self._has_meta = True
                 yield con
             finally:
                 con.close()
@@ -132,11 +135,6 @@ class Storage:
             ))
         tables.insert(3, "size", tables["bytes"].map(_human_size))
         return tables
-
-    def exists(self, table_id: str | TableId) -> bool:
-        tid = table_id if isinstance(table_id, TableId) else TableId.parse(table_id)
-        with self.connect() as con:
-            return _table_exists(con, tid)
 
     def preview(self, table_id: str, limit: int = 100) -> "pd.DataFrame":
         tid = TableId.parse(table_id)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import json
 import secrets as _random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import KeboolaError
 from ..model.configuration import Configuration, check_name, slug
@@ -43,14 +42,13 @@ class ConfigStore:
     def list(self) -> list[Configuration]:
         return [self._read(entry) for entry in self.layout.entries()]
 
-    def __iter__(self) -> Iterator[Configuration]:
-        return iter(self.list())
-
     def find(self, name_or_id: str) -> Configuration | None:
+        # The manifest path ends in the name's slug, so only a matching entry is read from disk.
         for entry in self.layout.entries():
-            config = self._read(entry)
-            if name_or_id in (config.name, config.id, slug(config.name)):
-                return config
+            if str(entry["id"]) == name_or_id or _folder(entry) == slug(name_or_id):
+                config = self._read(entry)
+                if name_or_id in (config.name, config.id, slug(config.name)):
+                    return config
         return None
 
     def get(self, name_or_id: str) -> Configuration:
@@ -75,12 +73,11 @@ class ConfigStore:
         _refuse_plain_secrets(config.to_json(), config.name)
         with locked(self.lock_path, "the project"):
             entries = {str(e["id"]): e for e in self.layout.entries()}
-            for other in entries.values():
-                other_config = self.layout.read(other)
-                same_name = slug(other_config.name) == slug(config.name)
-                if same_name and other_config.id != config.id:
+            for other_id, other in entries.items():
+                if _folder(other) == slug(config.name) and other_id != config.id:
+                    other_name = self.layout.read(other).name
                     raise KeboolaError(
-                        f"a configuration named {other_config.name!r} already exists ({other_config.component_id})",
+                        f"a configuration named {other_name!r} already exists ({other['componentId']})",
                         fix="choose another name, or change the existing one with its own command",
                     )
             is_new = config.id not in entries
@@ -157,6 +154,11 @@ class ConfigStore:
         return self.save(snapshot, actor=actor, change=f"rollback to version {number}")
 
 
+def _folder(entry: dict[str, Any]) -> str:
+    """The last part of a configuration's path: the slug of its name (see Layout.config_path)."""
+    return str(entry["path"]).rsplit("/", 1)[-1]
+
+
 def _comparable(config: Configuration) -> str:
     data = config.to_json()
     data.pop("version", None)
@@ -178,6 +180,3 @@ def _refuse_plain_secrets(data: Any, where: str, path: str = "") -> None:
         for i, item in enumerate(data):
             _refuse_plain_secrets(item, where, f"{path}[{i}]")
 
-
-def pretty(config: Configuration) -> str:
-    return json.dumps(config.to_json(), indent=2, ensure_ascii=False)

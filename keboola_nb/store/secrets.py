@@ -74,6 +74,13 @@ def is_reference(text: object) -> bool:
     return isinstance(text, str) and bool(_REF.match(text))
 
 
+def describe_reference(text: str | None) -> str:
+    """Where the secret behind a `#` value lives, for people: never the value."""
+    if not text:
+        return "none"
+    return SecretRef.parse(text).describe() if is_reference(text) else "not a reference"
+
+
 def secret(env_var: str) -> SecretRef:
     """A reference to a secret held in an environment variable: `kb.secret("PG_PASSWORD")`."""
     return SecretRef("env", env_var)

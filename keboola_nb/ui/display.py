@@ -41,7 +41,6 @@ def config_summary(config: "Configuration") -> "pd.DataFrame":
                 "load": "incremental" if p.get("incremental") else "full",
             }
         )
-    print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
     return pd.DataFrame(records)
 
 
