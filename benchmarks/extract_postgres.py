@@ -112,8 +112,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="kbnb-bench-"))
     try:
         print(f"building {args.rows:,} rows ...", flush=True)
-        server.psql(TABLE_SQL.format(name="big", rows=args.rows))
-        server.psql(TABLE_SQL.format(name="small", rows=100_000))
+        server.execute(TABLE_SQL.format(name="big", rows=args.rows))
+        server.execute(TABLE_SQL.format(name="small", rows=100_000))
         url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{server.port}/postgres"
         env = {**os.environ, "BENCH_PG_PASSWORD": PASSWORD, "KEBOOLA_NB_SECRETS_DIR": str(work / "secrets"),
                "PGPASSWORD": PASSWORD}

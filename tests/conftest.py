@@ -75,17 +75,27 @@ CREATE FUNCTION slow(i integer) RETURNS integer LANGUAGE plpgsql AS $$
 BEGIN IF i % 1000 = 0 THEN PERFORM pg_sleep(0.01); END IF; RETURN i; END $$;
 CREATE VIEW slow_big AS SELECT slow(id) AS id, amount, updated_at FROM big;
 
+-- Every row read from this view advances the sequence: it shows how many rows a preview pulled.
+CREATE SEQUENCE rows_read;
+CREATE VIEW counted AS SELECT nextval('rows_read') AS n, i FROM generate_series(1, 100000) i;
+GRANT USAGE ON SEQUENCE rows_read TO etl;
+
+-- Statistics say 100 rows, the table holds 150: estimates must come from the catalog, not count(*).
+CREATE TABLE stale_stats (id integer PRIMARY KEY);
+INSERT INTO stale_stats SELECT generate_series(1, 100);
+
 GRANT USAGE ON SCHEMA "Sales Data" TO etl;
 GRANT SELECT ON ALL TABLES IN SCHEMA public, "Sales Data" TO etl;
 ANALYZE;
+INSERT INTO stale_stats SELECT generate_series(101, 150);
 """
 
 
 @pytest.fixture(scope="session")
 def pg() -> PostgresServer:
     server = PostgresServer.start(SUPERUSER_PASSWORD)
-    server.psql("CREATE DATABASE shop")
-    server.psql(SEED_SQL, database="shop")
+    server.execute("CREATE DATABASE shop")
+    server.execute(SEED_SQL, database="shop")
     yield server
     server.stop()
 

@@ -75,7 +75,7 @@ class PostgresServer:
 
         return psycopg.connect(host=str(self.folder), port=self.port, user="postgres", dbname=database, autocommit=True)
 
-    def psql(self, sql: str, database: str = "postgres") -> None:
+    def execute(self, sql: str, database: str = "postgres") -> None:
         with self.connect(database) as conn:
             conn.execute(sql)
 
