@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .connectors.postgres import format_table
 from .errors import KeboolaError
-from .model.components import extractor_for_kind
+from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
 from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
 from .storage.ids import TableId, safe_name
@@ -39,7 +39,11 @@ class ExtractorManager:
         actor: str = "user",
     ) -> Configuration:
         """Build, validate and save an extractor; with `replace`, keep the id and make a new version."""
-        config = self.build(name, connection, tables, description=description)
+        return self.save(self.build(name, connection, tables, description=description), replace=replace, actor=actor)
+
+    def save(self, config: Configuration, *, replace: bool = False, actor: str = "user") -> Configuration:
+        """Save a built (or edited and checked) extractor under its name."""
+        name = config.name
         existing = self.project.configs.find(name)
         if existing is not None:
             if not replace:
@@ -54,6 +58,22 @@ class ExtractorManager:
             for row in config.rows:
                 row.id = old_ids.get(row.name, row.id)  # keep row ids so incremental state carries over
         return self.project.configs.save(config, actor=actor, change="" if existing is None else "replaced")
+
+    def from_json(self, text: str) -> Configuration:
+        """An extractor as Keboola JSON (e.g. edited by the user), checked before it can be saved."""
+        import json
+
+        try:
+            data = json.loads(text)
+            config = Configuration.from_json(data)
+        except (ValueError, KeyError, TypeError) as e:
+            raise KeboolaError(f"the configuration JSON is not valid: {e}",
+                               fix="it needs componentId, name, configuration and rows") from None
+        if component(config.component_id).type != "extractor":
+            raise KeboolaError(f"{config.component_id} is not an extractor")
+        check_name(config.name, "extractor")
+        check_rows(config)
+        return config
 
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
         spec = parse_shorthand(text, name)

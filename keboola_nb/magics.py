@@ -16,6 +16,8 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.utils.text import dedent
 
 _project: Any = None
+_chat: Any = None  # the chat panel's session
+_asker: Any = None  # the agent behind %%keboola ask
 
 
 def session_project() -> Any:
@@ -29,7 +31,8 @@ def session_project() -> Any:
 
 
 def close_session() -> None:
-    global _project
+    global _project, _chat, _asker
+    _chat = _asker = None
     if _project is not None:
         _project.close()
         _project = None
@@ -261,6 +264,123 @@ class KeboolaMagics(Magics):
         """Storage tables (id, rows, size, last import); with a table id, its first rows."""
         storage = session_project().storage
         return storage.preview(args.table, args.limit) if args.table else storage.tables()
+
+    @magic_arguments()
+    @argument("sql", nargs="*", help="a SELECT (or put it in the cell body with %%keboola query)")
+    @argument("--limit", type=int, default=1000, help="rows to return (default 1000)")
+    def cmd_query(self, args: Any, cell: str | None) -> Any:
+        """Run a read-only SQL query over storage (DuckDB); table ids like in.c-shop.orders work as written."""
+        from .sql.readonly import read_only
+
+        sql = cell if cell and cell.strip() else " ".join(args.sql)
+        if not sql.strip():
+            raise UsageError("%%keboola query needs a SELECT in the cell body")
+        checked = read_only(sql)
+        return session_project().storage.query(f"SELECT * FROM ({checked}) AS q LIMIT {max(0, args.limit)}")
+
+    cmd_query.takes_cell = True  # type: ignore[attr-defined]
+
+    # the assistant -----------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("--resume", metavar="ID", help="continue a stored conversation (see %keboola history)")
+    @argument("--new", action="store_true", help="start a new conversation")
+    @argument("--model", help="use this model for every turn (default: chosen per turn, see ai/models.json)")
+    @argument("--inline", action="store_true", help="show the panel in this cell instead of the right sidebar")
+    def cmd_chat(self, args: Any) -> Any:
+        """Open the assistant's chat panel (right sidebar in JupyterLab). Works without an API key: /help."""
+        global _chat
+        from .ui.chat import ChatSession
+        from .ui.notebook import open_in_sidebar
+
+        project = session_project()
+        if args.resume:
+            project_store_check(project, args.resume)
+        if _chat is None or args.new or args.resume or args.model:
+            _chat = ChatSession(project, conversation_id=args.resume, model=args.model)
+            if args.resume:
+                _chat.resume()
+        if not args.inline and open_in_sidebar(_chat.panel, "Keboola"):
+            print("The chat is open in the right sidebar. No sidebar (classic Notebook, VS Code)? "
+                  "Use %keboola chat --inline.")
+            return None
+        _chat.in_frontend = not args.inline
+        return _chat.panel
+
+    @magic_arguments()
+    @argument("question", nargs="*", help="the question (or put it in the cell body with %%keboola ask)")
+    @argument("--new", action="store_true", help="forget the earlier questions of this kernel")
+    @argument("--model", help="use this model")
+    def cmd_ask(self, args: Any, cell: str | None) -> Any:
+        """Ask the assistant; the answer streams here and generated code goes into a new cell below."""
+        global _asker
+        from .ai.agent import Agent
+        from .ai.client import KEY_HELP, has_key
+        from .ui.cell_view import CellView
+
+        question = cell if cell and cell.strip() else " ".join(args.question)
+        if not question.strip():
+            raise UsageError("%%keboola ask needs a question in the cell body")
+        if not has_key():
+            raise UsageError(f"no Anthropic API key: {KEY_HELP}")
+        view = CellView()
+        if _asker is None or args.new or args.model:
+            _asker = Agent(session_project(), view, model=args.model)
+        _asker.view = view
+        _asker.send(question)
+        print(f"[{view.info}]")
+
+    cmd_ask.takes_cell = True  # type: ignore[attr-defined]
+
+    @magic_arguments()
+    @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%keboola ask)")
+    def cmd_cost(self, args: Any) -> Any:
+        """Tokens and dollars per model call and for the whole conversation."""
+        from .ai.conversations import ConversationStore
+
+        store = ConversationStore(session_project().local / "conversations.sqlite")
+        conversation = args.id or _current_conversation()
+        if conversation is None:
+            raise UsageError("no conversation yet in this kernel; pass an id from %keboola history")
+        project_store_check(session_project(), conversation)
+        total = store.total(conversation)
+        print(f"conversation {conversation}: {total.prompt_tokens:,} prompt tokens "
+              f"({total.cache_read:,} read from cache, {total.cache_write:,} written to it), "
+              f"{total.output_tokens:,} output tokens, ${total.cost_usd:.4f}")
+        return store.turns(conversation)
+
+    @magic_arguments()
+    @argument("id", nargs="?", help="show this conversation's messages and tool calls")
+    @argument("--limit", type=int, default=20)
+    def cmd_history(self, args: Any) -> Any:
+        """Past conversations with the assistant (resume one with %keboola chat --resume ID)."""
+        from .ai.conversations import ConversationStore
+
+        store = ConversationStore(session_project().local / "conversations.sqlite")
+        if not args.id:
+            return store.list(args.limit)
+        for message in store.messages(args.id):
+            for block in message["content"]:
+                if block.get("type") == "text":
+                    print(f"{message['role']}: {block['text']}\n")
+                elif block.get("type") == "tool_use":
+                    print(f"  -> {block['name']}({block['input']})")
+        return store.tool_calls(args.id)
+
+
+def _current_conversation() -> str | None:
+    for holder in (_chat and _chat._agent, _asker):
+        if holder is not None and holder.conversation_id:
+            return holder.conversation_id
+    return None
+
+
+def project_store_check(project: Any, conversation_id: str) -> None:
+    from .ai.conversations import ConversationStore
+
+    if not ConversationStore(project.local / "conversations.sqlite").exists(conversation_id):
+        from .errors import KeboolaError
+
+        raise KeboolaError(f"there is no conversation {conversation_id!r}", fix="list them with %keboola history")
 
 
 # Help should read "%keboola run ...", not the method name.

@@ -128,6 +128,8 @@ def _spec(params: DbRow, state: dict[str, Any]) -> ExtractSpec:
 def _explain(error: Exception, table_id: str, config_name: str) -> str:
     text = redact(str(error)).strip().splitlines()[0]
     where = f"extracting into {table_id}" if table_id else f"running {config_name!r}"
+    if "interrupted" in text.lower():
+        return f"{where} was stopped by the user. {UNTOUCHED}"
     if any(marker in text.lower() for marker in _LOST_SOURCE):
         return (
             f"{where} failed: the source closed the connection or cancelled the query mid-extract ({text}). "

@@ -21,6 +21,9 @@ class Progress(Protocol):
 
     def finish(self, summary: str) -> None: ...
 
+    def cancelled(self) -> bool:
+        """True when the user asked to stop: the running statement is interrupted and rolled back."""
+
 
 class NoProgress:
     def step(self, index: int, total: int, label: str) -> None:
@@ -32,14 +35,21 @@ class NoProgress:
     def finish(self, summary: str) -> None:
         pass
 
+    def cancelled(self) -> bool:
+        return False
+
 
 @contextmanager
 def watch_query(con: "duckdb.DuckDBPyConnection", progress: Progress) -> Iterator[None]:
-    """Poll DuckDB's own query progress while a statement runs on `con` in this thread."""
+    """Poll DuckDB's own query progress while a statement runs on `con` in this thread; interrupt
+    the statement when the progress's owner cancels."""
     stop = threading.Event()
 
     def poll() -> None:
         while not stop.wait(POLL_S):
+            if progress.cancelled():
+                con.interrupt()
+                return
             try:
                 percent = con.query_progress()
             except Exception:  # the statement finished between two polls

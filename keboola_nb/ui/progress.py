@@ -45,6 +45,9 @@ class NotebookProgress:
             self.label, self.fraction, self.index = summary, 1.0, self.total
         self._show(force=True, done=True)
 
+    def cancelled(self) -> bool:
+        return False  # a notebook user stops a run with the kernel's interrupt
+
     def _overall(self) -> float:
         if not self.total:
             return 0.0

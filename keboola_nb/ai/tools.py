@@ -1,0 +1,304 @@
+"""The assistant's tools: thin calls into the core API, compact JSON out.
+
+Few and coarse on purpose: every definition is sent with every request. Details (a component's rules)
+come from `component_help` when the model needs them. Tools marked `changes=True` show a card and wait
+for the user's confirmation; everything they do is recorded as the assistant's in the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import KeboolaError
+from .context import Declined, Proposal, ToolContext
+from .toolbox import tool
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ACTOR = "assistant"
+PREVIEW_ROWS = 5
+
+
+class TableEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: Annotated[str, "schema.table"]
+    incremental_fetching_column: Annotated[str | None, "timestamp or increasing id; only new rows are read"] = None
+    primary_key: Annotated[list[str] | None, "defaults to the source's primary key"] = None
+    columns: Annotated[list[str] | None, "defaults to all columns"] = None
+
+
+def rows_of(frame: "pd.DataFrame", limit: int | None = None) -> dict[str, Any]:
+    """A DataFrame as {columns, rows} with JSON-safe values (decimals and dates as text)."""
+    part = frame if limit is None else frame.head(limit)
+    rows = [[_plain(v) for v in record] for record in part.itertuples(index=False, name=None)]
+    return {"columns": [str(c) for c in part.columns], "rows": rows}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return None if isinstance(value, float) and value != value else value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+# reading -------------------------------------------------------------------------------------------
+@tool()
+def list_connections(ctx: ToolContext) -> list[dict[str, Any]]:
+    """The project's named source connections (kind, target, how the secret is stored)."""
+    return ctx.project.connections.list().to_dict("records")
+
+
+@tool()
+def test_connection(ctx: ToolContext, name: Annotated[str, "connection name"]) -> dict[str, Any]:
+    """Test a connection; on failure says the cause (auth, network, missing database, ...) and the fix."""
+    d = ctx.project.connections.get(name).test()
+    return {"ok": d.ok, "problem": d.problem, "message": d.message, "fix": d.fix, "details": d.details,
+            "summary": "OK" if d.ok else f"failed: {d.problem}"}
+
+
+@tool()
+def list_tables(
+    ctx: ToolContext,
+    connection: Annotated[str, "connection name"],
+    schema_name: Annotated[str | None, "only this schema"] = None,
+) -> dict[str, Any]:
+    """Tables of a source with estimated rows (catalog statistics), primary key and column names."""
+    frame = ctx.project.connections.get(connection).tables(schema_name)
+    return {**rows_of(frame), "summary": f"{len(frame)} table(s)"}
+
+
+@tool()
+def describe_table(
+    ctx: ToolContext, connection: Annotated[str, "connection name"], table: Annotated[str, "schema.table"]
+) -> dict[str, Any]:
+    """Columns of a source table: type, nullable, primary key, default, foreign keys."""
+    frame = ctx.project.connections.get(connection).describe(table)
+    return {**rows_of(frame), "summary": f"{len(frame)} column(s)"}
+
+
+@tool()
+def preview_table(
+    ctx: ToolContext,
+    connection: Annotated[str, "connection name"],
+    table: Annotated[str, "schema.table"],
+    limit: Annotated[int, "rows, at most 50"] = PREVIEW_ROWS,
+) -> dict[str, Any]:
+    """First rows of a source table; the user sees them as a table in the chat."""
+    frame = ctx.project.connections.get(connection).preview(table, max(1, min(limit, 50)))
+    ctx.view.table(f"{connection}: {table}", frame)
+    return {**rows_of(frame), "summary": f"{len(frame)} row(s) shown"}
+
+
+@tool()
+def list_configurations(ctx: ToolContext) -> list[dict[str, Any]]:
+    """Configurations in the project (extractors, ...): name, component, rows, version."""
+    from ..ui.display import configs_frame
+
+    return configs_frame(ctx.project.configs.list()).to_dict("records")
+
+
+@tool()
+def get_configuration(ctx: ToolContext, name: Annotated[str, "configuration name or id"]) -> dict[str, Any]:
+    """A configuration's Keboola JSON (secrets appear only as references)."""
+    return ctx.project.configs.get(name).to_json()
+
+
+@tool()
+def component_help(ctx: ToolContext, component: Annotated[str, "component id"] = "keboola.ex-db-pgsql") -> dict[str, Any]:
+    """How a component's configuration is built: table entry keys, Keboola's rules, an example."""
+    from ..model.components import COMPONENTS
+
+    if component not in COMPONENTS:
+        raise KeboolaError(f"unknown component {component!r}", fix=f"known: {', '.join(COMPONENTS)}")
+    return {
+        "component": component,
+        "table_entry_keys": {
+            "table": "schema.table to extract",
+            "incremental_fetching_column": "a timestamp or increasing id column; later runs read only rows >= the last value",
+            "primary_key": "columns identifying a row; incremental loads upsert by it (default: the source's)",
+            "columns": "subset of columns (default: all)",
+        },
+        "rules": [
+            "output tables are in.c-<extractor name>.<table>",
+            "incremental fetching needs a number, date or timestamp column",
+            "without a primary key an incremental load appends rows",
+            "passwords are never written into configurations: a connection holds a secret reference",
+        ],
+        "example": {"name": "shop-orders", "connection": "demo",
+                    "tables": [{"table": "public.orders", "incremental_fetching_column": "updated_at"}]},
+    }
+
+
+@tool()
+def storage_tables(ctx: ToolContext) -> dict[str, Any]:
+    """Tables in the project's storage: id, rows, size, last import, source."""
+    frame = ctx.project.storage.tables()
+    return {**rows_of(frame.drop(columns=["bytes"])), "summary": f"{len(frame)} table(s)"}
+
+
+@tool()
+def query_storage(
+    ctx: ToolContext,
+    sql: Annotated[str, "one SELECT (DuckDB dialect); table ids like in.c-shop.orders may be used as written"],
+    limit: Annotated[int, "rows to return, at most 100"] = 20,
+) -> dict[str, Any]:
+    """Run a read-only query over storage to check SQL or answer a question; the user sees the rows."""
+    from ..sql.readonly import read_only
+
+    checked = read_only(sql)
+    frame = ctx.project.storage.query(f"SELECT * FROM ({checked}) AS q LIMIT {max(1, min(limit, 100))}")
+    ctx.view.table("query result", frame)
+    return {**rows_of(frame), "summary": f"{len(frame)} row(s)"}
+
+
+@tool()
+def jobs(
+    ctx: ToolContext, job_id: Annotated[int | None, "one job with its log"] = None, limit: int = 5
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Recent runs (status, rows, error), or one run with its log: the starting point for debugging."""
+    if job_id is not None:
+        job = ctx.project.jobs.get(job_id)
+        return {"id": job.id, "config": job.config_name, "status": job.status, "tables": job.tables,
+                "error": job.error, "log": job.log[-30:], "summary": f"job {job.id}: {job.status}"}
+    return [{"id": j.id, "config": j.config_name, "status": j.status, "rows": sum(j.rows.values()),
+             "seconds": j.duration, "error": j.error} for j in ctx.project.jobs.recent(limit)]
+
+
+# asking the user -------------------------------------------------------------------------------
+@tool()
+def ask_for_secret(
+    ctx: ToolContext,
+    label: Annotated[str, "short name for the secret, e.g. shop-password"],
+    prompt: Annotated[str, "what to type, e.g. 'Password of etl@db:5432/shop'"],
+) -> dict[str, Any]:
+    """Show the user a masked field for a password or key; you get back only its reference (KBNB::...)."""
+    reference = ctx.view.secret(label, prompt, ctx.cancelled)
+    if reference is None:
+        return {"stored": False, "summary": "the user did not enter it"}
+    return {"stored": True, "reference": reference, "summary": f"stored as {reference}"}
+
+
+@tool()
+def write_code_cell(
+    ctx: ToolContext,
+    code: Annotated[str, "the code; SQL runs over storage"],
+    language: Literal["sql", "python"] = "sql",
+) -> dict[str, Any]:
+    """Put code into a new notebook cell below the active one (SQL becomes a %%keboola query cell)."""
+    text = code.strip()
+    if language == "sql" and not text.startswith("%%"):
+        text = f"%%keboola query\n{text}"
+    where = ctx.view.code(text, language)
+    return {"written": where, "summary": where}
+
+
+# changing things (each waits for the user's confirmation) -----------------------------------------
+@tool(changes=True)
+def add_connection(
+    ctx: ToolContext,
+    name: Annotated[str, "a short name, e.g. shop"],
+    url: Annotated[str, "postgresql://user@host:port/database, without a password"],
+    password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message"] = None,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Save a named connection to a source, then test it."""
+    from ..connections import parse_url, redact_url
+    from ..store.secrets import SecretRef
+
+    kind, db, _ = parse_url(url)
+    password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
+    target = f"{kind}://{db['user']}@{db['host']}:{db['port']}/{db['database']}"
+    decision = ctx.view.confirm(
+        Proposal("add_connection", f"Add connection {name}", "Save",
+                 [("Name", name), ("Target", target), ("Password", str(password) if password else "none")]),
+        ctx.cancelled,
+    )
+    if not decision.accepted:
+        raise Declined(decision.reason)
+    connection = ctx.project.connections.add(name, redact_url(url), password=password, replace=replace, actor=ACTOR)
+    d = connection.test()
+    return {"saved": True, "test": {"ok": d.ok, "problem": d.problem, "message": d.message, "fix": d.fix},
+            "summary": "saved; test OK" if d.ok else f"saved; test failed: {d.problem}"}
+
+
+@tool(changes=True)
+def create_extractor(
+    ctx: ToolContext,
+    name: Annotated[str, "configuration name, e.g. shop-customers"],
+    connection: Annotated[str, "connection name"],
+    tables: list[TableEntry],
+    replace: Annotated[bool, "save as a new version of an existing extractor"] = False,
+) -> dict[str, Any]:
+    """Propose a database extractor; the user sees a card (overview, data preview, JSON) and creates it."""
+    extractors = ctx.project.extractors
+    if not replace and ctx.project.configs.find(name) is not None:
+        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    entries = [t.model_dump(exclude_none=True) for t in tables]
+    config = extractors.build(name, connection, entries)
+    conn = ctx.project.connections.get(connection)
+    first = entries[0]["table"] if entries else None
+    preview = conn.preview(first, PREVIEW_ROWS) if first else None
+    overview = [("Component", config.component_id), ("Connection", f"{connection} ({conn.target()})")]
+    for row in config.rows:
+        p = row.configuration["parameters"]
+        how = f"incremental by {p['incrementalFetchingColumn']}" if p.get("incrementalFetchingColumn") else "full load"
+        overview.append((row.name, f"{p['table']['schema']}.{p['table']['tableName']} -> {p['outputTable']} "
+                                   f"(primary key {', '.join(p['primaryKey']) or 'none'}; {how})"))
+    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
+    decision = ctx.view.confirm(
+        Proposal("create_extractor", f"Create extractor {name}", "Create", overview, preview, draft,
+                 check=extractors.from_json),
+        ctx.cancelled,
+    )
+    if not decision.accepted:
+        ctx.conversations.set_draft_state(draft_id, "cancelled")
+        raise Declined(decision.reason)
+    final = decision.value or config
+    saved = extractors.save(final, replace=replace, actor=ACTOR)
+    ctx.conversations.set_draft_state(draft_id, "created")
+    outputs = [r.configuration["parameters"].get("outputTable") for r in saved.rows]
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+            "edited_by_user": decision.value is not None, "output_tables": outputs,
+            "summary": f"created {saved.name} (version {saved.version})"}
+
+
+@tool(changes=True)
+def run_configuration(
+    ctx: ToolContext,
+    name: Annotated[str, "configuration name or id"],
+    rows: Annotated[list[str] | None, "only these rows (tables)"] = None,
+) -> dict[str, Any]:
+    """Run a configuration into storage (the user confirms first); returns the job with rows per table."""
+    config = ctx.project.configs.get(name)
+    chosen = [r for r in config.rows if not rows or r.name in rows]
+    overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
+    overview += [(r.name, str(config.merged(r).get("parameters", {}).get("outputTable", ""))) for r in chosen]
+    decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
+    if not decision.accepted:
+        raise Declined(decision.reason)
+    progress = ctx.view.progress(ctx.tool_item, f"run {config.name}", ctx.cancelled)
+    job = ctx.project.run(config, rows=rows, progress=progress, actor=ACTOR)
+    return {"job_id": job.id, "status": job.status, "seconds": job.duration, "error": job.error,
+            "tables": [{"table_id": t["table_id"], "rows": t["rows"], "total_rows": t.get("total_rows")}
+                       for t in job.tables],
+            "summary": f"job {job.id}: {job.status}, {sum(job.rows.values()):,} rows"}
+
+
+TOOLS = [
+    list_connections, test_connection, list_tables, describe_table, preview_table, list_configurations,
+    get_configuration, component_help, storage_tables, query_storage, jobs, ask_for_secret, write_code_cell,
+    add_connection, create_extractor, run_configuration,
+]
