@@ -266,7 +266,7 @@ class KeboolaMagics(Magics):
         return storage.preview(args.table, args.limit) if args.table else storage.tables()
 
     @magic_arguments()
-    @argument("sql", nargs="*", help="a SELECT (or put it in the cell body with %%keboola query)")
+    @argument("sql", nargs="*", help="a SELECT (or put it in the cell body with %%%%keboola query)")
     @argument("--limit", type=int, default=1000, help="rows to return (default 1000)")
     def cmd_query(self, args: Any, cell: str | None) -> Any:
         """Run a read-only SQL query over storage (DuckDB); table ids like in.c-shop.orders work as written."""
@@ -282,7 +282,7 @@ class KeboolaMagics(Magics):
 
     # the assistant -----------------------------------------------------------------------------
     @magic_arguments()
-    @argument("--resume", metavar="ID", help="continue a stored conversation (see %keboola history)")
+    @argument("--resume", metavar="ID", help="continue a stored conversation (see %%keboola history)")
     @argument("--new", action="store_true", help="start a new conversation")
     @argument("--model", help="use this model for every turn (default: chosen per turn, see ai/models.json)")
     @argument("--inline", action="store_true", help="show the panel in this cell instead of the right sidebar")
@@ -307,7 +307,7 @@ class KeboolaMagics(Magics):
         return _chat.panel
 
     @magic_arguments()
-    @argument("question", nargs="*", help="the question (or put it in the cell body with %%keboola ask)")
+    @argument("question", nargs="*", help="the question (or put it in the cell body with %%%%keboola ask)")
     @argument("--new", action="store_true", help="forget the earlier questions of this kernel")
     @argument("--model", help="use this model")
     def cmd_ask(self, args: Any, cell: str | None) -> Any:
@@ -332,7 +332,7 @@ class KeboolaMagics(Magics):
     cmd_ask.takes_cell = True  # type: ignore[attr-defined]
 
     @magic_arguments()
-    @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%keboola ask)")
+    @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%%%keboola ask)")
     def cmd_cost(self, args: Any) -> Any:
         """Tokens and dollars per model call and for the whole conversation."""
         from .ai.conversations import ConversationStore

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -102,3 +103,75 @@ def test_load_ext_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+# the assistant's magics -------------------------------------------------------------------------------
+@pytest.fixture
+def api(monkeypatch):
+    from standin import StandIn
+
+    with StandIn() as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        import keboola_nb.magics as magics
+
+        monkeypatch.setattr(magics, "_asker", None)
+        monkeypatch.setattr(magics, "_chat", None)
+        yield server
+
+
+def test_ask_streams_the_answer_and_writes_code_into_the_next_cell(ip, shop, api, capsys):
+    from standin import Text, ToolUse, Turn
+
+    sql = ("SELECT CAST(updated_at AS DATE) AS day, SUM(amount) AS revenue FROM in.c-shop-orders.orders\n"
+           "WHERE updated_at >= now() - INTERVAL 30 DAY GROUP BY 1 ORDER BY 1")
+    check = ToolUse("query_storage", {"sql": sql, "limit": 5})
+    write = ToolUse("write_code_cell", {"code": sql, "language": "sql"})
+    api.push(Turn([check]), Turn([write]), Turn([Text("The new cell below sums **amount** per day.")]))
+    ip.run_cell_magic("keboola", "extractor shop-orders", "connection: shop\ntables:\n  - table: orders\n")
+    ip.run_line_magic("keboola", "run shop-orders")
+    ip.rl_next_input = None
+    ip.run_cell_magic("keboola", "ask", "write a SQL query over in.c-shop-orders.orders that shows daily revenue")
+    out = capsys.readouterr().out
+    assert "query_storage" in out and "write_code_cell" in out and "$" in out
+    assert ip.rl_next_input == "%%keboola query\n" + sql
+    checked = json.loads(api.requests[1]["messages"][-1]["content"][0]["content"])
+    assert checked["columns"] == ["day", "revenue"]  # the SQL really ran over storage
+    # The cell the assistant wrote runs as it is.
+    frame = ip.run_cell_magic("keboola", "query", sql)
+    assert list(frame.columns) == ["day", "revenue"]
+    # cost and history see the conversation
+    turns = ip.run_line_magic("keboola", "cost")
+    assert len(turns) == 3 and turns["cost_usd"].sum() > 0
+    assert "prompt tokens" in capsys.readouterr().out
+    history = ip.run_line_magic("keboola", "history")
+    assert history["model_calls"].tolist() == [3]
+
+
+def test_ask_cannot_change_things_and_says_where_to_go(ip, shop, api):
+    from standin import Text, ToolUse, Turn
+
+    create = ToolUse("create_extractor", {"name": "x", "connection": "shop", "tables": [{"table": "orders"}]})
+    api.push(Turn([create]), Turn([Text("Open the chat panel to create it.")]))
+    ip.run_cell_magic("keboola", "ask", "create an extractor for orders")
+    result = json.loads(api.requests[1]["messages"][-1]["content"][0]["content"])
+    assert result["declined_by_user"] and "%keboola chat" in result["reason"]
+    assert ip.run_line_magic("keboola", "configs").empty
+
+
+def test_ask_without_a_key_and_query_that_writes_are_clear_errors(ip, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(UsageError, match="ANTHROPIC_API_KEY"):
+        ip.run_cell_magic("keboola", "ask", "hello")
+    with pytest.raises(UsageError, match="only queries that read"):
+        ip.run_cell_magic("keboola", "query", "DELETE FROM x")
+    with pytest.raises(UsageError, match="no conversation"):
+        ip.run_line_magic("keboola", "chat --resume nope")
+
+
+def test_chat_without_a_front_end_shows_the_panel_inline(ip, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    panel = ip.run_line_magic("keboola", "chat --inline")
+    from keboola_nb.ui.chat_panel import ChatPanel
+
+    assert isinstance(panel, ChatPanel) and panel.has_key is False

@@ -99,7 +99,9 @@ class ChatSession:
             elif not has_key():
                 from ..ai.client import KEY_HELP
 
-                self.user(redact(text))
+                from ..ai.secret_guard import guard
+
+                self.user(guard(text)[0])  # the panel's items are saved in the notebook: no secrets there
                 self.panel.add("notice", text=f"No Anthropic API key: {KEY_HELP}. Type **/help** for the commands.")
             else:
                 self.agent.send(text)
