@@ -15,6 +15,24 @@ os.environ["KEBOOLA_NB_PROJECT"] = str(SANDBOX / "notebook-project")  # notebook
 
 
 @pytest.fixture(scope="session", autouse=True)
+def model_for_notebooks():  # type: ignore[no-untyped-def]
+    """Without a real key, notebook kernels (which inherit this environment) talk to the local stand-in
+    playing the assistant notebook's script; with ANTHROPIC_API_KEY set they talk to Claude."""
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        yield None
+        return
+    from tests.notebook_model import walkthrough
+    from tests.standin import StandIn
+
+    with StandIn() as api:
+        api.responder = walkthrough
+        os.environ.update(ANTHROPIC_API_KEY="stand-in-key", ANTHROPIC_BASE_URL=api.base_url)
+        yield api
+        for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"):
+            os.environ.pop(name, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def stop_demo_servers():  # type: ignore[no-untyped-def]
     """Notebook kernels may be killed before the demo server's own exit hook runs: stop it here."""
     yield
