@@ -350,3 +350,24 @@ def test_cost_is_recorded_per_call_from_the_price_file(project, api):
                 + usage["cache_read_input_tokens"] * prices["cache_read"]) / 1e6
     assert turns["cost_usd"][0] == pytest.approx(expected, rel=1e-3) and expected > 0
     assert Usage.of("unknown-model", usage).cost_usd == 0.0
+
+
+def test_stop_during_a_run_interrupts_the_extraction_and_leaves_storage_untouched(project, shop, api):
+    project.extractors.create("slow", "shop", [{"table": "slow_big", "primary_key": ["id"]}])
+    run = ToolUse("run_configuration", {"name": "slow"})
+    api.push(Turn([run]), Turn([Text("Stopped, as you asked.")]))
+    view = RecordingView(decisions=[True])
+    agent = agent_for(project, view)
+    worker = threading.Thread(target=agent.send, args=("run slow",))
+    worker.start()
+    while not view.of("progress"):
+        time.sleep(0.01)
+    time.sleep(0.3)  # let the scan get going
+    agent.stop()
+    worker.join(30)
+    assert not worker.is_alive()
+    job = project.jobs.recent(1)[0]
+    assert job.status == "error" and "stopped by the user" in job.error and "left as they were" in job.error
+    assert project.storage.tables().empty
+    name, status, summary = view.of("tool_end")[0]
+    assert (name, status) == ("run_configuration", "cancelled") and "stopped by the user" in summary

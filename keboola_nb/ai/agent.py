@@ -243,7 +243,7 @@ class Agent:
         ctx = ToolContext(self.project, self.view, self.store, self.conversation_id or "", item, self.cancelled)
         outcome = toolbox().call(ctx, call["name"], call["input"])
         status = "refused" if outcome.declined else "error" if outcome.is_error else "ok"
-        if self.cancelled.is_set() and status != "ok":
+        if self.cancelled.is_set():
             status = "cancelled"
         self.view.tool_end(item, status, outcome.summary, outcome.seconds)
         self.store.record_tool(self.conversation_id or "", call["id"], call["name"], call["input"],

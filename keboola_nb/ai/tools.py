@@ -291,6 +291,8 @@ def run_configuration(
         raise Declined(decision.reason)
     progress = ctx.view.progress(ctx.tool_item, f"run {config.name}", ctx.cancelled)
     job = ctx.project.run(config, rows=rows, progress=progress, actor=ACTOR)
+    if job.status == "error":
+        raise KeboolaError(f"job {job.id} failed: {job.error}", fix=f"jobs(job_id={job.id}) shows its log")
     return {"job_id": job.id, "status": job.status, "seconds": job.duration, "error": job.error,
             "tables": [{"table_id": t["table_id"], "rows": t["rows"], "total_rows": t.get("total_rows")}
                        for t in job.tables],
