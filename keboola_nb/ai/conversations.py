@@ -55,6 +55,7 @@ class ConversationStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; no fsync on every message
             db.executescript(_SCHEMA)
             self._local.db = db
         return db
