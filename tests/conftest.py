@@ -118,6 +118,17 @@ def shop(project, pg):  # type: ignore[no-untyped-def]
     return project.connections.add("shop", pg.url("shop", "etl"), password=kb.secret("SHOP_PG_PASSWORD"))
 
 
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The local Messages API stand-in; the real SDK in this process reaches it through the environment."""
+    from standin import StandIn
+
+    with StandIn() as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        yield server
+
+
 def scan_for_canaries(folder: Path) -> list[str]:
     """Files under `folder` that contain a canary secret."""
     hits = []

@@ -15,14 +15,6 @@ from conftest import ETL_PASSWORD, SUPERUSER_PASSWORD, scan_for_canaries
 from standin import HttpError, MidStreamError, StandIn, Text, ToolUse, Turn
 
 
-@pytest.fixture
-def api(monkeypatch):
-    with StandIn() as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        yield server
-
-
 def agent_for(project, view, **kw):
     from keboola_nb.ai.agent import Agent
 

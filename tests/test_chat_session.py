@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import ETL_PASSWORD, scan_for_canaries
-from standin import StandIn, Text, ToolUse, Turn
+from standin import Text, ToolUse, Turn
 
 
 def wait_for(predicate, timeout=10.0):
@@ -33,14 +33,6 @@ def idle(session):
 @pytest.fixture
 def no_key(monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-
-
-@pytest.fixture
-def api(monkeypatch):
-    with StandIn() as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        yield server
 
 
 def session_for(project):

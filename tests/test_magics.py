@@ -107,17 +107,12 @@ def test_load_ext_imports_nothing_heavy():
 
 # the assistant's magics -------------------------------------------------------------------------------
 @pytest.fixture
-def api(monkeypatch):
-    from standin import StandIn
+def api(api, monkeypatch):  # the stand-in, and no assistant left over from another test
+    import keboola_nb.magics as magics
 
-    with StandIn() as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-        import keboola_nb.magics as magics
-
-        monkeypatch.setattr(magics, "_asker", None)
-        monkeypatch.setattr(magics, "_chat", None)
-        yield server
+    monkeypatch.setattr(magics, "_asker", None)
+    monkeypatch.setattr(magics, "_chat", None)
+    return api
 
 
 def test_ask_streams_the_answer_and_writes_code_into_the_next_cell(ip, shop, api, capsys):

@@ -7,8 +7,6 @@ with each model call's usage and cost, each tool call, and the drafts the assist
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
 from ..store.secrets import redact
+from ..store.sqlite import LocalDb
 from .models import Usage
 
 if TYPE_CHECKING:
@@ -47,18 +46,7 @@ def _now() -> str:
 class ConversationStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()  # one sqlite connection per thread (tools run in worker threads)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; no fsync on every message
-            db.executescript(_SCHEMA)
-            self._local.db = db
-        return db
+        self._db = LocalDb(path, _SCHEMA)
 
     def create(self, title: str) -> str:
         conversation_id = uuid.uuid4().hex[:8]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
 from ..store.secrets import redact
+from ..store.sqlite import LocalDb
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +28,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     tables TEXT NOT NULL DEFAULT '[]',
     log TEXT NOT NULL DEFAULT '',
     error TEXT
-)
+);
 """
 
 
@@ -95,17 +94,7 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-            self._local.db = db
-        return db
+        self._db = LocalDb(path, _SCHEMA)
 
     def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user") -> Job:
         started = _now()
