@@ -1,8 +1,9 @@
 """What the assistant benchmarks share: the demo shop as a source, the stand-in Messages API, a quiet View,
 and a scripted model for the stand-in.
 
-Import it first: it puts tests/ on the path (the stand-in and the RecordingView live there) and keeps
-secrets in a temporary folder, away from the user's.
+Import it first: it puts the repository (so the code measured is this checkout's, not an older install) and
+tests/ (the stand-in, the RecordingView) on the path, and keeps secrets in a temporary folder, away from the
+user's.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 WORK = Path(tempfile.mkdtemp(prefix="kbnb-ai-bench-"))
 atexit.register(shutil.rmtree, WORK, ignore_errors=True)  # runs after the demo server's own exit hook
 os.environ["KEBOOLA_NB_SECRETS_DIR"] = str(WORK / "secrets")
