@@ -179,7 +179,6 @@ class Agent:
             "messages": _with_rolling_breakpoint(self.messages),
         }
         client = get_client()
-        prepared = time.perf_counter()
         for attempt in range(OVERLOAD_RETRIES + 1):
             item, text = None, ""
             try:
@@ -214,10 +213,8 @@ class Agent:
                 self._stream = None
             if item is not None:
                 self.view.text_end(item, text)
-            received = time.perf_counter()
             usage = Usage.of(message.model or model, message.usage)
-            self.store.record_turn(self.conversation_id or "", model, usage, received - started,
-                                   (prepared - started + time.perf_counter() - received) * 1000,
+            self.store.record_turn(self.conversation_id or "", model, usage, time.perf_counter() - started,
                                    message.stop_reason, prompt)
             return message, usage
         raise AssertionError("unreachable")

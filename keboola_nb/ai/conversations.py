@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE TABLE IF NOT EXISTS turns (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, at TEXT NOT NULL, model TEXT NOT NULL,
     input_tokens INTEGER, output_tokens INTEGER, cache_read INTEGER, cache_write INTEGER, cost_usd REAL,
-    seconds REAL, overhead_ms REAL, stop_reason TEXT, prompt TEXT);
+    seconds REAL, stop_reason TEXT, prompt TEXT);
 CREATE TABLE IF NOT EXISTS tool_calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, at TEXT NOT NULL, tool_use_id TEXT,
     name TEXT NOT NULL, arguments TEXT NOT NULL, result TEXT NOT NULL, is_error INTEGER NOT NULL, seconds REAL);
@@ -73,14 +73,14 @@ class ConversationStore:
                                   (conversation_id,)).fetchall()
         return [{"role": role, "content": json.loads(content)} for role, content in rows]
 
-    def record_turn(self, conversation_id: str, model: str, usage: Usage, seconds: float, overhead_ms: float,
+    def record_turn(self, conversation_id: str, model: str, usage: Usage, seconds: float,
                     stop_reason: str | None, prompt: str) -> None:
         with self._db() as db:
             db.execute(
                 "INSERT INTO turns (conversation_id, at, model, input_tokens, output_tokens, cache_read, cache_write,"
-                " cost_usd, seconds, overhead_ms, stop_reason, prompt) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " cost_usd, seconds, stop_reason, prompt) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (conversation_id, _now(), model, usage.input_tokens, usage.output_tokens, usage.cache_read,
-                 usage.cache_write, usage.cost_usd, round(seconds, 3), round(overhead_ms, 3), stop_reason,
+                 usage.cache_write, usage.cost_usd, round(seconds, 3), stop_reason,
                  redact(prompt)[:80]),
             )
 
@@ -124,7 +124,7 @@ class ConversationStore:
     def turns(self, conversation_id: str) -> "pd.DataFrame":
         return self._frame(
             """SELECT id AS turn, at, model, prompt, input_tokens, cache_read, cache_write, output_tokens,
-                      ROUND(cost_usd, 5) AS cost_usd, seconds, overhead_ms, stop_reason
+                      ROUND(cost_usd, 5) AS cost_usd, seconds, stop_reason
                  FROM turns WHERE conversation_id = ? ORDER BY id""", (conversation_id,))
 
     def tool_calls(self, conversation_id: str) -> "pd.DataFrame":

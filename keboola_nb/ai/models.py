@@ -10,9 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-# A turn that only says yes/no/go on goes to the cheap model; debugging goes to the strong one.
+# A turn that only says yes/no/go on goes to the cheap model. The strong model takes over when a tool
+# failed in this message: the loop is then debugging. (Not on words like "why": a cold cache on the
+# strong model costs more than it saves on questions the default model answers well.)
 _SIMPLE = re.compile(r"^\s*(yes|yep|ok|okay|sure|no|nope|go|go ahead|do it|run it|create it|thanks?|thank you)\W*$", re.I)
-_DEBUG = re.compile(r"\b(error|fail(ed|s|ure)?|broken|debug|why|wrong|exception|doesn'?t work|not working)\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -21,12 +22,12 @@ def catalog() -> dict[str, Any]:
 
 
 def choose_model(text: str, after_error: bool = False, override: str | None = None) -> str:
-    """The model for a model call: an explicit choice, else by what the user asked."""
+    """The model for a model call: an explicit choice, else by what the user asked and how it went."""
     chosen = override or os.environ.get("KEBOOLA_NB_MODEL")
     if chosen:
         return chosen
     models = catalog()
-    if after_error or _DEBUG.search(text):
+    if after_error:
         return models["strong"]
     if _SIMPLE.match(text):
         return models["cheap"]

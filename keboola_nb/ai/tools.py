@@ -74,7 +74,7 @@ def list_tables(
     connection: Annotated[str, "connection name"],
     schema_name: Annotated[str | None, "only this schema"] = None,
 ) -> dict[str, Any]:
-    """Tables of a source with estimated rows (catalog statistics), primary key and column names."""
+    """Tables of a source: estimated rows (catalog statistics), primary key, number of columns."""
     frame = ctx.project.connections.get(connection).tables(schema_name)
     return {**rows_of(frame), "summary": f"{len(frame)} table(s)"}
 

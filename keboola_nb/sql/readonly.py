@@ -14,8 +14,11 @@ _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 def quote_table_ids(sql: str) -> str:
     """Quote bare Keboola table ids outside string literals and quoted identifiers."""
     parts = _QUOTED.split(sql)
-    for i in range(0, len(parts), 2):  # even parts are outside quotes
-        parts[i] = _TABLE_ID.sub(r'"\1"."\2"', parts[i])
+    for i, part in enumerate(parts):
+        if i % 2 == 0:  # outside quotes
+            parts[i] = _TABLE_ID.sub(r'"\1"."\2"', part)
+        elif part.startswith('"') and _TABLE_ID.fullmatch(part[1:-1]):  # a whole id in one pair of quotes
+            parts[i] = _TABLE_ID.sub(r'"\1"."\2"', part[1:-1])
     return "".join(parts)
 
 
