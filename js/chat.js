@@ -410,7 +410,7 @@ function render({ model, el }) {
         rerender(item.id);
       };
       field.addEventListener("keydown", (e) => {
-        if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); save(); }
+        if (e.key === "Enter") { e.preventDefault(); save(); }
       });
       body = h("div", { class: "kbnb-actions" }, field,
         h("button", { class: "kbnb-secret-save kbnb-primary", type: "button", disabled: s.sent, onclick: save }, "Save"),
@@ -527,12 +527,19 @@ function render({ model, el }) {
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      e.stopPropagation(); // keep JupyterLab's notebook shortcuts out of the chat
       submit();
     } else if (e.key === "Escape" && (model.get("status") || "idle") === "working") {
       e.preventDefault();
-      e.stopPropagation();
       send({ type: "stop" });
+    }
+  });
+  // JupyterLab cancels line breaks typed anywhere inside a notebook cell (outputs too) and runs the cell on
+  // Shift+Enter; it leaves alone keys whose default was prevented, so type line breaks ourselves.
+  root.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.defaultPrevented && !e.isComposing && e.target.matches("textarea")) {
+      e.preventDefault();
+      e.target.setRangeText("\n", e.target.selectionStart, e.target.selectionEnd, "end");
+      e.target.dispatchEvent(new Event("input", { bubbles: true }));
     }
   });
   input.addEventListener("input", () => {
