@@ -209,11 +209,12 @@ class Notebook:
 
 
 class Chat:
-    """The keboola_nb chat panel in JupyterLab's right sidebar."""
+    """The keboola_nb chat panel: in JupyterLab's right sidebar, or `within=".jp-OutputArea"` for one in a cell."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, within: str = "#jp-right-stack") -> None:
         self.page = page
-        self.root = page.locator("#jp-right-stack .kbnb-chat")
+        self.selector = f"{within} .kbnb-chat"
+        self.root = page.locator(self.selector)
 
     def send(self, text: str) -> None:
         box = self.root.locator(".kbnb-input")
@@ -228,4 +229,4 @@ class Chat:
         return self.root.locator(selector)
 
     def wait_idle(self, timeout_ms: int = 60_000) -> None:
-        self.page.locator("#jp-right-stack .kbnb-chat[data-status=idle]").wait_for(timeout=timeout_ms)
+        self.page.locator(f"{self.selector}[data-status=idle]").wait_for(timeout=timeout_ms)

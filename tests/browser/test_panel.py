@@ -149,3 +149,18 @@ def test_restarted_kernel_shows_the_reconnect_banner(chat):
     assert "run %keboola chat again to reconnect" in banner.inner_text()
     assert panel.root.locator(".kbnb-input").input_value() == "hello again", "the unanswered message is kept"
     assert panel.item("user").count() == 1
+
+
+def test_keys_typed_into_a_panel_in_a_cell_stay_out_of_the_notebook(open_notebook):
+    nb = open_notebook([SETUP.replace("open_in_sidebar(panel)", "display(panel)"), "1 + 1"])
+    nb.run_cell(0)
+    panel = Chat(nb.page, within=".jp-OutputArea")
+    panel.root.locator(".kbnb-input").click()
+    nb.page.keyboard.type("abd dxz")  # command-mode shortcuts: insert, delete, cut, undo cells
+    nb.page.keyboard.press("Shift+Enter")  # would run the cell and rebuild the panel
+    nb.page.keyboard.type("line two")
+    nb.page.keyboard.press("Enter")
+    panel.item("assistant").wait_for()
+    assert panel.item("user").inner_text() == "abd dxz\nline two"
+    assert len(nb.cell_sources()) == 2
+    assert nb.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).executionCount") == 1
