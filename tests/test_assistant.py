@@ -363,3 +363,18 @@ def test_stop_during_a_run_interrupts_the_extraction_and_leaves_storage_untouche
     assert project.storage.tables().empty
     name, status, summary = view.of("tool_end")[0]
     assert (name, status) == ("run_configuration", "cancelled") and "stopped by the user" in summary
+
+
+def test_pause_turn_is_continued_and_refusal_is_explained(project, api):
+    api.push(Turn([Text("Working on it...")], stop_reason="pause_turn"), Turn([Text(" done.")]),
+             Turn([Text("")], stop_reason="refusal"))
+    view = RecordingView()
+    agent = agent_for(project, view)
+    reply = agent.send("do a long thing")
+    assert reply.calls == 2 and reply.text == "Working on it...\n done."
+    assert api.requests[1]["messages"][-1]["role"] == "assistant"  # sent back as it was, to go on
+    assert agent.send("something else").stopped_by == "refusal"
+    assert "declined" in view.of("notice")[-1]
+    api.push(Turn([Text("Back.")]))
+    assert agent.send("hello again").text == "Back."
+    assert all(b.get("text", "x") for m in api.requests[-1]["messages"] for b in m["content"])

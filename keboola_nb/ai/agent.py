@@ -143,8 +143,10 @@ class Agent:
                 if message is None:
                     stopped_by = "cancelled" if self.cancelled.is_set() else "error"
                     break
-                content = [_plain_block(b) for b in message.content]
-                self._append("assistant", content)
+                # Empty text blocks are refused by the API when sent back; so is an empty message.
+                content = [b for b in map(_plain_block, message.content) if b.get("text", True) != ""]
+                if content:
+                    self._append("assistant", content)
                 answer += [b["text"] for b in content if b["type"] == "text"]
                 tool_uses = [b for b in content if b["type"] == "tool_use"]
                 if message.stop_reason == "tool_use" and not self.cancelled.is_set():
