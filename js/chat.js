@@ -50,8 +50,24 @@ const LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
 const QUOTE = /^\s*&gt;\s?(.*)$/;
 const TABLE_RULE = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 
+// Cells of a table row; a pipe inside `code` or written as \| stays in its cell.
 function splitRow(line) {
-  return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((cell) => cell.trim());
+  const body = line.trim().replace(/^\|/, "").replace(/\|$/, "");
+  const cells = [""];
+  let code = false;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === "\\" && body[i + 1] === "|") {
+      cells[cells.length - 1] += "|";
+      i++;
+    } else if (ch === "|" && !code) {
+      cells.push("");
+    } else {
+      if (ch === "`") code = !code;
+      cells[cells.length - 1] += ch;
+    }
+  }
+  return cells.map((cell) => cell.trim());
 }
 
 function startsBlock(lines, i) {
@@ -205,7 +221,7 @@ function dataTable(columns, rows) {
 }
 
 function formatSeconds(seconds) {
-  if (seconds === null || seconds === undefined) return null;
+  if (typeof seconds !== "number") return null;
   return seconds < 10 ? `${seconds.toFixed(2)} s` : `${seconds.toFixed(1)} s`;
 }
 
@@ -428,10 +444,19 @@ function render({ model, el }) {
       body));
   }
 
+  // One malformed item must not stop the rest of the conversation from showing.
+  function renderItem(item) {
+    try {
+      return renderers[item.kind](item);
+    } catch (error) {
+      return itemNode({ ...item, kind: "error" }, `Could not show this ${item.kind} item: ${error}`);
+    }
+  }
+
   function rerender(id) {
     const entry = views.get(id);
     if (!entry?.item) return;
-    const node = renderers[entry.item.kind](entry.item);
+    const node = renderItem(entry.item);
     entry.node.replaceWith(node);
     entry.node = node;
   }
@@ -447,7 +472,7 @@ function render({ model, el }) {
       let entry = views.get(item.id);
       if (!entry || entry.key !== key) {
         if (entry) delete state(item.id).sent; // the kernel answered: buttons work again
-        const node = renderers[item.kind](item);
+        const node = renderItem(item);
         if (entry) entry.node.replaceWith(node);
         entry = { node, key, item };
         views.set(item.id, entry);
