@@ -294,7 +294,7 @@ class KeboolaMagics(Magics):
 
         project = session_project()
         if args.resume:
-            project_store_check(project, args.resume)
+            _require_conversation(project, args.resume)
         if _chat is None or args.new or args.resume or args.model:
             _chat = ChatSession(project, conversation_id=args.resume, model=args.model)
             if args.resume:
@@ -341,7 +341,7 @@ class KeboolaMagics(Magics):
         conversation = args.id or _current_conversation()
         if conversation is None:
             raise UsageError("no conversation yet in this kernel; pass an id from %keboola history")
-        project_store_check(session_project(), conversation)
+        _require_conversation(session_project(), conversation)
         total = store.total(conversation)
         print(f"conversation {conversation}: {total.prompt_tokens:,} prompt tokens "
               f"({total.cache_read:,} read from cache, {total.cache_write:,} written to it), "
@@ -368,13 +368,13 @@ class KeboolaMagics(Magics):
 
 
 def _current_conversation() -> str | None:
-    for holder in (_chat and _chat._agent, _asker):
+    for holder in (_chat, _asker):
         if holder is not None and holder.conversation_id:
             return holder.conversation_id
     return None
 
 
-def project_store_check(project: Any, conversation_id: str) -> None:
+def _require_conversation(project: Any, conversation_id: str) -> None:
     from .ai.conversations import ConversationStore
 
     if not ConversationStore(project.local / "conversations.sqlite").exists(conversation_id):

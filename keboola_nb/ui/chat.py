@@ -43,7 +43,7 @@ class ChatSession:
         from ..ai.client import has_key
 
         self.project = project
-        self.conversation_id = conversation_id
+        self._resume_id = conversation_id
         self.model = model
         self.in_frontend = in_frontend  # False: no JupyterLab to insert cells into
         self.panel = ChatPanel(self, has_key=has_key())
@@ -62,8 +62,12 @@ class ChatSession:
         if self._agent is None:
             from ..ai.agent import Agent
 
-            self._agent = Agent(self.project, self, self.conversation_id, model=self.model)
+            self._agent = Agent(self.project, self, self._resume_id, model=self.model)
         return self._agent
+
+    @property
+    def conversation_id(self) -> str | None:
+        return self._agent.conversation_id if self._agent is not None else self._resume_id
 
     def resume(self) -> None:
         """Show the stored conversation's text so the user sees where it left off."""
