@@ -508,7 +508,9 @@ function render({ model, el }) {
     stream.text += text;
     streams.set(id, stream);
     entry.node.querySelector(".kbnb-tail").append(text);
-    if (typeof t === "number") (window.keboolaNbLatency ??= []).push(Date.now() / 1000 - t);
+    // Kernel-to-DOM delay of each delta, read by benchmarks/panel_latency.py; bounded so it cannot grow forever.
+    const latency = (window.keboolaNbLatency ??= []);
+    if (typeof t === "number" && latency.length < 10000) latency.push(Date.now() / 1000 - t);
     if (!stream.timer) {
       stream.timer = setTimeout(() => {
         stream.timer = null;

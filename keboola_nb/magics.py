@@ -270,13 +270,13 @@ class KeboolaMagics(Magics):
     @argument("--limit", type=int, default=1000, help="rows to return (default 1000)")
     def cmd_query(self, args: Any, cell: str | None) -> Any:
         """Run a read-only SQL query over storage (DuckDB); table ids like in.c-shop.orders work as written."""
-        from .sql.readonly import read_only
+        from .sql.readonly import limited, read_only
 
         sql = cell if cell and cell.strip() else " ".join(args.sql)
         if not sql.strip():
             raise UsageError("%%keboola query needs a SELECT in the cell body")
         checked = read_only(sql)
-        return session_project().storage.query(f"SELECT * FROM ({checked}) AS q LIMIT {max(0, args.limit)}")
+        return session_project().storage.query(limited(checked, max(0, args.limit)))
 
     cmd_query.takes_cell = True  # type: ignore[attr-defined]
 
@@ -294,17 +294,23 @@ class KeboolaMagics(Magics):
 
         project = session_project()
         if args.resume:
-            _require_conversation(project, args.resume)
+            project.conversations.require(args.resume)
         if _chat is None or args.new or args.resume or args.model:
+            if _chat is not None:
+                _chat.on_stop()  # the old session's answer must not go on unseen
             _chat = ChatSession(project, conversation_id=args.resume, model=args.model)
             if args.resume:
                 _chat.resume()
-        if not args.inline and open_in_sidebar(_chat.panel, "Keboola"):
-            print("The chat is open in the right sidebar. No sidebar (classic Notebook, VS Code)? "
-                  "Use %keboola chat --inline.")
-            return None
-        _chat.in_frontend = not args.inline
-        return _chat.panel
+        if args.inline:
+            _chat.auto_insert = False  # the cell below the panel may not be where the user wants code
+            return _chat.panel
+        if not _chat.in_sidebar:
+            _chat.in_sidebar = open_in_sidebar(_chat.panel, "Keboola")
+        if not _chat.in_sidebar:
+            return _chat.panel
+        print("The chat is open in the right sidebar. No sidebar (classic Notebook, VS Code)? "
+              "Use %keboola chat --inline.")
+        return None
 
     @magic_arguments()
     @argument("question", nargs="*", help="the question (or put it in the cell body with %%%%keboola ask)")
@@ -335,13 +341,11 @@ class KeboolaMagics(Magics):
     @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%%%keboola ask)")
     def cmd_cost(self, args: Any) -> Any:
         """Tokens and dollars per model call and for the whole conversation."""
-        from .ai.conversations import ConversationStore
-
-        store = ConversationStore(session_project().local / "conversations.sqlite")
+        store = session_project().conversations
         conversation = args.id or _current_conversation()
         if conversation is None:
             raise UsageError("no conversation yet in this kernel; pass an id from %keboola history")
-        _require_conversation(session_project(), conversation)
+        session_project().conversations.require(conversation)
         total = store.total(conversation)
         print(f"conversation {conversation}: {total.prompt_tokens:,} prompt tokens "
               f"({total.cache_read:,} read from cache, {total.cache_write:,} written to it), "
@@ -353,9 +357,7 @@ class KeboolaMagics(Magics):
     @argument("--limit", type=int, default=20)
     def cmd_history(self, args: Any) -> Any:
         """Past conversations with the assistant (resume one with %keboola chat --resume ID)."""
-        from .ai.conversations import ConversationStore
-
-        store = ConversationStore(session_project().local / "conversations.sqlite")
+        store = session_project().conversations
         if not args.id:
             return store.list(args.limit)
         for message in store.messages(args.id):
@@ -372,15 +374,6 @@ def _current_conversation() -> str | None:
         if holder is not None and holder.conversation_id:
             return holder.conversation_id
     return None
-
-
-def _require_conversation(project: Any, conversation_id: str) -> None:
-    from .ai.conversations import ConversationStore
-
-    if not ConversationStore(project.local / "conversations.sqlite").exists(conversation_id):
-        from .errors import KeboolaError
-
-        raise KeboolaError(f"there is no conversation {conversation_id!r}", fix="list them with %keboola history")
 
 
 # Help should read "%keboola run ...", not the method name.

@@ -23,6 +23,7 @@ from .store.configs import ConfigStore
 from .store.layout import Layout
 
 if TYPE_CHECKING:
+    from .ai.conversations import ConversationStore
     from .engine.progress import Progress
     from .model.configuration import Configuration
 
@@ -43,6 +44,7 @@ class Project:
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
+        self._conversations: "ConversationStore | None" = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, create: bool = True) -> "Project":
@@ -78,6 +80,15 @@ class Project:
         if kind != "extractor":
             raise KeboolaError(f"running {kind} configurations is not supported yet")
         return run_extractor(self, config, rows=rows, progress=progress, actor=actor)
+
+    @property
+    def conversations(self) -> "ConversationStore":
+        """Conversations with the assistant (made on first use: the AI package loads lazily)."""
+        if self._conversations is None:
+            from .ai.conversations import ConversationStore
+
+            self._conversations = ConversationStore(self.local / "conversations.sqlite")
+        return self._conversations
 
     def close(self) -> None:
         self.connections.close()

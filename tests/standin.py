@@ -186,6 +186,9 @@ def _validate(body: dict[str, Any], counting: bool) -> str | None:
         return f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marked}."
     for i, message in enumerate(messages):
         blocks = _content(message)
+        for j, block in enumerate(blocks):
+            if isinstance(block, dict) and block.get("type") == "text" and not str(block.get("text", "")).strip():
+                return f"messages.{i}.content.{j}: text content blocks must contain non-whitespace text"
         if message.get("role") == "user":
             previous = messages[i - 1] if i and messages[i - 1].get("role") == "assistant" else {}
             offered = set(_of_type(_content(previous), "tool_use", "id"))

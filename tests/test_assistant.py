@@ -140,7 +140,8 @@ def test_secret_typed_in_the_chat_never_reaches_the_model(project, pg, api):
     sent = sent_text(api)
     assert ETL_PASSWORD not in sent and SUPERUSER_PASSWORD not in sent
     assert sent.count("KBNB::file::") == 2
-    assert len(view.of("notice")) == 2 and ETL_PASSWORD not in json.dumps(view.events)
+    assert len(view.of("notice")) == 2
+    assert ETL_PASSWORD not in json.dumps(view.events) and SUPERUSER_PASSWORD not in json.dumps(view.events)
     from keboola_nb.store.secrets import resolve
 
     refs = [w.strip(").,") for w in view.of("user")[0].split() if w.startswith("KBNB::")]
@@ -206,34 +207,64 @@ def test_tool_errors_go_back_to_the_model_and_it_recovers(project, shop, api):
     assert api.requests[1]["model"] == catalog()["strong"]
 
 
-def test_changes_wait_while_reads_run_concurrently(project, shop, api, monkeypatch):
-    """Read-only tools of one turn overlap in time; a change waits for its confirmation."""
-    from keboola_nb.ai import tools
-
+def test_reads_run_concurrently_and_a_change_waits_for_them(project, shop, api, monkeypatch):
+    """Three reads of one turn meet at a barrier (they cannot, one at a time); the change in the same
+    turn is confirmed only after all three finished."""
     import functools
 
-    spans: list[tuple[float, float]] = []
+    from keboola_nb.ai import agent as agent_module
+    from keboola_nb.ai import tools
+
+    barrier = threading.Barrier(3, timeout=10)
+    finished: list[str] = []
     real = tools.describe_table
 
     @functools.wraps(real)
-    def slow_describe(ctx, connection, table):
-        start = time.perf_counter()
-        time.sleep(0.3)
+    def meeting_describe(ctx, connection, table):
+        barrier.wait()
         value = real(ctx, connection, table)
-        spans.append((start, time.perf_counter()))
+        finished.append(table)
         return value
 
-    from keboola_nb.ai import agent as agent_module
+    monkeypatch.setattr(agent_module, "_toolbox", None)
+    monkeypatch.setattr(tools, "TOOLS", [meeting_describe if f is real else f for f in tools.TOOLS])
+    reads = [ToolUse("describe_table", {"connection": "shop", "table": t}) for t in ("orders", "customers", "no_pk")]
+    change = ToolUse("create_extractor", {"name": "o", "connection": "shop", "tables": [{"table": "orders"}]})
+    api.push(Turn([change, *reads]), Turn([Text("ok")]))
+    seen_at_confirm: list[list[str]] = []
+    view = RecordingView(decisions=[lambda proposal, cancelled: seen_at_confirm.append(list(finished)) or False])
+    agent_for(project, view).send("describe three tables and make an extractor")
+    monkeypatch.setattr(agent_module, "_toolbox", None)
+    results = tool_results(api.requests[1])
+    assert all("is_error" not in results[r.id] for r in reads), results
+    assert sorted(seen_at_confirm[0]) == ["customers", "no_pk", "orders"]
 
-    monkeypatch.setattr(agent_module, "_toolbox", None)
-    monkeypatch.setattr(tools, "TOOLS", [slow_describe if f is real else f for f in tools.TOOLS])
-    calls = [ToolUse("describe_table", {"connection": "shop", "table": t}) for t in ("orders", "customers", "no_pk")]
-    api.push(Turn(calls), Turn([Text("ok")]))
-    agent_for(project, RecordingView()).send("describe three tables")
-    monkeypatch.setattr(agent_module, "_toolbox", None)
-    assert len(spans) == 3
-    starts, ends = [s for s, _ in spans], [e for _, e in spans]
-    assert max(starts) < min(ends)  # all three were running at the same moment
+
+def test_the_assistant_cannot_read_local_files_through_sql(project, api):
+    probe = ToolUse("query_storage", {"sql": "SELECT * FROM read_text('/etc/hostname')"})
+    api.push(Turn([probe]), Turn([Text("I cannot read files.")]))
+    agent_for(project, RecordingView()).send("read /etc/hostname")
+    result = tool_results(api.requests[1])[probe.id]
+    assert result["is_error"] and "Permission" in result["content"]
+
+
+def test_an_unanswered_tool_use_in_a_stored_conversation_is_closed_on_resume(project, api):
+    """A kernel restart while a card waited leaves a tool_use without a result in the store."""
+    store = project.conversations
+    conversation = store.create("half done")
+    store.append(conversation, "user", [{"type": "text", "text": "extract orders"}])
+    store.append(conversation, "assistant", [{"type": "tool_use", "id": "toolu_x", "name": "list_connections",
+                                              "input": {}}])
+    api.push(Turn([Text("Where were we?")]))
+    reply = agent_for(project, RecordingView(), conversation_id=conversation).send("hello again")
+    assert reply.text == "Where were we?"  # the stand-in answers 400 to an unanswered tool_use
+    closing = api.requests[0]["messages"][2]["content"][0]
+    assert closing["tool_use_id"] == "toolu_x" and closing["is_error"]
+
+
+def test_whitespace_only_text_is_not_sent_back(project, api):
+    api.push(Turn([Text("\n\n"), ToolUse("list_connections", {})]), Turn([Text("None yet.")]))
+    assert agent_for(project, RecordingView()).send("connections?").text.endswith("None yet.")
 
 
 def test_retries_overload_before_anything_was_shown(project, api):
@@ -267,10 +298,9 @@ def test_stop_cancels_the_stream_and_the_conversation_stays_valid(project, api):
     worker.start()
     while not view.of("delta"):
         time.sleep(0.01)
-    stopped_at = time.perf_counter()
     agent.stop()
-    worker.join(5)
-    assert not worker.is_alive() and time.perf_counter() - stopped_at < 2
+    worker.join(30)  # a hang guard, not a timing
+    assert not worker.is_alive()
     assert "Stopped." in view.of("notice")
     reply = agent.send("something else")  # the stand-in would answer 400 to a malformed conversation
     assert reply.text == "Next answer."

@@ -38,7 +38,7 @@ def no_key(monkeypatch):
 def session_for(project):
     from keboola_nb.ui.chat import ChatSession
 
-    return ChatSession(project, in_frontend=False)
+    return ChatSession(project)
 
 
 def test_without_a_key_the_panel_explains_and_slash_commands_work(project, shop, no_key):
@@ -72,7 +72,7 @@ def test_slash_connect_keeps_the_password_out_of_everything(project, pg, no_key)
     assert not scan_for_canaries(project.root)
 
 
-def test_config_card_accept_after_a_rejected_edit(project, shop, api):
+def test_config_card_accept_after_rejected_edits(project, shop, api):
     create = ToolUse("create_extractor", {"name": "orders", "connection": "shop", "tables": [{"table": "orders"}]})
     api.push(Turn([Text("Here it is."), create]), Turn([Text("Created.")]))
     session = session_for(project)
@@ -85,6 +85,8 @@ def test_config_card_accept_after_a_rejected_edit(project, shop, api):
     session.on_confirm(card["id"], True, json.dumps(edited))
     card = session.panel.get(card["id"])
     assert card["state"] == "pending" and "query" in card["error"]
+    session.on_confirm(card["id"], True, json.dumps(edited))  # the same mistake again: the card hears it
+    assert session.panel.get(card["id"])["tries"] == card["tries"] + 1
     assert project.configs.find("orders") is None
     edited["rows"][0]["configuration"]["parameters"].pop("query")
     edited["rows"][0]["configuration"]["parameters"]["primaryKey"] = ["id", "customer_id"]
@@ -110,6 +112,10 @@ def test_stop_while_a_card_waits_cancels_it(project, shop, api):
     assert project.configs.find("orders") is None
     session.on_confirm(card["id"], True, None)  # a late click changes nothing
     assert project.configs.find("orders") is None
+    api.push(Turn([Text("Fine, nothing was made.")]))
+    session.on_submit("ok, never mind")  # the stand-in refuses a conversation with an unanswered tool_use
+    wait_for(lambda: idle(session) and items(session, "assistant"))
+    assert items(session, "assistant")[-1]["text"] == "Fine, nothing was made."
 
 
 def test_masked_secret_field_returns_only_a_reference(project, api):
@@ -124,6 +130,7 @@ def test_masked_secret_field_returns_only_a_reference(project, api):
     assert stored["state"] == "stored" and stored["reference"].startswith("KBNB::file::shop-password")
     result = api.requests[1]["messages"][-1]["content"][0]
     assert stored["reference"] in result["content"] and ETL_PASSWORD not in json.dumps(api.requests)
+    assert ETL_PASSWORD not in json.dumps(session.panel.items)  # saved in the notebook
     from keboola_nb.store.secrets import resolve
 
     assert resolve(stored["reference"]) == ETL_PASSWORD
@@ -159,7 +166,7 @@ def test_resume_shows_the_stored_conversation(project, api):
     first = session_for(project)
     first.on_submit("question one")
     wait_for(lambda: idle(first))
-    resumed = ChatSession(project, conversation_id=first.agent.conversation_id, in_frontend=False)
+    resumed = ChatSession(project, conversation_id=first.agent.conversation_id)
     resumed.resume()
     assert [i["text"] for i in resumed.panel.items if i["kind"] in ("user", "assistant")] == \
         ["question one", "Answer one."]

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
-from ..store.secrets import redact
+from ..store.secrets import redact, redact_all
 from .client import get_client
 from .context import ToolContext, View
-from .conversations import ConversationStore
 from .models import Usage, catalog, choose_model
 from .prompts import SYSTEM, context_line
 from .secret_guard import guard
@@ -74,7 +73,7 @@ class Agent:
         self.model = model
         self.max_calls = max_calls
         self.token_budget = token_budget
-        self.store = ConversationStore(project.local / "conversations.sqlite")
+        self.store = project.conversations
         self.conversation_id = conversation_id
         self.messages: list[dict[str, Any]] = []
         for message in self.store.messages(conversation_id) if conversation_id else []:
@@ -85,14 +84,15 @@ class Agent:
 
     # public ------------------------------------------------------------------------------------
     def send(self, text: str) -> Reply:
-        """Answer one user message (blocking). Safe to call from a worker thread."""
+        """Answer one user message (blocking). Safe to call from a worker thread. A stop() that comes
+        before the answer starts still counts: the flag is cleared when an answer ends, not when it begins."""
         if not self._busy.acquire(blocking=False):
             raise KeboolaError("the assistant is still answering", fix="wait, or press Stop")
         try:
-            self.cancelled.clear()
             return self._answer(text)
         finally:
             self._stream = None
+            self.cancelled.clear()
             self._busy.release()
 
     def stop(self) -> None:
@@ -105,10 +105,6 @@ class Agent:
             except Exception:
                 pass
 
-    @property
-    def busy(self) -> bool:
-        return self._busy.locked()
-
     # the loop ----------------------------------------------------------------------------------
     def _answer(self, text: str) -> Reply:
         clean, caught = guard(text)
@@ -118,12 +114,16 @@ class Agent:
                              "only that reference is sent to Claude.")
         if self.conversation_id is None:
             self.conversation_id = self.store.create(clean)
+        self._answer_open_tool_uses("not run: the answer was interrupted")  # e.g. a kernel restart
         self._append("user", [{"type": "text", "text": f"{context_line(self.project)}\n{clean}"}])
         calls, spent, after_error, answer = 0, Usage(), False, []
         stopped_by = "end_turn"
-        self.view.status("working", self._info(None, calls, spent))
         try:
             while True:
+                if self.cancelled.is_set():
+                    stopped_by = "cancelled"
+                    self.view.notice("Stopped.")
+                    break
                 if calls >= self.max_calls:
                     stopped_by = "tool cap"
                     self.view.notice(f"Stopped after {calls} model calls for one message (the cap). "
@@ -135,43 +135,38 @@ class Agent:
                                      f"tokens (budget {self.token_budget:,}). Send 'continue' to go on.")
                     break
                 model = choose_model(clean, after_error, self.model)
-                self.view.status("working", self._info(model, calls, spent))
-                message, usage = self._call(model, clean)
+                self._status(model, calls, spent)
+                message, usage = self._call(model, title=clean)
                 calls += 1
                 spent = spent + usage
-                self.view.status("working", self._info(model, calls, spent))
+                self._status(model, calls, spent)
                 if message is None:
                     stopped_by = "cancelled" if self.cancelled.is_set() else "error"
                     break
-                # Empty text blocks are refused by the API when sent back; so is an empty message.
-                content = [b for b in map(_plain_block, message.content) if b.get("text", True) != ""]
+                # The API refuses empty or whitespace-only text blocks sent back to it, and empty messages.
+                content = [b for b in map(_plain_block, message.content) if b["type"] != "text" or b["text"].strip()]
                 if content:
                     self._append("assistant", content)
                 answer += [b["text"] for b in content if b["type"] == "text"]
-                tool_uses = [b for b in content if b["type"] == "tool_use"]
                 if message.stop_reason == "tool_use" and not self.cancelled.is_set():
-                    results = self._run_tools(tool_uses)
+                    results = self._run_tools([b for b in content if b["type"] == "tool_use"])
                     self._append("user", results)
                     after_error = any(r.get("is_error") for r in results)
-                    if self.cancelled.is_set():
-                        stopped_by = "cancelled"
-                        self.view.notice("Stopped.")
-                        break
                     continue
-                if tool_uses:  # cut off or cancelled: every tool_use still needs a result
-                    self._append("user", [_result(b["id"], "not run", error=True) for b in tool_uses])
-                stopped_by = message.stop_reason or "end_turn"
+                self._answer_open_tool_uses("not run")  # cut off by max_tokens, or stopped
+                stopped_by = "cancelled" if self.cancelled.is_set() else message.stop_reason or "end_turn"
                 if stopped_by == "pause_turn":
                     continue  # the server paused a long turn: send it back to let it go on
                 self._explain_stop(stopped_by)
                 break
         finally:
+            self._answer_open_tool_uses("not run: the answer was interrupted")
             self.view.status("idle", self._info(None, calls, spent))
         return Reply("\n".join(answer), calls, spent, stopped_by)
 
-    def _call(self, model: str, prompt: str) -> tuple[Any, Usage]:
-        """One streamed model call; None when it was cancelled or failed (the user was told)."""
-
+    def _call(self, model: str, title: str) -> tuple[Any, Usage]:
+        """One streamed model call; None when it was cancelled or failed (the user was told).
+        `title` names the call in the conversation store (the user's message)."""
         started = time.perf_counter()
         request = {
             "model": model,
@@ -182,12 +177,10 @@ class Agent:
         }
         client = get_client()
         for attempt in range(OVERLOAD_RETRIES + 1):
-            item, text = None, ""
+            item, text, stream = None, "", None
             try:
                 with client.messages.stream(**request) as stream:
                     self._stream = stream
-                    if self.cancelled.is_set():
-                        stream.close()
                     for event in stream:
                         if self.cancelled.is_set():
                             break
@@ -197,62 +190,70 @@ class Agent:
                             text += event.text
                             self.view.text_delta(item, event.text)
                     if self.cancelled.is_set():
-                        self._keep_partial(item, text)
-                        return None, Usage()
+                        return None, self._keep_partial(model, title, started, stream, item, text, "stopped by the user")
                     message = stream.get_final_message()
             except Exception as e:
                 if self.cancelled.is_set():
-                    self._keep_partial(item, text)
-                    return None, Usage()
-                if _overloaded(e) and item is None and attempt < OVERLOAD_RETRIES:
-                    time.sleep(0.5 * 2**attempt)  # nothing was shown yet: retry quietly
+                    return None, self._keep_partial(model, title, started, stream, item, text, "stopped by the user")
+                if _overloaded_mid_stream(e) and item is None and attempt < OVERLOAD_RETRIES:
+                    if self.cancelled.wait(0.5 * 2**attempt):  # nothing was shown yet: retry quietly
+                        return None, Usage()
                     continue
-                if item is not None:
-                    self.view.text_end(item, text)
                 self.view.error(_explain_api_error(e))
-                return None, Usage()
+                return None, self._keep_partial(model, title, started, stream, item, text, "cut off by an error")
             finally:
                 self._stream = None
             if item is not None:
                 self.view.text_end(item, text)
-            usage = Usage.of(message.model or model, message.usage)
-            self.store.record_turn(self.conversation_id or "", model, usage, time.perf_counter() - started,
-                                   message.stop_reason, prompt)
+            usage = Usage.of(model, message.usage)  # priced by the model asked for (replies name a snapshot)
+            self.store.record_turn(self.conversation_id, model, usage, time.perf_counter() - started,
+                                   message.stop_reason, title)
             return message, usage
         raise AssertionError("unreachable")
 
     def _run_tools(self, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """All results in one user message, in call order. Read-only tools run concurrently."""
+        """All results in one user message, in call order. Read-only tools run concurrently; every
+        call gets a result even when the user stops or something breaks."""
         box = toolbox()
-        reads = [c for c in calls if c["name"] not in box or not box[c["name"]].changes]
-        changes = [c for c in calls if c not in reads]
-        results: dict[str, dict[str, Any]] = {}
-        if reads:
-            with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(reads))) as pool:
-                for call, result in zip(reads, pool.map(self._run_tool, reads)):
-                    results[call["id"]] = result
-        for call in changes:  # one at a time, each after its confirmation
-            results[call["id"]] = self._run_tool(call)
-        return [results[c["id"]] for c in calls]
+        changes = [c for c in calls if c["name"] in box and box[c["name"]].changes]
+        reads = [c for c in calls if c not in changes]
+        done: dict[str, tuple[dict[str, Any], Any]] = {}
+        try:
+            if reads:
+                with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(reads))) as pool:
+                    for call, outcome in zip(reads, pool.map(self._run_tool, reads)):
+                        done[call["id"]] = outcome
+            for call in changes:  # one at a time, each after its confirmation
+                done[call["id"]] = self._run_tool(call)
+        finally:
+            results = []
+            for call in calls:
+                if call["id"] not in done:
+                    results.append(_result(call["id"], "cancelled by the user before it ran", error=True))
+                    continue
+                result, outcome = done[call["id"]]
+                results.append(result)
+                if outcome is not None:  # recorded here, in the loop's thread
+                    self.store.record_tool(self.conversation_id, call["id"], call["name"], call["input"],
+                                           outcome.content, outcome.is_error, outcome.seconds)
+        return results
 
-    def _run_tool(self, call: dict[str, Any]) -> dict[str, Any]:
+    def _run_tool(self, call: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         if self.cancelled.is_set():
-            return _result(call["id"], "cancelled by the user before it ran", error=True)
-        item = self.view.tool_start(call["name"], call["input"])
-        ctx = ToolContext(self.project, self.view, self.store, self.conversation_id or "", item, self.cancelled)
+            return _result(call["id"], "cancelled by the user before it ran", error=True), None
+        item = self.view.tool_start(call["name"], redact_all(call["input"]))
+        ctx = ToolContext(self.project, self.view, self.store, self.conversation_id, item, self.cancelled)
         outcome = toolbox().call(ctx, call["name"], call["input"])
         status = "refused" if outcome.declined else "error" if outcome.is_error else "ok"
         if self.cancelled.is_set():
             status = "cancelled"
         self.view.tool_end(item, status, outcome.summary, outcome.seconds)
-        self.store.record_tool(self.conversation_id or "", call["id"], call["name"], call["input"],
-                               outcome.content, outcome.is_error, outcome.seconds)
-        return _result(call["id"], outcome.content, error=outcome.is_error)
+        return _result(call["id"], outcome.content, error=outcome.is_error), outcome
 
     # helpers -----------------------------------------------------------------------------------
     def _append(self, role: str, content: list[dict[str, Any]]) -> None:
         self._join(role, content)
-        self.store.append(self.conversation_id or "", role, content)
+        self.store.append(self.conversation_id, role, content)
 
     def _join(self, role: str, content: list[dict[str, Any]]) -> None:
         """Roles alternate: a message after one of the same role (text after stopped tool results) joins it."""
@@ -261,13 +262,30 @@ class Agent:
         else:
             self.messages.append({"role": role, "content": content})
 
-    def _keep_partial(self, item: str | None, text: str) -> None:
-        """What the user saw of a stopped answer stays in the conversation."""
+    def _answer_open_tool_uses(self, why: str) -> None:
+        """Every tool_use needs a tool_result in the next message, or the API refuses the conversation."""
+        if not self.messages or self.messages[-1]["role"] != "assistant":
+            return
+        open_ids = [b["id"] for b in self.messages[-1]["content"] if b.get("type") == "tool_use"]
+        if open_ids:
+            self._append("user", [_result(i, why, error=True) for i in open_ids])
+
+    def _keep_partial(self, model: str, title: str, started: float, stream: Any, item: str | None, text: str,
+                      why: str) -> Usage:
+        """What the user saw of an answer that did not finish stays in the conversation; what it cost
+        so far is recorded."""
         if item is not None:
             self.view.text_end(item, text)
         if text.strip():
-            self._append("assistant", [{"type": "text", "text": text + "\n[stopped by the user]"}])
-        self.view.notice("Stopped.")
+            self._append("assistant", [{"type": "text", "text": f"{text}\n[{why}]"}])
+        if why.startswith("stopped"):
+            self.view.notice("Stopped.")
+        snapshot = getattr(stream, "current_message_snapshot", None) if stream is not None else None
+        if snapshot is None:
+            return Usage()
+        usage = Usage.of(model, snapshot.usage)
+        self.store.record_turn(self.conversation_id, model, usage, time.perf_counter() - started, why, title)
+        return usage
 
     def _explain_stop(self, reason: str) -> None:
         notes = {
@@ -278,6 +296,9 @@ class Agent:
         }
         if reason in notes:
             self.view.notice(notes[reason])
+
+    def _status(self, model: str, calls: int, spent: Usage) -> None:
+        self.view.status("stopping" if self.cancelled.is_set() else "working", self._info(model, calls, spent))
 
     def _info(self, model: str | None, calls: int, spent: Usage) -> str:
         total = self.store.total(self.conversation_id).cost_usd if self.conversation_id else 0.0
@@ -312,11 +333,13 @@ def _with_rolling_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, A
 def _overloaded(error: Exception) -> bool:
     import anthropic
 
-    if isinstance(error, anthropic.APIStatusError):
-        body = error.body if isinstance(error.body, dict) else {}
-        kind = (body.get("error") or {}).get("type") if isinstance(body.get("error"), dict) else body.get("type")
-        return error.status_code in (529, 200) and (kind == "overloaded_error" or "overloaded" in str(error).lower())
-    return False
+    return isinstance(error, anthropic.APIStatusError) and (
+        error.status_code == 529 or "overloaded" in str(error).lower())
+
+
+def _overloaded_mid_stream(error: Exception) -> bool:
+    """Overloaded after HTTP 200: the SDK does not retry these (it retried a 529 already)."""
+    return _overloaded(error) and getattr(error, "status_code", None) == 200
 
 
 def _explain_api_error(error: Exception) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
-from ..store.secrets import redact
+from ..store.secrets import redact, redact_all
 from ..store.sqlite import LocalDb
 from .models import Usage
 
@@ -37,6 +37,11 @@ CREATE TABLE IF NOT EXISTS drafts (
     id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, at TEXT NOT NULL, name TEXT NOT NULL,
     component_id TEXT NOT NULL, json TEXT NOT NULL, state TEXT NOT NULL);
 """
+
+
+def _scrubbed(value: Any) -> str:
+    """JSON with secrets masked before encoding: escaping cannot hide a value, masking cannot break JSON."""
+    return json.dumps(redact_all(value), ensure_ascii=False)
 
 
 def _now() -> str:
@@ -63,12 +68,15 @@ class ConversationStore:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?",
                              (conversation_id,)).fetchone()[0]
             db.execute("INSERT INTO messages VALUES (?,?,?,?,?)",
-                       (conversation_id, seq, role, redact(json.dumps(content, ensure_ascii=False)), _now()))
+                       (conversation_id, seq, role, _scrubbed(content), _now()))
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (_now(), conversation_id))
 
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    def require(self, conversation_id: str) -> None:
         if not self.exists(conversation_id):
             raise KeboolaError(f"there is no conversation {conversation_id!r}", fix="list them with %keboola history")
+
+    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        self.require(conversation_id)
         rows = self._db().execute("SELECT role, content FROM messages WHERE conversation_id = ? ORDER BY seq",
                                   (conversation_id,)).fetchall()
         return [{"role": role, "content": json.loads(content)} for role, content in rows]
@@ -90,7 +98,7 @@ class ConversationStore:
             db.execute(
                 "INSERT INTO tool_calls (conversation_id, at, tool_use_id, name, arguments, result, is_error, seconds)"
                 " VALUES (?,?,?,?,?,?,?,?)",
-                (conversation_id, _now(), tool_use_id, name, redact(json.dumps(arguments)), redact(result),
+                (conversation_id, _now(), tool_use_id, name, _scrubbed(arguments), result,
                  int(is_error), round(seconds, 3)),
             )
 

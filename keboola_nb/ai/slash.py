@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..connections import parse_url, redact_url
 from ..errors import KeboolaError
-from ..store.secrets import store_secret
+from ..store.secrets import redact, redact_all, store_secret
 from .context import Decision, Proposal, ToolContext, View
 
 if TYPE_CHECKING:
     from ..project import Project
-    from .conversations import ConversationStore
+    from .agent import Agent
 
 # command: (tool, positional argument names, usage)
 COMMANDS: dict[str, tuple[str, list[str], str]] = {
@@ -55,8 +55,8 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def run_slash(project: "Project", view: View, text: str, store: "ConversationStore",
-              conversation_id: str | None) -> None:
+def run_slash(project: "Project", view: View, text: str, agent: "Agent") -> None:
+    """Run a slash command; Stop reaches it through the agent's cancel flag."""
     from .agent import toolbox
 
     name, _, rest = text[1:].partition(" ")
@@ -64,7 +64,7 @@ def run_slash(project: "Project", view: View, text: str, store: "ConversationSto
     if name == "connect":
         arguments, shown = _connect_arguments(rest)
     else:
-        shown = text
+        shown = redact(text)  # the panel's items are saved in the notebook
     view.user(shown)
     if name in ("help", ""):
         view.notice(help_text())
@@ -76,9 +76,9 @@ def run_slash(project: "Project", view: View, text: str, store: "ConversationSto
     if name != "connect":
         arguments = _arguments(name, rest, positional, usage)
     box = toolbox()
-    item = view.tool_start(tool_name, arguments)
-    cancelled = threading.Event()
-    ctx = ToolContext(project, _Accepting(view), store, conversation_id or "", item, cancelled)  # type: ignore[arg-type]
+    item = view.tool_start(tool_name, redact_all(arguments))
+    ctx = ToolContext(project, _Accepting(view), agent.store, agent.conversation_id or "", item,  # type: ignore[arg-type]
+                      agent.cancelled)
     result = box.call(ctx, tool_name, arguments)
     view.tool_end(item, "error" if result.is_error else "ok", result.summary, result.seconds)
     if result.is_error:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..errors import KeboolaError
-from ..store.secrets import redact
+from ..store.secrets import redact, redact_all
 from .context import Declined
 
 MAX_RESULT_CHARS = 12_000  # a tool result larger than this is cut, with a note saying so
@@ -96,19 +96,18 @@ class Toolbox:
                 args = spec.arguments.model_validate(arguments)
             except ValidationError as e:
                 raise KeboolaError(f"invalid arguments for {name}: {_first_errors(e)}") from None
-            value = spec.function(ctx, **{k: getattr(args, k) for k in type(args).model_fields})
+            value = redact_all(spec.function(ctx, **{k: getattr(args, k) for k in type(args).model_fields}))
             content, summary, is_error = _encode(value), _summarize(value), False
         except Declined as e:
-            reason = str(e) or "no reason given"
+            reason = redact(str(e)) or "no reason given"
             content = _encode({"done": False, "declined_by_user": True, "reason": reason})
             return ToolResult(content, False, time.perf_counter() - started, "cancelled by the user", declined=True)
         except KeboolaError as e:
-            content = summary = str(e)
+            content = summary = redact(str(e))
             is_error = True
         except Exception as e:  # a bug or a driver error: the model gets the message, not a traceback
-            content = summary = f"{type(e).__name__}: {e}"
+            content = summary = redact(f"{type(e).__name__}: {e}")
             is_error = True
-        content = redact(content)
         if len(content) > MAX_RESULT_CHARS:
             content = content[:MAX_RESULT_CHARS] + f"\n[cut: {len(content):,} characters in all; ask for less]"
         return ToolResult(content, is_error, time.perf_counter() - started, redact(summary)[:200])

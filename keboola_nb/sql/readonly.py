@@ -39,3 +39,8 @@ def read_only(sql: str) -> str:
         raise KeboolaError(f"only queries that read can run here, not {kind}",
                            fix="write a SELECT; changes to storage are made by extractors and transformations")
     return text
+
+
+def limited(query: str, limit: int) -> str:
+    """`query` capped at `limit` rows; on their own lines, so a trailing -- comment cannot swallow the cap."""
+    return f"SELECT * FROM (\n{query}\n) AS q LIMIT {int(limit)}"

@@ -155,8 +155,12 @@ class Storage:
         meta["columns"] = {name: dtype for name, dtype in columns}
         return meta
 
-    def query(self, sql: str) -> "pd.DataFrame":
+    def query(self, sql: str, external_access: bool = True) -> "pd.DataFrame":
+        """Run SQL on storage. Without `external_access`, the query cannot read files or the network:
+        for SQL the user did not write (the assistant's)."""
         with self.connect() as con:
+            if not external_access:
+                con.execute("SET enable_external_access = false")
             return frame(con.execute(sql))
 
     def _require(self, con: "duckdb.DuckDBPyConnection", tid: TableId) -> None:

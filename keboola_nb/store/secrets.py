@@ -11,6 +11,8 @@ before it is shown or stored.
 
 from __future__ import annotations
 
+from typing import Any
+
 import os
 import re
 import secrets as _random
@@ -144,6 +146,17 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, _MASK)
     return text
+
+
+def redact_all(value: Any) -> Any:
+    """`value` (strings, lists, dicts) with every known secret masked in its strings."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_all(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_all(v) for k, v in value.items()}
+    return value
 
 
 def _keyring():  # type: ignore[no-untyped-def]

@@ -30,22 +30,27 @@ TABLE_ROWS = 50
 
 @dataclass
 class _Pending:
+    """A card or secret field waiting for the user. `closed` under `lock`: a late click after Stop does nothing."""
+
     proposal: Proposal | None = None
     label: str = ""
     answered: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
     decision: Decision | None = None
     reference: str | None = None
 
 
 class ChatSession:
     def __init__(self, project: "Project", conversation_id: str | None = None, model: str | None = None,
-                 in_frontend: bool = True) -> None:
+                 auto_insert: bool = True) -> None:
         from ..ai.client import has_key
 
         self.project = project
         self._resume_id = conversation_id
         self.model = model
-        self.in_frontend = in_frontend  # False: no JupyterLab to insert cells into
+        self.auto_insert = auto_insert  # generated code goes into a new cell at once (else: the Insert button)
+        self.in_sidebar = False
         self.panel = ChatPanel(self, has_key=has_key())
         self._agent: Agent | None = None
         self._worker: threading.Thread | None = None
@@ -53,9 +58,7 @@ class ChatSession:
         self._lock = threading.Lock()
         self.panel.info = self._idle_info()
         if not has_key():
-            from ..ai.client import KEY_HELP
-
-            self.panel.add("notice", text=f"No Anthropic API key: {KEY_HELP}. Type **/help** for the commands.")
+            self._no_key_notice()
 
     @property
     def agent(self) -> "Agent":
@@ -89,72 +92,90 @@ class ChatSession:
             if self._worker is not None and self._worker.is_alive():
                 self.panel.add("notice", text="Still working on the last message; press Stop to cancel it.")
                 return
+            self.panel.status = "working"  # at once: a second Enter cannot send twice
             self._worker = threading.Thread(target=self._handle, args=(text,), name="keboola_nb-chat", daemon=True)
             self._worker.start()
 
     def _handle(self, text: str) -> None:
         from ..ai.client import has_key
 
+        agent_ran = False
         try:
             if text.startswith("/"):
                 from ..ai.slash import run_slash
 
-                run_slash(self.project, self, text, self.agent.store, self.agent.conversation_id)
+                run_slash(self.project, self, text, self.agent)
             elif not has_key():
-                from ..ai.client import KEY_HELP
-
                 from ..ai.secret_guard import guard
 
                 self.user(guard(text)[0])  # the panel's items are saved in the notebook: no secrets there
-                self.panel.add("notice", text=f"No Anthropic API key: {KEY_HELP}. Type **/help** for the commands.")
+                self._no_key_notice()
             else:
-                self.agent.send(text)
+                agent_ran = True
+                self.agent.send(text)  # leaves its own cost line in `info`
         except KeboolaError as e:
-            self.error(str(e))
+            self.error(redact(str(e)))
         except Exception as e:  # a bug: show it, keep the panel alive
             self.error(f"{type(e).__name__}: {redact(str(e))}")
         finally:
-            self.status("idle", self._idle_info())
+            with self._lock:
+                self.agent.cancelled.clear()
+                self.panel.status = "idle"
+                if not agent_ran:
+                    self.panel.info = self._idle_info()
 
     def on_stop(self) -> None:
-        if self._agent is not None:
-            self._agent.stop()
-        self.panel.status = "stopping" if self._worker is not None and self._worker.is_alive() else "idle"
+        with self._lock:
+            if self._worker is None or not self._worker.is_alive():
+                return
+            self.agent.stop()
+            self.panel.status = "stopping"
 
     def on_confirm(self, item_id: str, accepted: bool, edited_json: str | None) -> None:
         pending = self._pending.get(item_id)
-        if pending is None or pending.proposal is None or pending.answered.is_set():
+        if pending is None or pending.proposal is None:
             return
-        value = None
-        if accepted and edited_json is not None and edited_json != pending.proposal.json and pending.proposal.check:
-            try:
-                value = pending.proposal.check(edited_json)
-            except KeboolaError as e:
-                self.panel.update(item_id, error=str(e))  # the card stays open for another try
+        with pending.lock:
+            if pending.closed:
                 return
-        pending.decision = Decision(accepted, value, "" if accepted else "the user pressed Cancel")
-        self.panel.update(item_id, state="accepted" if accepted else "cancelled", error=None,
-                          **({"json": edited_json} if value is not None else {}))
-        pending.answered.set()
+            value = None
+            if accepted and edited_json is not None and edited_json != pending.proposal.json and pending.proposal.check:
+                try:
+                    value = pending.proposal.check(edited_json)
+                except KeboolaError as e:
+                    tries = self.panel.get(item_id).get("tries", 0) + 1  # a new value, so the card hears it
+                    self.panel.update(item_id, error=redact(str(e)), tries=tries)
+                    return  # the card stays open for another try
+            pending.decision = Decision(accepted, value, "" if accepted else "the user pressed Cancel")
+            pending.closed = True
+            self.panel.update(item_id, state="accepted" if accepted else "cancelled", error=None,
+                              **({"json": edited_json} if value is not None else {}))
+            pending.answered.set()
 
     def on_secret(self, item_id: str, value: str | None) -> None:
         pending = self._pending.get(item_id)
-        if pending is None or pending.answered.is_set():
+        if pending is None:
             return
-        if value:
-            from ..store.secrets import store_secret
+        with pending.lock:
+            if pending.closed:
+                return
+            pending.closed = True
+            if value:
+                from ..store.secrets import store_secret
 
-            pending.reference = str(store_secret(pending.label, value))
-            self.panel.update(item_id, state="stored", reference=pending.reference)
-        else:
-            self.panel.update(item_id, state="cancelled")
-        pending.answered.set()
+                pending.reference = str(store_secret(pending.label, value))
+                self.panel.update(item_id, state="stored", reference=pending.reference)
+            else:
+                self.panel.update(item_id, state="cancelled")
+            pending.answered.set()
 
     def on_insert(self, item_id: str) -> None:
         from .notebook import insert_cell_below
 
-        insert_cell_below(self.panel.get(item_id)["code"])
-        self.panel.update(item_id, inserted=True)
+        if insert_cell_below(self.panel.get(item_id)["code"]):
+            self.panel.update(item_id, inserted=True)
+        else:
+            self.notice("No notebook front end answered; copy the code instead.")
 
     # View --------------------------------------------------------------------------------------
     def user(self, text: str) -> None:
@@ -192,11 +213,10 @@ class ChatSession:
 
     def code(self, code: str, language: str) -> str:
         item = self.panel.add("code", language=language, code=code, inserted=False)
-        if not self.in_frontend:
-            return "shown in the chat with a Copy button (no notebook to insert it into)"
         from .notebook import insert_cell_below
 
-        insert_cell_below(code)
+        if not self.auto_insert or not insert_cell_below(code):
+            return "shown in the chat with Copy and Insert cell buttons"
         self.panel.update(item, inserted=True)
         return "a new cell below the active cell"
 
@@ -210,7 +230,9 @@ class ChatSession:
             editable=proposal.check is not None, state="pending",
         )
         pending = self._wait(item, _Pending(proposal=proposal), cancelled)
-        return pending.decision or Decision(False, reason="stopped by the user")
+        if cancelled.is_set() or pending.decision is None:
+            return Decision(False, reason="stopped by the user")
+        return pending.decision
 
     def secret(self, label: str, prompt: str, cancelled: threading.Event) -> str | None:
         item = self.panel.add("credential", label=label, prompt=prompt, state="pending")
@@ -221,7 +243,10 @@ class ChatSession:
         try:
             while not pending.answered.wait(WAIT_S):
                 if cancelled.is_set():
-                    self.panel.update(item, state="cancelled")
+                    with pending.lock:
+                        if not pending.closed:  # else the answer came in just now, and stands
+                            pending.closed = True
+                            self.panel.update(item, state="cancelled")
                     break
             return pending
         finally:
@@ -229,6 +254,11 @@ class ChatSession:
 
     def progress(self, tool_item: str, title: str, cancelled: threading.Event) -> "Progress":
         return PanelProgress(self.panel, tool_item, title, cancelled)
+
+    def _no_key_notice(self) -> None:
+        from ..ai.client import KEY_HELP
+
+        self.panel.add("notice", text=f"No Anthropic API key: {KEY_HELP}. Type **/help** for the commands.")
 
     def _idle_info(self) -> str:
         from ..ai.models import catalog

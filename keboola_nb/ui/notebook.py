@@ -52,10 +52,12 @@ def open_in_sidebar(widget: Any, title: str = "Keboola") -> bool:
     return True
 
 
-def insert_cell_below(code: str) -> None:
-    """Put `code` into a new cell below the active cell (works from callbacks, unlike set_next_input)."""
+def insert_cell_below(code: str) -> bool:
+    """Put `code` into a new cell below the active cell (works from callbacks, unlike set_next_input).
+    False when there is no kernel a front end could talk to."""
     app = _app()
     if app is None:
-        return
+        return False
     app.commands.execute("notebook:insert-cell-below")
     app.commands.execute("notebook:replace-selection", {"text": code})
+    return True
