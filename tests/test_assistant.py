@@ -95,33 +95,30 @@ def test_extractor_walkthrough(project, shop, api):
     assert ETL_PASSWORD not in sent_text(api) and not scan_for_canaries(project.root)
 
 
-def test_wrong_password_is_diagnosed_and_fixed_through_a_secret_field(project, pg, api):
+def test_wrong_password_is_diagnosed_and_fixed_through_a_secret_field(project, pg, api, monkeypatch):
     """Wrong credentials: the model runs the test, learns the cause, asks for the password in a masked field."""
     import keboola_nb as kb
 
+    monkeypatch.setenv("WRONG_PG_PASSWORD", "not-the-password")
     project.connections.add("shop", pg.url("shop", "etl"), password=kb.secret("WRONG_PG_PASSWORD"))
-    import os
-
-    os.environ["WRONG_PG_PASSWORD"] = "not-the-password"
     test = ToolUse("test_connection", {"name": "shop"})
     ask = ToolUse("ask_for_secret", {"label": "shop-password", "prompt": "Password of etl"})
-    api.push(Turn([test]), Turn([ask]), Turn([Text("placeholder")]))
 
-    def fix(request):  # the model re-adds the connection with the reference it got back
-        ref = json.loads(tool_results(request)[ask.id]["content"])["reference"]
-        return Turn([ToolUse("add_connection", {"name": "shop", "url": pg.url("shop", "etl"),
-                                                "password_reference": ref, "replace": True})])
+    def script(request):  # the model re-adds the connection with the reference it got back
+        step = len(api.requests)
+        if step == 1:
+            return Turn([test])
+        if step == 2:
+            return Turn([ask])
+        if step == 3:
+            ref = json.loads(tool_results(request)[ask.id]["content"])["reference"]
+            return Turn([ToolUse("add_connection", {"name": "shop", "url": pg.url("shop", "etl"),
+                                                    "password_reference": ref, "replace": True})])
+        return Turn([Text("Fixed: the connection works now.")])
 
-    api._queue.pop()  # replace the placeholder by the dynamic reply below
-    api.responder = None
+    api.responder = script
     view = RecordingView(decisions=[True], secrets=[ETL_PASSWORD])
-    agent = agent_for(project, view)
-    answers = iter([fix, lambda r: Turn([Text("Fixed: the connection works now.")])])
-    api.responder = lambda request: next(answers)(request)
-    try:
-        reply = agent.send("extract the orders table, please")
-    finally:
-        del os.environ["WRONG_PG_PASSWORD"]
+    reply = agent_for(project, view).send("extract the orders table, please")
     diagnosis = json.loads(tool_results(api.requests[1])[test.id]["content"])
     assert diagnosis["ok"] is False and diagnosis["problem"] == "auth" and diagnosis["fix"]
     added = json.loads(list(tool_results(api.requests[3]).values())[0]["content"])

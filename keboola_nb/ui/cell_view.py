@@ -22,6 +22,7 @@ REFRESH_S = 0.1  # re-render streamed markdown at most this often
 
 class CellView:
     def __init__(self) -> None:
+        self.info = ""  # the last status line: model, calls, tokens, cost
         self.codes: list[str] = []
         self._handles: dict[str, Any] = {}
         self._texts: dict[str, str] = {}
