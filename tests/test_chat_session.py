@@ -170,3 +170,11 @@ def test_resume_shows_the_stored_conversation(project, api):
     resumed.resume()
     assert [i["text"] for i in resumed.panel.items if i["kind"] in ("user", "assistant")] == \
         ["question one", "Answer one."]
+
+
+def test_a_mistyped_slash_command_keeps_no_password(project, pg, no_key):
+    session = session_for(project)
+    session.on_submit(f"/conect shop postgresql://etl:{ETL_PASSWORD}@127.0.0.1:{pg.port}/shop")
+    wait_for(lambda: idle(session))
+    assert "unknown command /conect" in items(session, "error")[-1]["text"]
+    assert ETL_PASSWORD not in json.dumps(session.panel.items)

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..connections import parse_url, redact_url
 from ..errors import KeboolaError
-from ..store.secrets import redact, redact_all, store_secret
+from ..store.secrets import redact_all, store_secret
 from .context import Decision, Proposal, ToolContext, View
+from .secret_guard import mask
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -64,7 +65,7 @@ def run_slash(project: "Project", view: View, text: str, agent: "Agent") -> None
     if name == "connect":
         arguments, shown = _connect_arguments(rest)
     else:
-        shown = redact(text)  # the panel's items are saved in the notebook
+        shown = mask(text)  # the panel's items are saved in the notebook: a mistyped command keeps no secret
     view.user(shown)
     if name in ("help", ""):
         view.notice(help_text())
