@@ -1,0 +1,71 @@
+"""`keboola-nb`: the project from a shell, e.g. to run a configuration from cron.
+
+    keboola-nb run shop-orders              # runs it; exit code 1 when the job fails
+    keboola-nb configs | jobs | storage     # what the project holds
+    keboola-nb --project path/to/project ...
+
+The same core API as the magics; output is plain text (or JSON with --json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keboola-nb", description="Keboola pipelines from a notebook project.")
+    parser.add_argument("--project", help="project folder (default: $KEBOOLA_NB_PROJECT or ./keboola-project)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a configuration and wait for its job")
+    run.add_argument("name", help="configuration name or id")
+    run.add_argument("--row", action="append", help="run only this row (table); repeat for several")
+    commands.add_parser("configs", help="list the configurations")
+    jobs = commands.add_parser("jobs", help="recent jobs")
+    jobs.add_argument("--limit", type=int, default=20)
+    commands.add_parser("storage", help="tables in storage")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import KeboolaError
+    from .project import Project
+
+    try:
+        project = Project.open(args.project, create=False)
+        try:
+            return _run(project, args)
+        finally:
+            project.close()
+    except KeboolaError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(project: Any, args: argparse.Namespace) -> int:
+    if args.command == "run":
+        job = project.run(args.name, rows=args.row, actor="cli")
+        if args.json:
+            print(json.dumps({"id": job.id, "status": job.status, "rows": job.rows, "seconds": job.duration,
+                              "error": job.error}))
+        else:
+            print(repr(job))
+        return 0 if job.status == "success" else 1
+    if args.command == "configs":
+        from .ui.display import configs_frame
+
+        frame = configs_frame(project.configs.list())
+    elif args.command == "jobs":
+        frame = project.jobs.list(args.limit)
+    else:
+        frame = project.storage.tables()
+    print(frame.to_json(orient="records", date_format="iso") if args.json else frame.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
