@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
     from .connectors import Connector, Diagnosis
 
-SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql"}
-DEFAULT_PORTS = {"postgresql": 5432}
+SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+# (user, database) when the URL leaves them out; MySQL has no default database to fall back on.
+DEFAULTS = {"postgresql": ("postgres", "postgres"), "mysql": ("root", "")}
 
 
 @dataclass
@@ -64,25 +66,30 @@ class Connection:
 
 
 def parse_url(url: str) -> tuple[str, dict[str, Any], str | None]:
-    """`postgresql://user[:password]@host[:port]/database[?sslmode=..&host=/socket/dir]` -> kind, db, password."""
+    """`postgresql://user[:password]@host[:port]/database[?sslmode=..&host=/socket/dir]` -> kind, db, password.
+    `mysql://` and `mariadb://` URLs have the same form."""
     parts = urlsplit(url.strip())
     kind = SCHEMES.get(parts.scheme)
     if kind is None:
         raise KeboolaError(
             f"cannot tell the kind of connection from {redact_url(url)!r}",
-            fix="start the URL with postgresql:// (more kinds are coming)",
+            fix="start the URL with postgresql://, mysql:// or mariadb://",
         )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     try:
         port = parts.port or DEFAULT_PORTS[kind]
     except ValueError:
         raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
+    default_user, default_database = DEFAULTS[kind]
     db: dict[str, Any] = {
         "host": query.pop("host", None) or parts.hostname or "127.0.0.1",
         "port": port,
-        "database": unquote(parts.path.lstrip("/")) or "postgres",
-        "user": unquote(parts.username or "") or "postgres",
+        "database": unquote(parts.path.lstrip("/")) or default_database,
+        "user": unquote(parts.username or "") or default_user,
     }
+    if not db["database"]:
+        raise KeboolaError(f"the URL {redact_url(url)!r} names no database",
+                           fix=f"end it with the database: {parts.scheme}://user@host:port/DATABASE")
     sslmode = query.pop("sslmode", None)
     if sslmode in ("require", "verify-ca", "verify-full"):
         db["ssl"] = {"enabled": True, "verifyServerCert": sslmode != "require"}

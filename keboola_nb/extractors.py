@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connectors.postgres import format_table
 from .errors import KeboolaError
 from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
@@ -99,7 +98,7 @@ class ExtractorManager:
                     f"extractor {name!r}, table entry {i}: unknown key(s) {', '.join(sorted(unknown))}",
                     fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}",
                 )
-            params = self._row_parameters(name, i, entry, connector)
+            params = self._row_parameters(name, i, entry, connector, FETCHING_TYPES[conn.kind])
             row_name = params["name"]
             if row_name in seen:
                 raise KeboolaError(
@@ -118,7 +117,9 @@ class ExtractorManager:
         check_rows(config)  # Keboola's rules (table xor query, no incremental fetching with a query, ...)
         return config
 
-    def _row_parameters(self, name: str, index: int, entry: dict[str, Any], connector: Any) -> dict[str, Any]:
+    def _row_parameters(
+        self, name: str, index: int, entry: dict[str, Any], connector: Any, fetching_types: tuple[str, ...]
+    ) -> dict[str, Any]:
         where = f"extractor {name!r}, table entry {index}"
         params: dict[str, Any] = {SHORTHAND_ROW_KEYS[k]: v for k, v in entry.items() if k != "table"}
         if "table" in entry:
@@ -128,7 +129,7 @@ class ExtractorManager:
             columns = list(described["column"])
             for column in params.get("columns", []):
                 if column not in columns:
-                    raise KeboolaError(f"{where}: table {format_table((schema, table))} has no column {column!r}",
+                    raise KeboolaError(f"{where}: table {connector.format_table((schema, table))} has no column {column!r}",
                                        fix=f"its columns are: {', '.join(columns)}")
             if "primaryKey" not in params:
                 params["primaryKey"] = connector.primary_key((schema, table))
@@ -137,10 +138,10 @@ class ExtractorManager:
                 types = dict(zip(described["column"], described["type"]))
                 if column not in types:
                     raise KeboolaError(
-                        f"{where}: table {format_table((schema, table))} has no column {column!r} to fetch by",
+                        f"{where}: table {connector.format_table((schema, table))} has no column {column!r} to fetch by",
                         fix=f"its columns are: {', '.join(columns)}",
                     )
-                if not str(types[column]).startswith(FETCHING_TYPES):
+                if not str(types[column]).startswith(fetching_types):
                     raise KeboolaError(
                         f"{where}: column {column!r} is {types[column]}; incremental fetching needs a number or a timestamp",
                         fix="choose an updated_at timestamp or an increasing id column",

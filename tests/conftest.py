@@ -1,4 +1,4 @@
-"""Shared fixtures: one real PostgreSQL server for the session, a fresh project per test."""
+"""Shared fixtures: one real PostgreSQL and one MariaDB server for the session, a fresh project per test."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import PostgresServer  # noqa: E402
+from servers import MariaDbServer, PostgresServer  # noqa: E402
 
 # Canary secrets: they must never show up in a file, an output, a log or an error.
 SUPERUSER_PASSWORD = "canary-Super-9b7d41"
 ETL_PASSWORD = "canary-Etl-5e1f2c"
+MYSQL_ETL_PASSWORD = "canary-MyEtl-7c3a9d"
 BIG_ROWS = 1_000_000
 
 SEED_SQL = f"""
@@ -101,12 +102,87 @@ def pg() -> PostgresServer:
     server.stop()
 
 
+MYSQL_BIG_ROWS = 200_000
+
+# Statements are split on ";": none may appear inside a literal.
+MYSQL_SEED_SQL = f"""
+CREATE DATABASE shop CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
+CREATE USER 'etl'@'%' IDENTIFIED BY '{MYSQL_ETL_PASSWORD}';
+GRANT SELECT ON shop.* TO 'etl'@'%';
+USE shop;
+SET SESSION sql_mode = '';
+
+CREATE TABLE customers (id int PRIMARY KEY, name varchar(100) NOT NULL, email varchar(100) UNIQUE);
+INSERT INTO customers SELECT seq, CONCAT('customer ', seq), CONCAT('c', seq, '@example.com') FROM seq_1_to_50;
+CREATE TABLE orders (
+    id int PRIMARY KEY,
+    customer_id int NOT NULL,
+    amount decimal(12, 2) NOT NULL,
+    status enum('sad', 'ok', 'happy'),
+    updated_at datetime NOT NULL,
+    FOREIGN KEY (customer_id) REFERENCES customers (id)
+);
+INSERT INTO orders SELECT seq, 1 + seq % 50, ROUND(seq * 1.37, 2), ELT(1 + seq % 3, 'sad', 'ok', 'happy'),
+                          TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq HOUR FROM seq_1_to_1000;
+
+CREATE TABLE `Order Items` (`Line No` int, `OrderId` int, `název položky` varchar(50),
+                            `Unit Price` decimal(8, 3), PRIMARY KEY (`OrderId`, `Line No`));
+INSERT INTO `Order Items` VALUES (1, 1, 'čaj', 1.5), (2, 1, 'káva', 2.25), (1, 2, 'voda', 0.1);
+
+CREATE TABLE no_pk (a int, b text);
+INSERT INTO no_pk VALUES (1, 'x'), (1, 'x'), (2, NULL);
+CREATE TABLE empty_table (id int PRIMARY KEY, note text);
+
+CREATE TABLE all_types (
+    id int PRIMARY KEY,
+    dec_big decimal(38, 10), dec_wide decimal(65, 30), money decimal(12, 2),
+    u8 bigint unsigned, i8 bigint, u2 smallint unsigned, i1 tinyint, flag tinyint(1), yes_no boolean,
+    f4 float, f8 double,
+    d date, dt datetime(3), ts timestamp NULL, tm time, y year,
+    t text, vc varchar(20), ch char(3), e enum('a', 'b'), j json, bin varbinary(8), bits bit(8)
+);
+INSERT INTO all_types VALUES
+ (1, 1234567890123456789012345678.0123456789, 12345678901234567890123456789012345.123456789012345678901234567891,
+  12.34, 18446744073709551615, 9007199254740993, 65535, -128, 1, 0, 1.5, 2.5,
+  '2024-02-29', '2024-02-29 12:34:56.789', '2024-02-29 12:34:56', '838:59:59', 2024,
+  'emoji 😀 and čaj', 'varchar', 'abc', 'b', '{{"b": [1, 2]}}', x'00ff', b'10101010'),
+ (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ (3, -0.5, 0, -0.01, 0, -1, 0, 127, 0, 1, NULL, NULL,
+  '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '-01:00:00', 1999,
+  '', 'v', 'x', 'a', '[]', x'', b'0'),
+ (4, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, NULL, '2024-00-10', '2024-05-00 10:00:00', NULL, '00:00:00', NULL,
+  'partial zero dates', NULL, NULL, NULL, NULL, NULL, NULL);
+
+CREATE TABLE big (id int PRIMARY KEY, amount decimal(12, 2) NOT NULL, note varchar(40),
+                  updated_at datetime NOT NULL);
+INSERT INTO big SELECT seq, (seq % 100000) / 100.0, CONCAT('note ', seq),
+                       TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND FROM seq_1_to_{MYSQL_BIG_ROWS};
+
+-- A slow source for "the source dies mid-extract": 200 pauses of 20 ms over the big table.
+CREATE VIEW slow_big AS SELECT id, amount, updated_at, IF(id % 1000 = 0, SLEEP(0.02), 0) AS pause FROM big;
+
+ANALYZE TABLE customers, orders, `Order Items`, no_pk, empty_table, all_types, big
+"""
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> MariaDbServer:
+    server = MariaDbServer.start()
+    try:
+        server.execute(MYSQL_SEED_SQL)
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     import keboola_nb as kb
 
     monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
     monkeypatch.setenv("SHOP_PG_PASSWORD", ETL_PASSWORD)
+    monkeypatch.setenv("SHOP_MY_PASSWORD", MYSQL_ETL_PASSWORD)
     proj = kb.Project.open(tmp_path / "project")
     yield proj
     proj.close()
@@ -117,6 +193,13 @@ def shop(project, pg):  # type: ignore[no-untyped-def]
     import keboola_nb as kb
 
     return project.connections.add("shop", pg.url("shop", "etl"), password=kb.secret("SHOP_PG_PASSWORD"))
+
+
+@pytest.fixture
+def myshop(project, mariadb):  # type: ignore[no-untyped-def]
+    import keboola_nb as kb
+
+    return project.connections.add("myshop", mariadb.url("shop", "etl"), password=kb.secret("SHOP_MY_PASSWORD"))
 
 
 @pytest.fixture
@@ -136,6 +219,6 @@ def scan_for_canaries(folder: Path) -> list[str]:
     for path in folder.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            if ETL_PASSWORD.encode() in data or SUPERUSER_PASSWORD.encode() in data:
+            if any(p.encode() in data for p in (ETL_PASSWORD, SUPERUSER_PASSWORD, MYSQL_ETL_PASSWORD)):
                 hits.append(str(path))
     return hits

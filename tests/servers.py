@@ -1,4 +1,4 @@
-"""Real PostgreSQL servers for tests and benchmarks, started from Debian's binaries on 127.0.0.1.
+"""Real PostgreSQL and MariaDB servers for tests and benchmarks, started from Debian's binaries on 127.0.0.1.
 
 initdb and postgres refuse to run as root, so as root they run as the `postgres` OS user that
 Debian's package creates.
@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,4 +84,74 @@ class PostgresServer:
         run = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         subprocess.run([*run, str(postgres_bin() / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate",
                         "-w", "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class MariaDbServer:
+    """A throw-away MariaDB (Debian's MySQL): root without a password on its own socket and over TCP."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls) -> "MariaDbServer":
+        if not shutil.which("mariadbd"):
+            raise RuntimeError("MariaDB server binaries not found: apt-get install mariadb-server")
+        folder = Path(tempfile.mkdtemp(prefix="kbnb-my-"))
+        # As root mariadbd refuses to start unless told which user to run as; --no-defaults keeps /etc/mysql out.
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={folder / 'data'}", *user,
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        port = free_port()
+        with open(folder / "stdout.log", "wb") as log:
+            process = subprocess.Popen(
+                ["mariadbd", "--no-defaults", f"--datadir={folder / 'data'}", *user, "--bind-address=127.0.0.1",
+                 f"--port={port}", f"--socket={folder / 'mysql.sock'}", f"--pid-file={folder / 'mysqld.pid'}",
+                 f"--log-error={folder / 'error.log'}", f"--tmpdir={folder}", "--skip-name-resolve",
+                 "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--character-set-server=utf8mb4",
+                 "--collation-server=utf8mb4_general_ci"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        server = cls(port, folder, process)
+        deadline = time.monotonic() + 60
+        while server._admin("ping").returncode != 0:
+            if process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"mariadbd did not start: {(folder / 'error.log').read_text()[-2000:]}")
+            time.sleep(0.1)
+        return server
+
+    def _admin(self, *command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["mariadb-admin", "--no-defaults", f"--socket={self.folder / 'mysql.sock'}", "-uroot",
+                               *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def url(self, database: str = "mysql", user: str = "root") -> str:
+        return f"mysql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str | None = None):  # type: ignore[no-untyped-def]
+        import pymysql
+
+        return pymysql.connect(unix_socket=str(self.folder / "mysql.sock"), user="root", database=database,
+                               charset="utf8mb4", autocommit=True)
+
+    def execute(self, sql: str, database: str | None = None) -> None:
+        """Run `;`-separated statements (no `;` inside literals)."""
+        with self.connect(database) as conn, conn.cursor() as cur:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self._admin("shutdown")
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import KeboolaError
 from .base import Connector, Diagnosis, ExtractSpec, Scan
 
-KINDS = {"postgresql": "postgres"}
+KINDS = {"postgresql": "postgres", "mysql": "mysql"}
 
 __all__ = ["Connector", "Diagnosis", "ExtractSpec", "Scan", "KINDS", "open_connector"]
 

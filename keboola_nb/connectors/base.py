@@ -53,13 +53,20 @@ class ExtractSpec:
     limit: int | None = None  # incrementalFetchingLimit
 
 
+ARROW_VIEW = "arrow_source"  # the name under which a Scan's Arrow stream is visible to its SQL
+
+
 @dataclass
 class Scan:
-    """A SELECT that the storage's DuckDB connection runs to read the source."""
+    """A SELECT that the storage's DuckDB connection runs to read the source.
+
+    A connector that streams Arrow batches itself hands over the stream (a pyarrow RecordBatchReader)
+    in `arrow`; the SQL then reads it as the view ARROW_VIEW."""
 
     sql: str
     params: list[Any] = field(default_factory=list)
     estimated_rows: int | None = None
+    arrow: Any = None
 
 
 class Connector(Protocol):
@@ -74,6 +81,8 @@ class Connector(Protocol):
     def preview(self, table: str, limit: int = 100) -> "pd.DataFrame": ...
 
     def resolve_table(self, table: str) -> tuple[str, str]: ...
+
+    def format_table(self, table: tuple[str, str]) -> str: ...
 
     def primary_key(self, table: tuple[str, str]) -> list[str]: ...
 

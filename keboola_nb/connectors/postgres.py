@@ -78,18 +78,18 @@ SELECT c.oid, n.nspname, c.relname, c.reltuples
 """
 
 
-def parse_table_name(text: str, default_schema: str = "public") -> tuple[str, str]:
-    """`schema.table`, with double quotes around parts that hold dots, spaces or capitals."""
+def parse_table_name(text: str, default_schema: str = "public", quotes: str = '"') -> tuple[str, str]:
+    """`schema.table`, with double quotes (or another of `quotes`) around parts that hold dots, spaces or capitals."""
     parts: list[str] = []
     i, text = 0, text.strip()
     while i < len(text):
-        if text[i] == '"':
-            end, buf = i + 1, []
+        if text[i] in quotes:
+            mark, end, buf = text[i], i + 1, []
             while end < len(text):
-                if text[end] == '"' and text[end + 1 : end + 2] == '"':
-                    buf.append('"')
+                if text[end] == mark and text[end + 1 : end + 2] == mark:
+                    buf.append(mark)
                     end += 2
-                elif text[end] == '"':
+                elif text[end] == mark:
                     break
                 else:
                     buf.append(text[end])
@@ -293,6 +293,9 @@ class PostgresConnector:
     def resolve_table(self, table: str) -> tuple[str, str]:
         _, schema, name, _ = self._resolve(table)
         return schema, name
+
+    def format_table(self, table: tuple[str, str]) -> str:
+        return format_table(table)
 
     def describe(self, table: str | tuple[str, str]) -> "pd.DataFrame":
         import pandas as pd

@@ -19,6 +19,7 @@ COMPONENTS: dict[str, Component] = {
     c.id: c
     for c in [
         Component("keboola.ex-db-pgsql", "extractor", "postgresql", "PostgreSQL extractor"),
+        Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
     ]
 }
 

@@ -1,4 +1,4 @@
-"""Database extractor configurations (`keboola.ex-db-pgsql` and friends), with Keboola's own rules.
+"""Database extractor configurations (`keboola.ex-db-pgsql`, `keboola.ex-db-mysql`), with Keboola's own rules.
 
 Root: `parameters.db` holds the credentials. Each row: one table (or one query) with its output.
 """
@@ -13,7 +13,12 @@ from ..errors import KeboolaError
 from .configuration import Configuration
 from .validation import explain
 
-FETCHING_TYPES = ("smallint", "integer", "bigint", "numeric", "real", "double precision", "timestamp", "date")
+# Column types (as the connector's describe() spells them) that incremental fetching accepts, per kind.
+FETCHING_TYPES = {
+    "postgresql": ("smallint", "integer", "bigint", "numeric", "real", "double precision", "timestamp", "date"),
+    "mysql": ("tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "timestamp",
+              "datetime", "date"),
+}
 
 
 class SslNode(BaseModel):
@@ -29,7 +34,7 @@ class DbNode(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     driver: str | None = None
     host: str
-    port: int = 5432
+    port: int | None = None  # the connector's default (5432, 3306) when not set
     database: str
     user: str
     password: str | None = Field(default=None, alias="#password")

@@ -205,12 +205,19 @@ class Loader:
         staging = f"{q(tid.bucket_id)}.{q('__staging_' + tid.table)}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(tid.bucket_id)}")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
+        if scan.arrow is not None:
+            from ..connectors.base import ARROW_VIEW
 
-        probe = con.execute(f"SELECT * FROM ({scan.sql}) AS probe LIMIT 0", scan.params)
-        source_columns = [d[0] for d in probe.description]
-        columns = storage_columns(source_columns)
-        renames = ", ".join(f"{q(s)} AS {q(c)}" for s, c in zip(source_columns, columns))
-        con.execute(f"CREATE TABLE {staging} AS SELECT {renames} FROM ({scan.sql})", scan.params)
+            con.register(ARROW_VIEW, scan.arrow)
+        try:
+            probe = con.execute(f"SELECT * FROM ({scan.sql}) AS probe LIMIT 0", scan.params)
+            source_columns = [d[0] for d in probe.description]
+            columns = storage_columns(source_columns)
+            renames = ", ".join(f"{q(s)} AS {q(c)}" for s, c in zip(source_columns, columns))
+            con.execute(f"CREATE TABLE {staging} AS SELECT {renames} FROM ({scan.sql})", scan.params)
+        finally:
+            if scan.arrow is not None:
+                con.unregister(ARROW_VIEW)
 
         mapping = dict(zip(source_columns, columns))
         pk = [mapping.get(c, storage_column(c)) for c in (primary_key or [])]

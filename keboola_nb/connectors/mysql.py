@@ -1,0 +1,461 @@
+"""MySQL and MariaDB: PyMySQL for testing, browsing and previews; connectorx for extraction.
+
+Extraction streams Arrow batches from connectorx into the storage's DuckDB connection. Measured on
+2M rows it is about 2.5x faster than DuckDB's mysql scanner and keeps memory bounded. connectorx
+cannot read every MySQL value, so the SELECT sent to the server adapts a few types, and DuckDB
+restores the exact type on arrival:
+- DECIMAL travels as text (connectorx rounds beyond 28 digits) and becomes DECIMAL(p,s) again;
+  as text it is also cheaper than connectorx's decimal(38,10);
+- zero dates ('0000-00-00', '2024-00-10') become NULL, as Keboola does (connectorx fails on them);
+- TIME travels as text (it spans -838..838 hours); spatial types as WKT;
+- tinyint(1) becomes BOOLEAN; TIMESTAMP (stored in UTC) becomes TIMESTAMP WITH TIME ZONE.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import KeboolaError
+from ..store.secrets import describe_reference, redact, resolve
+from .base import ARROW_VIEW, Diagnosis, ExtractSpec, Scan
+from .postgres import parse_table_name
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+    import pymysql
+
+CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_S = 30
+BATCH_ROWS = 10_000  # measured: larger batches are no faster and hold more memory
+SYSTEM_SCHEMAS = ("information_schema", "mysql", "performance_schema", "sys")
+_SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+            "geometrycollection"}
+
+TABLES_SQL = """
+SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.TABLE_ROWS,
+       (SELECT COUNT(*) FROM information_schema.COLUMNS c
+         WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME)
+  FROM information_schema.TABLES t
+ WHERE t.TABLE_SCHEMA = %s
+ ORDER BY t.TABLE_NAME
+"""
+
+PRIMARY_KEYS_SQL = """
+SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+ WHERE TABLE_SCHEMA = %s AND INDEX_NAME = 'PRIMARY' AND (%s IS NULL OR TABLE_NAME = %s)
+ ORDER BY TABLE_NAME, SEQ_IN_INDEX
+"""
+
+COLUMNS_SQL = """
+SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES', c.COLUMN_KEY = 'PRI', c.COLUMN_DEFAULT,
+       (SELECT GROUP_CONCAT(CONCAT(k.REFERENCED_TABLE_SCHEMA, '.', k.REFERENCED_TABLE_NAME, '(',
+                                   k.REFERENCED_COLUMN_NAME, ')') SEPARATOR ', ')
+          FROM information_schema.KEY_COLUMN_USAGE k
+         WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
+           AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL),
+       c.DATA_TYPE, c.NUMERIC_PRECISION, c.NUMERIC_SCALE
+  FROM information_schema.COLUMNS c
+ WHERE c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s
+ ORDER BY c.ORDINAL_POSITION
+"""
+
+RESOLVE_SQL = """
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS FROM information_schema.TABLES
+ WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
+"""
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def format_table(table: tuple[str, str]) -> str:
+    return ".".join(p if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) else quote_ident(p) for p in table)
+
+
+def _duck_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Column:
+    """What the bulk path must know about a column to read it exactly."""
+
+    name: str
+    kind: str  # decimal | date | datetime | timestamp | time | bool | spatial | plain
+    precision: int = 0
+    scale: int = 0
+
+    @classmethod
+    def from_catalog(cls, name: str, data_type: str, column_type: str, precision: Any, scale: Any) -> "Column":
+        data_type = data_type.lower()
+        if data_type in ("decimal", "numeric"):
+            return cls(name, "decimal", int(precision), int(scale))
+        if data_type in ("date", "datetime", "timestamp", "time"):
+            return cls(name, data_type)
+        if column_type.lower().startswith("tinyint(1)"):
+            return cls(name, "bool")
+        return cls(name, "spatial" if data_type in _SPATIAL else "plain")
+
+    @classmethod
+    def from_field(cls, field: Any) -> "Column":
+        """From a PyMySQL result field (for custom queries, which have no catalog entry)."""
+        from pymysql.constants import FIELD_TYPE, FLAG
+
+        code = field.type_code
+        if code in (FIELD_TYPE.DECIMAL, FIELD_TYPE.NEWDECIMAL):
+            # length counts the digits, the point and (when signed) the sign
+            signed = not field.flags & FLAG.UNSIGNED
+            return cls(field.name, "decimal", field.length - (field.scale > 0) - signed, field.scale)
+        kinds = {FIELD_TYPE.DATE: "date", FIELD_TYPE.NEWDATE: "date", FIELD_TYPE.DATETIME: "datetime",
+                 FIELD_TYPE.TIMESTAMP: "timestamp", FIELD_TYPE.TIME: "time", FIELD_TYPE.GEOMETRY: "spatial"}
+        if code in kinds:
+            return cls(field.name, kinds[code])
+        if code == FIELD_TYPE.TINY and field.length == 1:
+            return cls(field.name, "bool")
+        return cls(field.name, "plain")
+
+    def source_expr(self) -> str:
+        """How the server sends this column."""
+        c = quote_ident(self.name)
+        if self.kind in ("decimal", "time"):
+            return f"CAST({c} AS CHAR) AS {c}"
+        if self.kind in ("date", "datetime", "timestamp"):
+            return f"IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, NULL, {c}) AS {c}"
+        if self.kind == "spatial":
+            return f"ST_AsText({c}) AS {c}"
+        return c
+
+    def storage_expr(self) -> str:
+        """How DuckDB restores the exact type from what arrived."""
+        c = _duck_ident(self.name)
+        if self.kind == "decimal" and self.precision <= 38:
+            return f"CAST({c} AS DECIMAL({max(self.precision, 1)}, {self.scale})) AS {c}"
+        if self.kind == "timestamp":
+            return f"CAST({c} AS TIMESTAMPTZ) AS {c}"
+        if self.kind == "bool":
+            return f"CAST({c} AS BOOLEAN) AS {c}"
+        return c
+
+
+class MySqlConnector:
+    kind = "mysql"
+
+    def __init__(self, name: str, db: dict[str, Any]) -> None:
+        self.name = name
+        self.db = db
+        self._conn: pymysql.connections.Connection | None = None
+        self._lock = threading.RLock()  # chat handlers may call in from another thread
+
+    # connecting ------------------------------------------------------------------------------
+    @property
+    def database(self) -> str:
+        return self.db.get("database") or ""
+
+    def _params(self) -> dict[str, Any]:
+        db = self.db
+        params: dict[str, Any] = {
+            "host": db.get("host") or "127.0.0.1",
+            "port": int(db.get("port") or 3306),
+            "user": db.get("user") or "root",
+            "database": self.database or None,
+            "password": "",
+            "charset": "utf8mb4",
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "read_timeout": CONNECT_TIMEOUT_S,  # the handshake; raised once connected
+            "autocommit": True,
+        }
+        if db.get("#password"):
+            params["password"] = resolve(db["#password"], f"connection {self.name!r}")
+        ssl = db.get("ssl") or {}
+        if ssl.get("enabled"):
+            params["ssl"] = {"ca": ssl["ca"]} if ssl.get("ca") else {}
+            params["ssl_verify_cert"] = bool(ssl.get("verifyServerCert"))
+            params["ssl_verify_identity"] = bool(ssl.get("verifyServerCert"))
+        return params
+
+    def _open(self, params: dict[str, Any]) -> "pymysql.connections.Connection":
+        import pymysql
+
+        conn = pymysql.connect(**params)
+        conn._read_timeout = STATEMENT_TIMEOUT_S + CONNECT_TIMEOUT_S  # a backstop behind the server's own limit
+        with conn.cursor() as cur:
+            # Browsing and previews must come back in bounded time, whatever the table or view.
+            cur.execute("SELECT VERSION()")
+            version = cur.fetchone()[0]  # type: ignore[index]
+            if "mariadb" in version.lower():
+                cur.execute(f"SET SESSION max_statement_time = {STATEMENT_TIMEOUT_S}")
+            else:
+                cur.execute(f"SET SESSION max_execution_time = {STATEMENT_TIMEOUT_S * 1000}")
+            cur.execute("SET SESSION time_zone = '+00:00'")  # TIMESTAMP values in UTC
+        return conn
+
+    def _connect(self) -> "pymysql.connections.Connection":
+        import pymysql
+
+        params = self._params()
+        try:
+            return self._open(params)
+        except pymysql.Error as e:
+            diagnosis = self._diagnose(e, params)
+            raise KeboolaError(diagnosis.message, fix=diagnosis.fix) from None
+
+    def connection(self) -> "pymysql.connections.Connection":
+        """A warm connection, re-opened when the previous one broke."""
+        with self._lock:
+            if self._conn is None or not self._conn.open:
+                self._conn = self._connect()
+            return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                if self._conn.open:
+                    self._conn.close()
+                self._conn = None
+
+    def _query(self, sql: str, args: Any = None) -> tuple[list[str], list[tuple]]:
+        import pymysql
+
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self.connection()
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(sql, args)
+                        names = [d[0] for d in cur.description or []]
+                        return names, list(cur.fetchall())
+                except pymysql.OperationalError as e:
+                    code = e.args[0] if e.args else 0
+                    if code in (1969, 3024):  # MariaDB max_statement_time, MySQL max_execution_time
+                        raise KeboolaError(
+                            f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_S} s and was stopped",
+                            fix="preview a smaller table or view, or a simpler query",
+                        ) from None
+                    if attempt == 1 and code in (0, 2006, 2013):
+                        self.close()  # the server dropped a pooled connection: reconnect once
+                        continue
+                    raise KeboolaError(f"connection {self.name!r}: {redact(str(e.args[-1])).strip()}") from None
+                except pymysql.Error as e:
+                    raise KeboolaError(f"connection {self.name!r}: {redact(str(e.args[-1])).strip()}") from None
+        raise AssertionError("unreachable")
+
+    # test ------------------------------------------------------------------------------------
+    def test(self) -> Diagnosis:
+        import pymysql
+
+        started = time.perf_counter()
+        try:
+            params = self._params()
+        except KeboolaError as e:
+            return Diagnosis(False, "secret", e.what, e.fix or "")
+        try:
+            conn = self._open(params)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT VERSION()")
+                    version = cur.fetchone()[0]  # type: ignore[index]
+                    cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+                    readable = cur.fetchone()[0]  # type: ignore[index]
+            finally:
+                conn.close()
+        except pymysql.Error as e:
+            return self._diagnose(e, params)
+        server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+        return Diagnosis(
+            True,
+            "ok",
+            f"connected to {self.target()} as {params['user']}",
+            details={
+                "server": f"{server} {version.split('-')[0]}",
+                "readable tables": readable,
+                "connect + check": f"{(time.perf_counter() - started) * 1000:.0f} ms",
+            },
+        )
+
+    def target(self) -> str:
+        return f"{self.db.get('host') or '127.0.0.1'}:{self.db.get('port') or 3306}/{self.database}"
+
+    def _diagnose(self, error: Exception, params: dict[str, Any]) -> Diagnosis:
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else 0
+        text = redact(str(error.args[-1] if error.args else error)).strip()
+        low = text.lower()
+        user, db, where = params["user"], params["database"], f"{params['host']}:{params['port']}"
+        password = self.db.get("#password")
+        source = f"the password in {describe_reference(password)}" if password else "a password"
+        if code == 1045 and "using password: no" in low:
+            problem, message, fix = ("auth", f"{where} requires a password for user {user!r}, and none is set",
+                                     "add one with --password-env VAR or --ask-password (and --replace)")
+        elif code == 1045:
+            problem, message, fix = ("auth", f"wrong password for user {user!r} on {where} (or no such user)",
+                                     f"check {source} and the user name in the connection URL")
+        elif code == 1049:
+            problem, message, fix = ("missing_database", f"database {db!r} does not exist on {where}",
+                                     "check the database name at the end of the URL")
+        elif code in (1044, 1130):
+            problem, message, fix = ("access", f"user {user!r} may not use {db!r} from this machine",
+                                     "ask the database admin to GRANT access for this user and host")
+        elif "refused" in low:
+            problem, message, fix = ("network", f"nothing is listening on {where}",
+                                     "check the host and port, and that the server is running")
+        elif "name or service not known" in low or "name resolution" in low or "nodename nor servname" in low:
+            problem, message, fix = ("network", f"the host name {params['host']!r} is unknown",
+                                     "check the spelling of the host, or your VPN / DNS")
+        elif "timed out" in low or "lost connection" in low:
+            problem, message, fix = ("timeout", f"{where} did not answer within {CONNECT_TIMEOUT_S} s",
+                                     "check the host, the port, and any firewall or VPN on the way")
+        elif "ssl" in low:
+            problem, message, fix = ("ssl", f"SSL problem talking to {where}: {text}",
+                                     "change the connection's ssl settings (enabled / verifyServerCert) to match the server")
+        else:
+            return Diagnosis(False, "error", f"connection {self.name!r}: {text}", "check the connection settings",
+                             {"server said": text})
+        return Diagnosis(False, problem, f"connection {self.name!r}: {message}", fix, {"server said": text})
+
+    # browsing --------------------------------------------------------------------------------
+    def tables(self, schema: str | None = None) -> "pd.DataFrame":
+        """Tables of `schema` (default: the connection's database); rows are the catalog's estimate."""
+        import pandas as pd
+
+        schema = schema or self.database
+        _, rows = self._query(TABLES_SQL, (schema,))
+        keys: dict[str, list[str]] = {}
+        for table, column in self._query(PRIMARY_KEYS_SQL, (schema, None, None))[1]:
+            keys.setdefault(table, []).append(column)
+        frame = pd.DataFrame(
+            [{"schema": s, "table": t, "type": "view" if kind == "VIEW" else "table",
+              "rows_estimate": None if kind == "VIEW" else n, "primary_key": keys.get(t, []), "columns": cols}
+             for s, t, kind, n, cols in rows],
+            columns=["schema", "table", "type", "rows_estimate", "primary_key", "columns"],
+        )
+        frame["rows_estimate"] = frame["rows_estimate"].astype("Int64")
+        frame["columns"] = frame["columns"].astype(int)
+        return frame
+
+    def _resolve(self, table: str | tuple[str, str]) -> tuple[str, str, int | None]:
+        schema, name = parse_table_name(table, self.database, '`"') if isinstance(table, str) else table
+        _, rows = self._query(RESOLVE_SQL, (schema, name))
+        if not rows:
+            known = [format_table((schema, r[1])) for r in self._query(TABLES_SQL, (schema,))[1]]
+            close = difflib.get_close_matches(format_table((schema, name)), known, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola tables"
+            raise KeboolaError(f"table {format_table((schema, name))} was not found in connection {self.name!r}", fix=hint)
+        schema, name, estimate = rows[0]
+        return schema, name, None if estimate is None else int(estimate)
+
+    def resolve_table(self, table: str) -> tuple[str, str]:
+        schema, name, _ = self._resolve(table)
+        return schema, name
+
+    def format_table(self, table: tuple[str, str]) -> str:
+        return format_table(table)
+
+    def _columns(self, schema: str, name: str) -> list[tuple]:
+        return self._query(COLUMNS_SQL, (schema, name))[1]
+
+    def describe(self, table: str | tuple[str, str]) -> "pd.DataFrame":
+        import pandas as pd
+
+        schema, name, _ = self._resolve(table)
+        # MariaDB spells "no default" as the text NULL
+        rows = [(c[0], c[1], bool(c[2]), bool(c[3]), None if c[4] == "NULL" else c[4], c[5])
+                for c in self._columns(schema, name)]
+        return pd.DataFrame(rows, columns=["column", "type", "nullable", "primary_key", "default", "references"])
+
+    def primary_key(self, table: str | tuple[str, str]) -> list[str]:
+        """The primary key columns in key order (which may differ from column order)."""
+        schema, name, _ = self._resolve(table)
+        return [row[1] for row in self._query(PRIMARY_KEYS_SQL, (schema, name, name))[1]]
+
+    def preview(self, table: str | tuple[str, str], limit: int = 100) -> "pd.DataFrame":
+        import pandas as pd
+
+        schema, name, _ = self._resolve(table)
+        columns = [Column.from_catalog(c[0], c[6], c[1], c[7], c[8]) for c in self._columns(schema, name)]
+        select = ", ".join(c.source_expr() if c.kind in ("date", "datetime", "timestamp", "spatial")
+                           else quote_ident(c.name) for c in columns)
+        sql = f"SELECT {select} FROM {quote_ident(schema)}.{quote_ident(name)} LIMIT {max(0, int(limit))}"
+        names, rows = self._query(sql)
+        frame = pd.DataFrame(rows, columns=names)
+        for column in columns:
+            if column.kind == "bool":
+                frame[column.name] = frame[column.name].map(lambda v: None if pd.isna(v) else bool(v)).astype("boolean")
+        return frame
+
+    # extraction ------------------------------------------------------------------------------
+    def scan(self, con: "duckdb.DuckDBPyConnection", spec: ExtractSpec) -> Scan:
+        """Start streaming the wanted rows as Arrow batches; the Scan's SQL restores exact types."""
+        if spec.query is not None:
+            columns = self._query_columns(spec.query)
+            sql = f"SELECT {', '.join(c.source_expr() for c in columns)} FROM ({spec.query}) AS q"
+            return self._stream(sql, columns, None)
+        assert spec.table is not None
+        schema, name, estimate = self._resolve(spec.table)
+        catalog = {c[0]: Column.from_catalog(c[0], c[6], c[1], c[7], c[8]) for c in self._columns(schema, name)}
+        wanted = spec.columns or list(catalog)
+        missing = [c for c in wanted if c not in catalog]
+        if missing:
+            raise KeboolaError(
+                f"table {format_table((schema, name))} has no column(s) {', '.join(missing)}",
+                fix=f"its columns are: {', '.join(catalog)}",
+            )
+        columns = [catalog[c] for c in wanted]
+        sql = f"SELECT {', '.join(c.source_expr() for c in columns)} FROM {quote_ident(schema)}.{quote_ident(name)}"
+        since = spec.since if spec.fetching_column is not None else None
+        if spec.fetching_column is not None:
+            column = quote_ident(spec.fetching_column)
+            if since is not None:
+                sql += f" WHERE {column} >= {self._literal(since)}"  # pushed down to the server
+            if spec.limit:
+                sql += f" ORDER BY {column} LIMIT {int(spec.limit)}"
+        return self._stream(sql, columns, estimate if since is None else None)
+
+    def _query_columns(self, query: str) -> list[Column]:
+        with self._lock:
+            conn = self.connection()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
+                    return [Column.from_field(f) for f in cur._result.fields]  # type: ignore[union-attr]
+            except Exception as e:
+                raise KeboolaError(f"connection {self.name!r}: the query failed: {redact(str(e.args[-1]))}") from None
+
+    def _stream(self, sql: str, columns: list[Column], estimate: int | None) -> Scan:
+        import connectorx
+
+        self.connection()  # connection problems get a proper diagnosis before the bulk read
+        try:
+            reader = connectorx.read_sql(self._url(), sql, return_type="arrow_stream", batch_size=BATCH_ROWS,
+                                         pre_execution_query=["SET time_zone = '+00:00'"])
+        except Exception as e:
+            raise KeboolaError(f"connection {self.name!r}: reading failed: {redact(str(e)).strip()}") from None
+        select = ", ".join(c.storage_expr() for c in columns)
+        return Scan(f"SELECT {select} FROM {ARROW_VIEW}", [], estimate, arrow=reader)
+
+    def _url(self) -> str:
+        p = self._params()
+        auth = quote(p["user"], safe="") + (":" + quote(p["password"], safe="") if p["password"] else "")
+        return f"mysql://{auth}@{p['host']}:{p['port']}/{quote(self.database, safe='')}"
+
+    def _literal(self, value: Any) -> str:
+        if isinstance(value, str):
+            try:  # a TIMESTAMP watermark comes back with its offset; the server compares in UTC
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is not None:
+                    value = parsed.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+            except ValueError:
+                pass
+        with self._lock:
+            return self.connection().escape(value)
+
+
+def connector(name: str, db: dict[str, Any]) -> MySqlConnector:
+    return MySqlConnector(name, db)
