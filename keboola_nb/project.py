@@ -21,6 +21,7 @@ from .storage.storage import Storage
 from .store.audit import AuditLog
 from .store.configs import ConfigStore
 from .store.layout import Layout
+from .writers import WriterManager
 
 if TYPE_CHECKING:
     from .ai.conversations import ConversationStore
@@ -41,6 +42,7 @@ class Project:
         self.configs = ConfigStore(self.layout, self.local, self.audit)
         self.connections = ConnectionManager(root / ".keboola" / "connections.json", lock, self.audit)
         self.extractors = ExtractorManager(self)
+        self.writers = WriterManager(self)
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
@@ -77,6 +79,10 @@ class Project:
         if isinstance(config, str):
             config = self.configs.get(config)
         kind = component(config.component_id).type
+        if kind == "writer":
+            from .engine.writer import run_writer
+
+            return run_writer(self, config, rows=rows, progress=progress, actor=actor)
         if kind != "extractor":
             raise KeboolaError(f"running {kind} configurations is not supported yet")
         return run_extractor(self, config, rows=rows, progress=progress, actor=actor)

@@ -20,6 +20,7 @@ COMPONENTS: dict[str, Component] = {
     for c in [
         Component("keboola.ex-db-pgsql", "extractor", "postgresql", "PostgreSQL extractor"),
         Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
+        Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
     ]
 }
 

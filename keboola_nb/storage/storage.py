@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 META_SCHEMA = "_keboola_nb"
 LOAD_MEMORY_LIMIT = "128MB"  # measured: 5M rows peak ~330 MB RSS with no loss of speed
 BLOCK_SIZE = 262_144
+# Keboola's per-row import time (used by writers' changed_since); user columns never start with "_".
+TIMESTAMP_COLUMN = "_timestamp"
 LOCK_TIMEOUT_S = 600.0  # a long extraction in another kernel holds the storage this long at most
 
 _META_DDL = f"""
@@ -140,7 +142,8 @@ class Storage:
         tid = TableId.parse(table_id)
         with self.connect() as con:
             self._require(con, tid)
-            return frame(con.execute(f"SELECT * FROM {qualified(tid)} LIMIT {max(0, int(limit))}"))
+            visible = f"COLUMNS(lambda c: c <> '{TIMESTAMP_COLUMN}')"
+            return frame(con.execute(f"SELECT {visible} FROM {qualified(tid)} LIMIT {max(0, int(limit))}"))
 
     def metadata(self, table_id: str) -> dict[str, Any]:
         tid = TableId.parse(table_id)
@@ -152,7 +155,7 @@ class Storage:
                 "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
                 "ORDER BY column_index", [tid.bucket_id, tid.table]).fetchall()
         meta = dict(zip(names, row)) if row else {"table_id": str(tid)}
-        meta["columns"] = {name: dtype for name, dtype in columns}
+        meta["columns"] = {name: dtype for name, dtype in columns if name != TIMESTAMP_COLUMN}
         return meta
 
     def query(self, sql: str, external_access: bool = True) -> "pd.DataFrame":
@@ -205,6 +208,7 @@ class Loader:
         staging = f"{q(tid.bucket_id)}.{q('__staging_' + tid.table)}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(tid.bucket_id)}")
         con.execute(f"DROP TABLE IF EXISTS {staging}")
+        now = datetime.now(timezone.utc)
         if scan.arrow is not None:
             from ..connectors.base import ARROW_VIEW
 
@@ -214,7 +218,8 @@ class Loader:
             source_columns = [d[0] for d in probe.description]
             columns = storage_columns(source_columns)
             renames = ", ".join(f"{q(s)} AS {q(c)}" for s, c in zip(source_columns, columns))
-            con.execute(f"CREATE TABLE {staging} AS SELECT {renames} FROM ({scan.sql})", scan.params)
+            con.execute(f"CREATE TABLE {staging} AS SELECT {renames}, TIMESTAMPTZ '{now.isoformat()}' AS "
+                        f"{TIMESTAMP_COLUMN} FROM ({scan.sql})", scan.params)
         finally:
             if scan.arrow is not None:
                 con.unregister(ARROW_VIEW)
@@ -241,7 +246,6 @@ class Loader:
             con.execute(f"ALTER TABLE {staging} RENAME TO {q(tid.table)}")
 
         total = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]  # type: ignore[index]
-        now = datetime.now(timezone.utc)
         con.execute(
             f"""INSERT INTO {META_SCHEMA}.tables VALUES (?, ?, ?, NULL, ?, ?, ?)
                 ON CONFLICT (table_id) DO UPDATE SET primary_key = excluded.primary_key, rows = excluded.rows,
@@ -261,7 +265,7 @@ class Loader:
             ).fetchall()
         }
         types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {staging})").fetchall())
-        for column in columns:
+        for column in [*columns, TIMESTAMP_COLUMN]:
             if column not in existing:  # the source gained a column: widen the table
                 con.execute(f"ALTER TABLE {target} ADD COLUMN {q(column)} {types[column]}")
         if pk:

@@ -1,0 +1,180 @@
+"""Run a writer configuration: every enabled row (or the chosen ones) from storage into the target, as one Job.
+
+All tables are written in one target transaction, and the changed_since state is written only after it
+commits: a failed or interrupted run leaves the target and the state as they were, so running it again
+writes every row exactly once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..errors import KeboolaError
+from ..model.components import component
+from ..model.configuration import Configuration
+from ..model.db_writer import WriterRow, check_rows, pg_type
+from ..storage.ids import TableId
+from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
+from ..store.secrets import redact
+from .jobs import Job
+from .progress import NoProgress, Progress
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+UNTOUCHED = "The target and the writer's state were left as they were."
+BATCH_ROWS = 100_000
+STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
+TARGETS = {"postgresql": "write_postgres"}
+_LOST_TARGET = ("server closed the connection", "terminating connection", "consuming input failed",
+                "connection to server", "connection reset", "sending query failed")
+
+
+def run_writer(
+    project: Any,
+    config: Configuration,
+    rows: list[str] | None = None,
+    progress: Progress | None = None,
+    actor: str = "user",
+) -> Job:
+    progress = progress or NoProgress()
+    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    current = ""
+    try:
+        checked = check_rows(config)
+        selected = _select(config, checked, rows)
+        db = checked[0][1].db.model_dump(by_alias=True, exclude_none=True)
+        kind = component(config.component_id).kind
+        target = importlib.import_module(f".{TARGETS[kind]}", __package__).target(config.name, db)
+        job.note(f"writer {config.name} ({config.component_id}): {len(selected)} table(s) to "
+                 f"{db.get('host')}:{db.get('port')}/{db.get('database')} schema {target.schema}")
+        new_state: dict[str, dict[str, Any]] = {}
+        try:
+            target.open()
+            with project.storage.connect() as con, target.transaction():
+                for index, (row_id, row_name, params) in enumerate(selected, 1):
+                    current = f"writing {params.tableId} to {target.where(params.dbName)}"
+                    since = project.state.row(config.id, row_id).get(STATE_KEY) if params.adaptive else None
+                    read = _Read(con, params, since)
+                    window = f" (imported after {since})" if since else ""
+                    job.note(f"{row_name}: {params.tableId}{window} -> {target.where(params.dbName)}, "
+                             f"{'incremental' if params.incremental else 'full load'}, {read.total:,} rows")
+                    progress.step(index, len(selected), f"{params.tableId} -> {target.where(params.dbName)}")
+                    started = time.perf_counter()
+                    written = target.write(params, read.batches(), read.total, progress)
+                    seconds = time.perf_counter() - started
+                    job.tables.append({"table_id": params.tableId, "target": target.where(params.dbName),
+                                       "rows": written, "seconds": round(seconds, 3),
+                                       "incremental": params.incremental})
+                    job.note(f"{row_name}: {written:,} rows in {seconds:.2f} s")
+                    if params.adaptive and read.newest is not None:
+                        new_state[row_id] = {STATE_KEY: read.newest}
+                current = "committing"
+        finally:
+            target.close()
+        if new_state:  # only now: the target has committed
+            project.state.update(config.id, new_state)
+            job.note(f"state saved: {new_state}")
+        progress.finish(f"{sum(t['rows'] for t in job.tables):,} rows into {len(job.tables)} table(s)")
+        return project.jobs.finish(job, "success")
+    except KeboolaError as e:
+        job.tables.clear()
+        job.note(f"failed: {e}")
+        fix = f"\n  How to fix: {e.fix}" if e.fix else ""
+        where = f"{current}: " if current and "stopped by the user" not in e.what else ""
+        return project.jobs.finish(job, "error", f"{where}{e.what.rstrip('.')}. {UNTOUCHED}{fix}")
+    except Exception as e:  # a driver error: name the table and keep the message short
+        job.tables.clear()
+        job.note(f"failed: {redact(str(e))}")
+        return project.jobs.finish(job, "error", _explain(e, current or f"running {config.name!r}"))
+
+
+class _Read:
+    """The rows of one storage table that a row writes, formatted as text PostgreSQL's CSV COPY reads."""
+
+    def __init__(self, con: "duckdb.DuckDBPyConnection", params: WriterRow, since: str | None) -> None:
+        self.con = con
+        tid = TableId.parse(params.tableId)
+        types = dict(con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [tid.bucket_id, tid.table]).fetchall())
+        if not types:
+            raise KeboolaError(f"storage has no table {tid}", fix="run the extractor that fills it first")
+        missing = [i.name for i in params.written if i.name not in types]
+        if missing:
+            raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
+                               fix="update the writer's items to the table's columns")
+        select = ", ".join(f"{_as_text(q(i.name), types[i.name])} AS {q(i.name)}" for i in params.written)
+        self.sql = f"SELECT {select} FROM {qualified(tid)}"
+        self.params: list[Any] = []
+        self.newest: str | None = None
+        if params.adaptive and TIMESTAMP_COLUMN in types:
+            newest = con.execute(f"SELECT max({TIMESTAMP_COLUMN}) FROM {qualified(tid)}").fetchone()[0]  # type: ignore[index]
+            self.newest = newest.isoformat() if newest is not None else since
+            if since is not None:
+                self.sql += f" WHERE {TIMESTAMP_COLUMN} > ?::TIMESTAMPTZ"
+                self.params = [since]
+        self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])  # type: ignore[index]
+
+    def batches(self) -> Iterator["pa.RecordBatch"]:
+        yield from self.con.execute(self.sql, self.params).to_arrow_reader(BATCH_ROWS)
+
+
+def _as_text(column: str, duck_type: str) -> str:
+    """A storage column as the text PostgreSQL parses for its mapped type."""
+    pg, _ = pg_type(duck_type)
+    if pg.endswith("[]"):  # a PostgreSQL array literal: {"a","b c",NULL}
+        element = (r"""CASE WHEN e IS NULL THEN 'NULL' ELSE '"' || replace(replace(e::VARCHAR, '\', '\\'), '"', '\"')"""
+                   """ || '"' END""")
+        return f"CASE WHEN {column} IS NULL THEN NULL ELSE '{{' || array_to_string(list_transform({column}, " \
+               f"lambda e: {element}), ',') || '}}' END"
+    if pg == "jsonb" and duck_type.upper() != "JSON":
+        return f"to_json({column})::VARCHAR"
+    if pg == "bytea":
+        return f"'\\x' || hex({column})"
+    return f"{column}::VARCHAR"
+
+
+def _select(
+    config: Configuration, checked: list[tuple[str, WriterRow]], wanted: list[str] | None
+) -> list[tuple[str, str, WriterRow]]:
+    by_name = {name: (config.row(name).id, name, params) for name, params in checked}
+    if wanted:
+        missing = [w for w in wanted if w not in by_name]
+        if missing:
+            raise KeboolaError(f"writer {config.name!r} has no row(s) {', '.join(missing)}",
+                               fix=f"its rows are: {', '.join(by_name)}")
+        return [by_name[w] for w in wanted]
+    chosen = [e for e in by_name.values() if e[2].export and not config.row(e[1]).is_disabled]
+    if not chosen:
+        raise KeboolaError(f"writer {config.name!r} has no enabled rows", fix="enable a row, or name one to run")
+    return chosen
+
+
+def _explain(error: Exception, where: str) -> str:
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    text = redact(primary or str(error)).strip().splitlines()[0] if (primary or str(error)).strip() else type(error).__name__
+    context = redact(getattr(diag, "context", None) or "").strip().splitlines()
+    detail = redact(getattr(diag, "message_detail", None) or "").strip()
+    low = str(error).lower()
+    if "interrupted" in low:
+        return f"{where} was stopped by the user. {UNTOUCHED}"
+    if any(marker in low for marker in _LOST_TARGET):
+        return (f"{where} failed: the target closed the connection mid-write ({text}). {UNTOUCHED} "
+                "Run it again when the target is back: no row will be written twice.")
+    sqlstate = getattr(diag, "sqlstate", None) or ""
+    extra = "".join(f" ({part})" for part in [detail, *context[:1]] if part)
+    if sqlstate.startswith("22"):  # data exception: a value does not fit the column's type
+        return (f"{where} failed: a value does not fit its column: {text}{extra}. {UNTOUCHED}\n"
+                "  How to fix: change that item's type in the writer, or fix the data in storage.")
+    if sqlstate == "23505":
+        return (f"{where} failed: the primary key is not unique in the data: {text}{extra}. {UNTOUCHED}\n"
+                "  How to fix: choose a primary key that is unique in the storage table.")
+    if sqlstate == "42501":
+        return (f"{where} failed: {text}. {UNTOUCHED}\n"
+                "  How to fix: ask the database admin for CREATE on the schema and rights on the table.")
+    return f"{where} failed: {text}{extra}. {UNTOUCHED}"
