@@ -100,7 +100,8 @@ class KeboolaMagics(Magics):
     # connections -----------------------------------------------------------------------------
     @magic_arguments()
     @argument("name", help="a name for the connection, e.g. shop")
-    @argument("url", help="e.g. postgresql://user@host:5432/database (leave the password out)")
+    @argument("url", help="e.g. postgresql://user@host:5432/database or mysql://user@host:3306/database "
+                          "(leave the password out)")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
     @argument("--keyring", action="store_true", help="with --ask-password: keep it in the system keyring instead")

@@ -36,8 +36,6 @@ CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_S = 30
 BATCH_ROWS = 10_000  # measured: larger batches are no faster and hold more memory
 SYSTEM_SCHEMAS = ("information_schema", "mysql", "performance_schema", "sys")
-_SPATIAL = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
-            "geometrycollection"}
 
 TABLES_SQL = """
 SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.TABLE_ROWS,
@@ -60,8 +58,7 @@ SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES', c.COLUMN_KEY = 'PRI'
                                    k.REFERENCED_COLUMN_NAME, ')') SEPARATOR ', ')
           FROM information_schema.KEY_COLUMN_USAGE k
          WHERE k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-           AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL),
-       c.DATA_TYPE, c.NUMERIC_PRECISION, c.NUMERIC_SCALE
+           AND k.COLUMN_NAME = c.COLUMN_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL)
   FROM information_schema.COLUMNS c
  WHERE c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s
  ORDER BY c.ORDINAL_POSITION
@@ -95,19 +92,8 @@ class Column:
     scale: int = 0
 
     @classmethod
-    def from_catalog(cls, name: str, data_type: str, column_type: str, precision: Any, scale: Any) -> "Column":
-        data_type = data_type.lower()
-        if data_type in ("decimal", "numeric"):
-            return cls(name, "decimal", int(precision), int(scale))
-        if data_type in ("date", "datetime", "timestamp", "time"):
-            return cls(name, data_type)
-        if column_type.lower().startswith("tinyint(1)"):
-            return cls(name, "bool")
-        return cls(name, "spatial" if data_type in _SPATIAL else "plain")
-
-    @classmethod
     def from_field(cls, field: Any) -> "Column":
-        """From a PyMySQL result field (for custom queries, which have no catalog entry)."""
+        """From a PyMySQL result field: the same for a table and for a custom query."""
         from pymysql.constants import FIELD_TYPE, FLAG
 
         code = field.type_code
@@ -223,6 +209,11 @@ class MySqlConnector:
                 self._conn = None
 
     def _query(self, sql: str, args: Any = None) -> tuple[list[str], list[tuple]]:
+        fields, rows = self._execute(sql, args)
+        return [f.name for f in fields], rows
+
+    def _execute(self, sql: str, args: Any = None) -> tuple[list[Any], list[tuple]]:
+        """The result's PyMySQL fields (name, type code, length, flags) and rows."""
         import pymysql
 
         with self._lock:
@@ -231,8 +222,7 @@ class MySqlConnector:
                 try:
                     with conn.cursor() as cur:
                         cur.execute(sql, args)
-                        names = [d[0] for d in cur.description or []]
-                        return names, list(cur.fetchall())
+                        return list(cur._result.fields or []), list(cur.fetchall())  # type: ignore[union-attr]
                 except pymysql.OperationalError as e:
                     code = e.args[0] if e.args else 0
                     if code in (1969, 3024):  # MariaDB max_statement_time, MySQL max_execution_time
@@ -358,16 +348,13 @@ class MySqlConnector:
     def format_table(self, table: tuple[str, str]) -> str:
         return format_table(table)
 
-    def _columns(self, schema: str, name: str) -> list[tuple]:
-        return self._query(COLUMNS_SQL, (schema, name))[1]
-
     def describe(self, table: str | tuple[str, str]) -> "pd.DataFrame":
         import pandas as pd
 
         schema, name, _ = self._resolve(table)
         # MariaDB spells "no default" as the text NULL
         rows = [(c[0], c[1], bool(c[2]), bool(c[3]), None if c[4] == "NULL" else c[4], c[5])
-                for c in self._columns(schema, name)]
+                for c in self._query(COLUMNS_SQL, (schema, name))[1]]
         return pd.DataFrame(rows, columns=["column", "type", "nullable", "primary_key", "default", "references"])
 
     def primary_key(self, table: str | tuple[str, str]) -> list[str]:
@@ -376,18 +363,24 @@ class MySqlConnector:
         return [row[1] for row in self._query(PRIMARY_KEYS_SQL, (schema, name, name))[1]]
 
     def preview(self, table: str | tuple[str, str], limit: int = 100) -> "pd.DataFrame":
+        """One round trip: `LIMIT n` on the server; the catalog is asked only when the table is not found."""
         import pandas as pd
 
-        schema, name, _ = self._resolve(table)
-        columns = [Column.from_catalog(c[0], c[6], c[1], c[7], c[8]) for c in self._columns(schema, name)]
-        select = ", ".join(c.source_expr() if c.kind in ("date", "datetime", "timestamp", "spatial")
-                           else quote_ident(c.name) for c in columns)
-        sql = f"SELECT {select} FROM {quote_ident(schema)}.{quote_ident(name)} LIMIT {max(0, int(limit))}"
-        names, rows = self._query(sql)
-        frame = pd.DataFrame(rows, columns=names)
-        for column in columns:
-            if column.kind == "bool":
-                frame[column.name] = frame[column.name].map(lambda v: None if pd.isna(v) else bool(v)).astype("boolean")
+        schema, name = parse_table_name(table, self.database, '`"') if isinstance(table, str) else table
+        sql = f"SELECT * FROM {quote_ident(schema)}.{quote_ident(name)} LIMIT {max(0, int(limit))}"
+        try:
+            fields, rows = self._execute(sql)
+        except KeboolaError:
+            self._resolve((schema, name))  # says which tables are close, when that is the problem
+            raise
+        frame = pd.DataFrame(rows, columns=[f.name for f in fields])
+        for field in fields:
+            column = Column.from_field(field)
+            if column.kind in ("date", "datetime", "timestamp"):
+                # PyMySQL hands back a zero date as its text; Keboola makes it NULL
+                frame[field.name] = frame[field.name].map(lambda v: None if isinstance(v, str) else v)
+            elif column.kind == "bool":
+                frame[field.name] = frame[field.name].map(lambda v: None if pd.isna(v) else bool(v)).astype("boolean")
         return frame
 
     # extraction ------------------------------------------------------------------------------
@@ -399,7 +392,8 @@ class MySqlConnector:
             return self._stream(sql, columns, None)
         assert spec.table is not None
         schema, name, estimate = self._resolve(spec.table)
-        catalog = {c[0]: Column.from_catalog(c[0], c[6], c[1], c[7], c[8]) for c in self._columns(schema, name)}
+        source = f"{quote_ident(schema)}.{quote_ident(name)}"
+        catalog = {f.name: Column.from_field(f) for f in self._execute(f"SELECT * FROM {source} LIMIT 0")[0]}
         wanted = spec.columns or list(catalog)
         missing = [c for c in wanted if c not in catalog]
         if missing:
@@ -408,7 +402,7 @@ class MySqlConnector:
                 fix=f"its columns are: {', '.join(catalog)}",
             )
         columns = [catalog[c] for c in wanted]
-        sql = f"SELECT {', '.join(c.source_expr() for c in columns)} FROM {quote_ident(schema)}.{quote_ident(name)}"
+        sql = f"SELECT {', '.join(c.source_expr() for c in columns)} FROM {source}"
         since = spec.since if spec.fetching_column is not None else None
         if spec.fetching_column is not None:
             column = quote_ident(spec.fetching_column)
@@ -419,14 +413,7 @@ class MySqlConnector:
         return self._stream(sql, columns, estimate if since is None else None)
 
     def _query_columns(self, query: str) -> list[Column]:
-        with self._lock:
-            conn = self.connection()
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
-                    return [Column.from_field(f) for f in cur._result.fields]  # type: ignore[union-attr]
-            except Exception as e:
-                raise KeboolaError(f"connection {self.name!r}: the query failed: {redact(str(e.args[-1]))}") from None
+        return [Column.from_field(f) for f in self._execute(f"SELECT * FROM ({query}) AS q LIMIT 0")[0]]
 
     def _stream(self, sql: str, columns: list[Column], estimate: int | None) -> Scan:
         import connectorx

@@ -25,7 +25,8 @@ UNTOUCHED = "Storage and state were left as they were."
 # How a source that died or cancelled us mid-read shows up in the postgres scanner's and connectorx's errors.
 _LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server",
                 "connection reset", "failed to execute query", "canceling statement",
-                "lost connection", "gone away", "connection was killed", "broken pipe")
+                "lost connection", "gone away", "connection was killed", "broken pipe",
+                "bytes remaining on stream")
 
 
 def run_extractor(
