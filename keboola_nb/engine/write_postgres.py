@@ -83,7 +83,8 @@ class PostgresTarget:
         items = params.written
         target = f"{q(self.schema)}.{q(params.dbName)}"
         exists = conn.execute("SELECT to_regclass(%s)", [target]).fetchone()[0] is not None  # type: ignore[index]
-        pk = [i.dbName for i in items if i.name in params.primaryKey]
+        db_names = {i.name: i.dbName for i in items}
+        pk = [db_names[c] for c in params.primaryKey]  # in key order, which may differ from column order
         tag = hashlib.sha1(params.dbName.encode()).hexdigest()[:10]
         if params.incremental:
             if not exists:

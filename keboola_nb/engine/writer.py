@@ -64,7 +64,11 @@ def run_writer(
                              f"{'incremental' if params.incremental else 'full load'}, {read.total:,} rows")
                     progress.step(index, len(selected), f"{params.tableId} -> {target.where(params.dbName)}")
                     started = time.perf_counter()
-                    written = target.write(params, read.batches(), read.total, progress)
+                    batches = read.batches()
+                    try:
+                        written = target.write(params, batches, read.total, progress)
+                    finally:
+                        batches.close()
                     seconds = time.perf_counter() - started
                     job.tables.append({"table_id": params.tableId, "target": target.where(params.dbName),
                                        "rows": written, "seconds": round(seconds, 3),
@@ -120,7 +124,11 @@ class _Read:
         self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])  # type: ignore[index]
 
     def batches(self) -> Iterator["pa.RecordBatch"]:
-        yield from self.con.execute(self.sql, self.params).to_arrow_reader(BATCH_ROWS)
+        reader = self.con.execute(self.sql, self.params).to_arrow_reader(BATCH_ROWS)
+        try:
+            yield from reader
+        finally:
+            reader.close()  # an open result stream would keep the storage file busy after a failure
 
 
 def _as_text(column: str, duck_type: str) -> str:
