@@ -194,6 +194,34 @@ class KeboolaMagics(Magics):
     cmd_extractor.takes_cell = True  # type: ignore[attr-defined]
 
     @magic_arguments()
+    @argument("name", help="configuration name, e.g. to-dwh")
+    @argument("--replace", action="store_true", help="save as a new version of an existing writer")
+    def cmd_writer(self, args: Any, cell: str | None) -> Any:
+        """Create a database writer (storage -> PostgreSQL) from a YAML cell body.
+
+        ::
+
+            %%keboola writer to-dwh
+            connection: dwh                       # a postgresql connection
+            schema: public                        # optional
+            tables:
+              - table: in.c-shop-orders.orders
+                db_name: orders                   # optional; default: the table name
+                incremental: true                 # optional; upsert by primary_key
+                primary_key: [id]                 # optional; default: the storage table's
+                changed_since: adaptive           # optional; only rows imported since the last write
+                columns: [id, amount]             # optional; default: all
+        """
+        if not cell or not cell.strip():
+            raise UsageError("%%keboola writer needs a YAML body in the cell (see %keboola writer --help)")
+        project = session_project()
+        config = project.writers.create_from_yaml(args.name, cell, replace=args.replace)
+        print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
+        return project.writers.summary(config)
+
+    cmd_writer.takes_cell = True  # type: ignore[attr-defined]
+
+    @magic_arguments()
     def cmd_configs(self, args: Any) -> Any:
         """List the configurations in the project."""
         from .ui.display import configs_frame

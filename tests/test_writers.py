@@ -243,3 +243,46 @@ def test_user_errors_are_one_clear_message_and_write_nothing(project, dwh, pg, m
         text = json.dumps([job.error, job.log, job.tables])
         assert ETL_PASSWORD not in text and SUPERUSER_PASSWORD not in text
     assert scan_for_canaries(project.root) == []
+
+
+def test_writer_magic_then_run(project, dwh, pg, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import keboola_nb.magics as magics
+
+    extract(project, "shop", ["customers"])
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    magics._project = project
+    try:
+        summary = shell.run_cell_magic("keboola", "writer to-dwh", (
+            "connection: dwh\ntables:\n  - table: in.c-shop.customers\n    db_name: clients\n    columns: [id, name]\n"))
+        assert summary.to_dict("records") == [{"row": "clients", "table": "in.c-shop.customers",
+                                               "target": "public.clients", "columns": 2, "primary_key": ["id"],
+                                               "load": "full", "changed_since": ""}]
+        job = shell.run_line_magic("keboola", "run to-dwh")
+    finally:
+        magics._project = None
+    assert job.status == "success" and job.rows == {"in.c-shop.customers": 50}
+    assert rows(pg, "SELECT count(*), min(name) FROM clients") == [(50, "customer 1")]
+
+
+def test_assistant_creates_and_runs_a_writer(project, dwh, pg, api):
+    from assistant_view import RecordingView
+    from keboola_nb.ai.agent import Agent
+    from standin import Text, ToolUse, Turn
+
+    extract(project, "shop", ["orders"])
+    create = ToolUse("create_writer", {"name": "to-dwh", "connection": "dwh", "tables": [
+        {"table": "in.c-shop.orders", "incremental": True, "changed_since": "adaptive"}]})
+    run = ToolUse("run_configuration", {"name": "to-dwh"})
+    api.push(Turn([create]), Turn([run]), Turn([Text("Written.")]))
+    view = RecordingView(decisions=[True, True])
+    reply = Agent(project, view).send("copy orders to the warehouse")
+    assert reply.stopped_by == "end_turn" and reply.calls == 3  # model calls
+    card = view.proposals[0]
+    assert card.action == "Create" and '"keboola.wr-db-pgsql"' in card.json and len(card.preview) == 5
+    assert any("in.c-shop.orders -> public.orders" in value for _, value in card.overview)
+    assert project.configs.get("to-dwh").component_id == "keboola.wr-db-pgsql"
+    assert rows(pg, "SELECT count(*) FROM orders") == [(1000,)]
+    assert scan_for_canaries(project.root) == []

@@ -122,6 +122,17 @@ def component_help(ctx: ToolContext, component: Annotated[str, "component id"] =
 
     if component not in COMPONENTS:
         raise KeboolaError(f"unknown component {component!r}", fix=f"known: {', '.join(COMPONENTS)}")
+    if COMPONENTS[component].type == "writer":
+        return {
+            "component": component,
+            "rules": [
+                "one row per storage table; column types are mapped from storage (decimals stay exact)",
+                "a full load replaces the target table in one transaction; incremental upserts by primary key",
+                "changed_since adaptive needs incremental and writes only rows imported since the last write",
+            ],
+            "example": {"name": "to-dwh", "connection": "dwh",
+                        "tables": [{"table": "in.c-shop.orders", "incremental": True, "changed_since": "adaptive"}]},
+        }
     return {
         "component": component,
         "table_entry_keys": {
@@ -285,7 +296,9 @@ def run_configuration(
     config = ctx.project.configs.get(name)
     chosen = [r for r in config.rows if not rows or r.name in rows]
     overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
-    overview += [(r.name, str(config.merged(r).get("parameters", {}).get("outputTable", ""))) for r in chosen]
+    for r in chosen:
+        p = config.merged(r).get("parameters", {})
+        overview.append((r.name, str(p.get("outputTable") or f"{p.get('tableId')} -> {p.get('dbName')}")))
     decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
     if not decision.accepted:
         raise Declined(decision.reason)
@@ -299,8 +312,55 @@ def run_configuration(
             "summary": f"job {job.id}: {job.status}, {sum(job.rows.values()):,} rows"}
 
 
+class WriterEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: Annotated[str, "storage table id"]
+    db_name: Annotated[str | None, "target table; default: the table name"] = None
+    incremental: Annotated[bool, "upsert by primary key instead of replacing"] = False
+    primary_key: Annotated[list[str] | None, "defaults to the storage table's"] = None
+    changed_since: Annotated[Literal["adaptive"] | None, "only rows imported since the last write"] = None
+    columns: Annotated[list[str] | None, "defaults to all columns"] = None
+
+
+@tool(changes=True)
+def create_writer(
+    ctx: ToolContext,
+    name: Annotated[str, "configuration name, e.g. to-dwh"],
+    connection: Annotated[str, "target connection name"],
+    tables: list[WriterEntry],
+    schema_name: Annotated[str, "target schema"] = "public",
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Propose a database writer (storage tables to a database); the user sees a card and creates it."""
+    writers = ctx.project.writers
+    if not replace and ctx.project.configs.find(name) is not None:
+        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    entries = [t.model_dump(exclude_none=True) for t in tables]
+    config = writers.build(name, connection, entries, schema=schema_name)
+    conn = ctx.project.connections.get(connection)
+    preview = ctx.project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
+    overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()}), schema {schema_name}")]
+    for s in writers.summary(config).to_dict("records"):
+        since = f", changed since {s['changed_since']}" if s["changed_since"] else ""
+        overview.append((s["row"], f"{s['table']} -> {s['target']} ({s['columns']} columns; {s['load']}; "
+                                   f"primary key {', '.join(s['primary_key']) or 'none'}{since})"))
+    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
+    decision = ctx.view.confirm(
+        Proposal("create_writer", f"Create writer {name}", "Create", overview, preview, draft, check=writers.from_json),
+        ctx.cancelled,
+    )
+    if not decision.accepted:
+        ctx.conversations.set_draft_state(draft_id, "cancelled")
+        raise Declined(decision.reason)
+    saved = writers.save(decision.value or config, replace=replace, actor=ACTOR)
+    ctx.conversations.set_draft_state(draft_id, "created")
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+            "edited_by_user": decision.value is not None, "summary": f"created {saved.name} (version {saved.version})"}
+
+
 TOOLS = [
     list_connections, test_connection, list_tables, describe_table, preview_table, list_configurations,
     get_configuration, component_help, storage_tables, query_storage, jobs, ask_for_secret, write_code_cell,
-    add_connection, create_extractor, run_configuration,
+    add_connection, create_extractor, create_writer, run_configuration,
 ]
