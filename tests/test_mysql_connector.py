@@ -157,3 +157,11 @@ def test_preview_of_a_long_query_is_stopped(myshop, monkeypatch):
     myshop.connector().close()  # the session limit is set when connecting
     with pytest.raises(kb.KeboolaError, match="longer than 1 s"):
         myshop.connector()._query("SELECT COUNT(*) FROM big a CROSS JOIN big b")
+
+
+def test_bulk_reads_are_encrypted_when_the_connection_asks_for_ssl():
+    plain = mysql.MySqlConnector("p", {"host": "db", "port": 3306, "user": "etl", "database": "shop"})
+    assert plain._url() == "mysql://etl@db:3306/shop"
+    secure = mysql.MySqlConnector("s", {"host": "db", "port": 3306, "user": "etl", "database": "shop",
+                                        "ssl": {"enabled": True, "verifyServerCert": True}})
+    assert secure._url().endswith("/shop?ssl-mode=REQUIRED")

@@ -430,7 +430,9 @@ class MySqlConnector:
     def _url(self) -> str:
         p = self._params()
         auth = quote(p["user"], safe="") + (":" + quote(p["password"], safe="") if p["password"] else "")
-        return f"mysql://{auth}@{p['host']}:{p['port']}/{quote(self.database, safe='')}"
+        # Encrypted when the connection asks for SSL (certificates are verified by the PyMySQL check before it).
+        ssl = "?ssl-mode=REQUIRED" if "ssl" in p else ""
+        return f"mysql://{auth}@{p['host']}:{p['port']}/{quote(self.database, safe='')}{ssl}"
 
     def _literal(self, value: Any) -> str:
         if isinstance(value, str):

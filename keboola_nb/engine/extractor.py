@@ -26,7 +26,7 @@ UNTOUCHED = "Storage and state were left as they were."
 _LOST_SOURCE = ("server closed the connection", "terminating connection", "connection to server",
                 "connection reset", "failed to execute query", "canceling statement",
                 "lost connection", "gone away", "connection was killed", "broken pipe",
-                "bytes remaining on stream")
+                "bytes remaining on stream", "server disconnected")
 
 
 def run_extractor(
