@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # command: (tool, positional argument names, usage)
 COMMANDS: dict[str, tuple[str, list[str], str]] = {
     "connections": ("list_connections", [], "/connections"),
-    "connect": ("add_connection", ["name", "url"], "/connect NAME postgresql://user[:password]@host:port/db"),
+    "connect": ("add_connection", ["name", "url"], "/connect NAME postgresql|mysql://user[:password]@host:port/db"),
     "test": ("test_connection", ["name"], "/test CONNECTION"),
     "tables": ("list_tables", ["connection", "schema_name"], "/tables CONNECTION [SCHEMA]"),
     "describe": ("describe_table", ["connection", "table"], "/describe CONNECTION SCHEMA.TABLE"),

@@ -220,7 +220,7 @@ def write_code_cell(
 def add_connection(
     ctx: ToolContext,
     name: Annotated[str, "a short name, e.g. shop"],
-    url: Annotated[str, "postgresql://user@host:port/database, without a password"],
+    url: Annotated[str, "postgresql:// or mysql://user@host:port/database, without a password"],
     password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
