@@ -15,6 +15,7 @@ from .errors import KeboolaError
 from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
+from .model.mysql_types import mysql_type
 from .storage.ids import TableId
 from .store.configs import new_id
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from .project import Project
 
-DRIVERS = {"postgresql": "pgsql"}
+DRIVERS = {"postgresql": "pgsql", "mysql": "mysql"}
 DEFAULT_SCHEMA = "public"
 
 
@@ -100,12 +101,19 @@ class WriterManager:
         check_name(name, "writer")
         conn = self.project.connections.get(connection)
         comp = writer_for_kind(conn.kind)
-        db = {"driver": DRIVERS[conn.kind], **conn.db, "schema": schema or DEFAULT_SCHEMA}
+        db = {"driver": DRIVERS[conn.kind], **conn.db}
+        if conn.kind == "mysql":  # MySQL has no schemas: the connection's database is the schema
+            if schema and schema != conn.db.get("database"):
+                raise KeboolaError(f"writer {name!r}: MySQL has no schemas; tables go to database "
+                                   f"{conn.db.get('database')!r} of connection {connection!r}",
+                                   fix="leave 'schema' out, or use a connection to the other database")
+        else:
+            db["schema"] = schema or DEFAULT_SCHEMA
         order = ["driver", "host", "port", "database", "schema", "user", "#password"]
         db = {k: db[k] for k in order if k in db} | {k: v for k, v in db.items() if k not in order}
         rows: list[ConfigRow] = []
         for i, entry in enumerate(tables, 1):
-            row = self._row(name, i, {"table": entry} if isinstance(entry, str) else entry)
+            row = self._row(name, i, {"table": entry} if isinstance(entry, str) else entry, conn.kind)
             if any(r.name == row.name for r in rows):
                 raise KeboolaError(f"writer {name!r}: two entries write to {row.name!r}",
                                    fix="give one of them another 'db_name'")
@@ -115,7 +123,7 @@ class WriterManager:
         check_rows(config)
         return config
 
-    def _row(self, name: str, index: int, entry: Any) -> ConfigRow:
+    def _row(self, name: str, index: int, entry: Any, kind: str) -> ConfigRow:
         where = f"writer {name!r}, table entry {index}"
         if not isinstance(entry, dict):
             raise KeboolaError(f"{where} must be a mapping or a storage table id")
@@ -150,8 +158,8 @@ class WriterManager:
         db_name = str(entry.get("db_name") or tid.table)
         items = []
         for column in columns:
-            pg, size = pg_type(types[column])
-            items.append({"name": column, "dbName": column, "type": pg, "nullable": column not in pk,
+            target, size = mysql_type(types[column], column in pk) if kind == "mysql" else pg_type(types[column])
+            items.append({"name": column, "dbName": column, "type": target, "nullable": column not in pk,
                           "default": "", "size": size})
         params = {"tableId": str(tid), "dbName": db_name, "incremental": incremental, "primaryKey": pk,
                   "items": items}
@@ -165,7 +173,8 @@ class WriterManager:
         """One line per row: storage table, target table, columns, how it loads."""
         import pandas as pd
 
-        schema = config.configuration.get("parameters", {}).get("db", {}).get("schema", DEFAULT_SCHEMA)
+        db = config.configuration.get("parameters", {}).get("db", {})
+        schema = db["database"] if db.get("driver") == "mysql" else db.get("schema", DEFAULT_SCHEMA)
         records = []
         for row_name, p in check_rows(config):
             records.append({"row": row_name, "table": p.tableId, "target": f"{schema}.{p.dbName}",

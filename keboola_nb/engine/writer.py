@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import KeboolaError
 from ..model.components import component
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 UNTOUCHED = "The target and the writer's state were left as they were."
 BATCH_ROWS = 100_000
 STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
-TARGETS = {"postgresql": "write_postgres"}
+TARGETS = {"postgresql": "write_postgres", "mysql": "write_mysql"}
 _LOST_TARGET = ("server closed the connection", "terminating connection", "consuming input failed",
                 "connection to server", "connection reset", "sending query failed")
 
@@ -58,7 +58,7 @@ def run_writer(
                 for index, (row_id, row_name, params) in enumerate(selected, 1):
                     current = f"writing {params.tableId} to {target.where(params.dbName)}"
                     since = project.state.row(config.id, row_id).get(STATE_KEY) if params.adaptive else None
-                    read = _Read(con, params, since)
+                    read = _Read(con, params, since, getattr(target, "as_text", _as_text))
                     window = f" (imported after {since})" if since else ""
                     job.note(f"{row_name}: {params.tableId}{window} -> {target.where(params.dbName)}, "
                              f"{'incremental' if params.incremental else 'full load'}, {read.total:,} rows")
@@ -97,9 +97,10 @@ def run_writer(
 
 
 class _Read:
-    """The rows of one storage table that a row writes, formatted as text PostgreSQL's CSV COPY reads."""
+    """The rows of one storage table that a row writes, formatted as text the target reads (`as_text`)."""
 
-    def __init__(self, con: "duckdb.DuckDBPyConnection", params: WriterRow, since: str | None) -> None:
+    def __init__(self, con: "duckdb.DuckDBPyConnection", params: WriterRow, since: str | None,
+                 as_text: Callable[[str, str], str]) -> None:
         self.con = con
         tid = TableId.parse(params.tableId)
         types = dict(con.execute(
@@ -111,7 +112,7 @@ class _Read:
         if missing:
             raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
                                fix="update the writer's items to the table's columns")
-        select = ", ".join(f"{_as_text(q(i.name), types[i.name])} AS {q(i.name)}" for i in params.written)
+        select = ", ".join(f"{as_text(q(i.name), types[i.name])} AS {q(i.name)}" for i in params.written)
         self.sql = f"SELECT {select} FROM {qualified(tid)}"
         self.params: list[Any] = []
         self.newest: str | None = None

@@ -21,6 +21,7 @@ COMPONENTS: dict[str, Component] = {
         Component("keboola.ex-db-pgsql", "extractor", "postgresql", "PostgreSQL extractor"),
         Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
         Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
+        Component("keboola.wr-db-mysql", "writer", "mysql", "MySQL writer"),
     ]
 }
 
