@@ -2,7 +2,7 @@
 
 MySQL DDL is not transactional, so nothing touches a target table until every table of the run is staged:
 1. each table is loaded (LOAD DATA LOCAL INFILE from a CSV that DuckDB formats) into its own staging table;
-   a full load then adds the primary key there, so duplicate keys fail before anything changes;
+   a full load's staging table has the primary key, so duplicate keys fail before anything changes;
 2. at commit, the incremental tables are upserted (INSERT ... ON DUPLICATE KEY UPDATE) from their staging
    tables in ONE InnoDB transaction, which a failure rolls back;
 3. then ONE `RENAME TABLE t TO old, staging TO t, ...` swaps every full load at once (atomic), and the old
@@ -155,17 +155,15 @@ class MySqlTarget:
                                 "AND TABLE_NAME = %s", [params.dbName]))
         staged = _Staged(params.dbName, params.incremental, stage, exists, [i.dbName for i in items], pk)
         self.staged.append(staged)
-        self._run(f"CREATE TABLE {q(stage)} ({_columns(items, [])}) {_TABLE_OPTIONS}")
+        # A full load's staging table has the key from the start (InnoDB rebuilds a table to add one later).
+        self._run(f"CREATE TABLE {q(stage)} ({_columns(items, [] if params.incremental else pk)}) {_TABLE_OPTIONS}")
         if params.incremental:
             if exists:
                 self._check_columns(params)
             else:
                 staged.fresh = fresh
                 self._run(f"CREATE TABLE {q(fresh)} ({_columns(items, pk)}) {_TABLE_OPTIONS}")
-        rows = self._load(stage, items, batches, total, progress)
-        if pk and not params.incremental:  # built once over the loaded rows; duplicate keys fail here
-            self._run(f"ALTER TABLE {q(stage)} ADD PRIMARY KEY ({', '.join(q(c) for c in pk)})")
-        return rows
+        return self._load(stage, items, batches, total, progress)
 
     def _load(self, table: str, items: "list[Item]", batches: Iterable["pa.RecordBatch"], total: int,
               progress: "Progress") -> int:
@@ -197,8 +195,8 @@ class MySqlTarget:
                 loaded = cur.execute(sql)
                 cur.execute("SHOW WARNINGS LIMIT 1")
                 warning = cur.fetchone()
-            if warning:  # LOAD DATA LOCAL stores a bad value as a warning; refuse instead
-                raise _does_not_fit(str(warning[2]))
+            if warning:  # LOAD DATA LOCAL skips duplicate keys and stores bad values with a warning: refuse
+                raise _from_code(int(warning[1]), str(warning[2]))
             if loaded != sent:
                 raise KeboolaError(f"the server loaded {loaded:,} of {sent:,} rows")
             progress.advance(1.0 if total else 0.0)
@@ -297,7 +295,11 @@ def _columns(items: "list[Item]", pk: list[str]) -> str:
     return ", ".join(parts)
 
 
-def _does_not_fit(text: str) -> KeboolaError:
+def _from_code(code: int, text: str) -> KeboolaError:
+    """A data error (raised, or a LOAD DATA LOCAL warning) as one line."""
+    if code == 1062:
+        return KeboolaError(f"the primary key is not unique in the data: {redact(text)}",
+                            fix="choose a primary key that is unique in the storage table")
     return KeboolaError(f"a value does not fit its column: {redact(text)}",
                         fix="change that item's type in the writer, or fix the data in storage")
 
@@ -312,11 +314,8 @@ def _errors() -> Iterator[None]:
     except pymysql.Error as e:
         code = e.args[0] if e.args and isinstance(e.args[0], int) else 0
         text = redact(str(e.args[-1] if e.args else e)).strip().splitlines()[0]
-        if code in _DOES_NOT_FIT:
-            raise _does_not_fit(text) from None
-        if code == 1062:
-            raise KeboolaError(f"the primary key is not unique in the data: {text}",
-                               fix="choose a primary key that is unique in the storage table") from None
+        if code in _DOES_NOT_FIT or code == 1062:
+            raise _from_code(code, text) from None
         if code in (1142, 1044, 1227):
             raise KeboolaError(f"the user may not do this: {text}",
                                fix="ask the database admin for CREATE, DROP, ALTER, INSERT and UPDATE on the database"
