@@ -1,4 +1,5 @@
 """Named connections: a kind plus a Keboola `db` node whose `#password` is a secret reference.
+An S3 connection holds an `s3` node instead: bucket, prefix, accessKeyId, `#secretAccessKey` (a reference).
 
 They live in `.keboola/connections.json` (no secrets in it), so a teammate who clones the project gets
 the connections and supplies their own secrets.
@@ -29,21 +30,26 @@ SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 # (user, database) when the URL leaves them out; MySQL has no default database to fall back on.
 DEFAULTS = {"postgresql": ("postgres", "postgres"), "mysql": ("root", "")}
+# The key of a connection's node in connections.json, per kind (database kinds use "db").
+NODE_KEYS = {"s3": "s3"}
+SECRET_KEYS = {"s3": "#secretAccessKey"}
 
 
 @dataclass
 class Connection:
     name: str
     kind: str
-    db: dict[str, Any]  # the Keboola `db` node: host, port, database, user, #password (reference)
+    db: dict[str, Any]  # the Keboola `db` node: host, port, database, user, #password (reference); or the s3 node
     _manager: "ConnectionManager | None" = field(default=None, repr=False, compare=False)
 
     def target(self) -> str:
+        if self.kind == "s3":
+            return f"s3://{self.db.get('bucket')}/{self.db.get('prefix', '')}"
         user = self.db.get("user", "")
         return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
 
     def secret(self) -> str:
-        return describe_reference(self.db.get("#password"))
+        return describe_reference(self.db.get(SECRET_KEYS.get(self.kind, "#password")))
 
     def connector(self) -> "Connector":
         assert self._manager is not None, "connection is not attached to a project"
@@ -101,6 +107,14 @@ def parse_url(url: str) -> tuple[str, dict[str, Any], str | None]:
     return kind, db, password
 
 
+def parse_s3_url(url: str) -> dict[str, Any]:
+    """`s3://bucket/prefix/` -> the s3 node (credentials are added by the caller)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "s3" or not parts.netloc:
+        raise KeboolaError(f"{url!r} is not an S3 URL", fix="write it as s3://bucket/optional/prefix/")
+    return {"bucket": parts.netloc, "prefix": unquote(parts.path.lstrip("/")), "loginType": "credentials"}
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -126,14 +140,22 @@ class ConnectionManager:
         *,
         password: SecretRef | str | None = None,
         kind: str | None = None,
+        access_key: str | None = None,
         replace: bool = False,
         actor: str = "user",
         **db: Any,
     ) -> Connection:
         """Add a connection from a URL or from `db` fields. A password given as text is kept in a
-        0600 file outside the project and referenced; it is never written into the project."""
+        0600 file outside the project and referenced; it is never written into the project.
+        For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key."""
         check_name(name, "connection")
-        if url:
+        if url and url.strip().startswith("s3://"):
+            kind, db = "s3", {**parse_s3_url(url), **db}
+            if not access_key:
+                raise KeboolaError(f"the S3 connection {name!r} needs an access key id",
+                                   fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
+            db["accessKeyId"] = access_key
+        elif url:
             kind, parsed, url_password = parse_url(url)
             parsed.update(db)
             db = parsed
@@ -149,7 +171,7 @@ class ConnectionManager:
         if isinstance(password, str):
             password = store_secret(f"{name}-password", password)
         if password is not None:
-            db["#password"] = str(password)
+            db[SECRET_KEYS.get(kind, "#password")] = str(password)
         with locked(self.lock_path, "the project"):
             connections = self._read()
             if name in connections and not replace:
@@ -157,7 +179,7 @@ class ConnectionManager:
                     f"a connection named {name!r} already exists ({connections[name]['kind']})",
                     fix="choose another name, or pass --replace (replace=True) to change it",
                 )
-            connections[name] = {"kind": kind, "db": db}
+            connections[name] = {"kind": kind, NODE_KEYS.get(kind, "db"): db}
             write_json_atomic(self.path, {"connections": dict(sorted(connections.items()))})
             self.audit.record("replace" if replace else "create", f"connection/{name}", actor=actor, kind=kind)
         self._forget(name)
@@ -172,7 +194,7 @@ class ConnectionManager:
                 fix="add it with %keboola connect NAME URL, or %keboola demo for the demo database",
             )
         entry = connections[name]
-        return Connection(name, entry["kind"], entry["db"], self)
+        return Connection(name, entry["kind"], _node(entry), self)
 
     def remove(self, name: str, *, actor: str = "user") -> None:
         self.get(name)
@@ -188,7 +210,7 @@ class ConnectionManager:
 
         rows = [
             {"name": c.name, "kind": c.kind, "target": c.target(), "secret": c.secret()}
-            for c in (Connection(name, e["kind"], e["db"], self) for name, e in self._read().items())
+            for c in (Connection(name, e["kind"], _node(e), self) for name, e in self._read().items())
         ]
         return pd.DataFrame(rows, columns=["name", "kind", "target", "secret"])
 
@@ -217,3 +239,7 @@ class ConnectionManager:
     def close(self) -> None:
         for name in list(self._connectors):
             self._forget(name)
+
+
+def _node(entry: dict[str, Any]) -> dict[str, Any]:
+    return entry[NODE_KEYS.get(entry["kind"], "db")]

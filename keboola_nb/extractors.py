@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import s3_extractors
 from .errors import KeboolaError
+from .model import s3_extractor
 from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
 from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
@@ -71,11 +73,17 @@ class ExtractorManager:
         if component(config.component_id).type != "extractor":
             raise KeboolaError(f"{config.component_id} is not an extractor")
         check_name(config.name, "extractor")
-        check_rows(config)
+        if config.component_id == s3_extractor.COMPONENT_ID:
+            s3_extractor.check_rows(config)
+        else:
+            check_rows(config)
         return config
 
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
-        spec = parse_shorthand(text, name)
+        if s3_extractors.is_s3_shorthand(text):
+            spec = s3_extractors.parse_shorthand(text, name)
+        else:
+            spec = parse_shorthand(text, name)
         return self.create(
             name, spec["connection"], spec["tables"], description=spec["description"], replace=replace, actor=actor
         )
@@ -83,6 +91,8 @@ class ExtractorManager:
     def build(self, name: str, connection: str, tables: list[str | dict[str, Any]], description: str = "") -> Configuration:
         check_name(name, "extractor")
         conn = self.project.connections.get(connection)
+        if conn.kind == "s3":
+            return s3_extractors.build(name, conn, tables, description)
         comp = extractor_for_kind(conn.kind)
         connector = conn.connector()
         rows = []

@@ -100,9 +100,11 @@ class KeboolaMagics(Magics):
     # connections -----------------------------------------------------------------------------
     @magic_arguments()
     @argument("name", help="a name for the connection, e.g. shop")
-    @argument("url", help="e.g. postgresql://user@host:5432/database or mysql://user@host:3306/database "
-                          "(leave the password out)")
+    @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database "
+                          "(leave the password out) or s3://bucket/prefix/")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
+    @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
+    @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key")
     @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
     @argument("--keyring", action="store_true", help="with --ask-password: keep it in the system keyring instead")
     @argument("--replace", action="store_true", help="replace an existing connection of this name")
@@ -111,14 +113,19 @@ class KeboolaMagics(Magics):
         from .store.secrets import SecretRef, store_secret
 
         password: Any = None
-        if args.password_env:
-            password = SecretRef("env", args.password_env)
-            if args.password_env not in os.environ:
-                print(f"note: {args.password_env} is not set in this kernel yet; set it before testing the connection")
+        access_key = os.environ.get(args.access_key_env) if args.access_key_env else None
+        if args.access_key_env and not access_key:
+            raise UsageError(f"{args.access_key_env} is not set in this kernel; set it to the access key id first")
+        secret_env = args.secret_env or args.password_env
+        if secret_env:
+            password = SecretRef("env", secret_env)
+            if secret_env not in os.environ:
+                print(f"note: {secret_env} is not set in this kernel yet; set it before testing the connection")
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
-        connection = session_project().connections.add(args.name, args.url, password=password, replace=args.replace)
+        connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
+                                                       replace=args.replace)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()
 
@@ -182,6 +189,13 @@ class KeboolaMagics(Magics):
                 name: emails
 
         Other keys per table: columns, output_table, incremental, incremental_fetching_limit, enabled.
+        For an S3 connection, list `files` instead of `tables`::
+
+            connection: exports
+            files:
+              - key: exports/2024/*.csv   # trailing * = wildcard; include_subfolders, new_files_only, limit
+                table: city_sales
+                primary_key: [id]
         """
         if not cell or not cell.strip():
             raise UsageError("%%keboola extractor needs a YAML body in the cell (see %keboola extractor --help)")

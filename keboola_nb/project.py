@@ -85,6 +85,10 @@ class Project:
             return run_writer(self, config, rows=rows, progress=progress, actor=actor)
         if kind != "extractor":
             raise KeboolaError(f"running {kind} configurations is not supported yet")
+        if config.component_id == "keboola.ex-aws-s3":
+            from .engine.extract_s3 import run_s3_extractor
+
+            return run_s3_extractor(self, config, rows=rows, progress=progress, actor=actor)
         return run_extractor(self, config, rows=rows, progress=progress, actor=actor)
 
     @property

@@ -20,6 +20,7 @@ COMPONENTS: dict[str, Component] = {
     for c in [
         Component("keboola.ex-db-pgsql", "extractor", "postgresql", "PostgreSQL extractor"),
         Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
+        Component("keboola.ex-aws-s3", "extractor", "s3", "AWS S3 extractor"),
         Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
         Component("keboola.wr-db-mysql", "writer", "mysql", "MySQL writer"),
     ]

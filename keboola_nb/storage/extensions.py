@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import duckdb
 
 # extension name as DuckDB knows it -> the wheel that carries it
-WHEELS = {"postgres_scanner": "duckdb_extension_postgres"}
+WHEELS = {"postgres_scanner": "duckdb_extension_postgres", "httpfs": "duckdb_extension_httpfs"}
 
 
 def load_extension(con: "duckdb.DuckDBPyConnection", name: str) -> None:

@@ -1,0 +1,188 @@
+"""Amazon S3: boto3 lists keys and diagnoses; DuckDB's httpfs (from its PyPI wheel) reads the files.
+
+The connection node is Keboola's root `parameters` of `keboola.ex-aws-s3` plus where to look:
+`{bucket, prefix, loginType, accessKeyId, #secretAccessKey}`. `AWS_ENDPOINT_URL_S3` points both
+boto3 and DuckDB at an S3-compatible endpoint (e.g. an emulator).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..errors import KeboolaError
+from ..store.secrets import resolve
+from .base import Diagnosis
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+DEFAULT_REGION = "us-east-1"
+SECRET_NAME = "keboola_nb_s3"
+
+
+@dataclass
+class S3File:
+    key: str
+    size: int
+    modified: datetime
+
+
+def file_format(key: str) -> str:
+    """csv, json (JSON lines) or parquet, from the key's suffix (a .gz after it is read transparently)."""
+    name = re.sub(r"\.(gz|gzip)$", "", key.lower())
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return "json"
+    return "csv"
+
+
+def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True) -> str:
+    """The DuckDB table function that reads `urls` (all of one format) as one relation."""
+    files = "[" + ", ".join(_literal(u) for u in urls) + "]"
+    if fmt == "parquet":
+        return f"SELECT * FROM read_parquet({files}, union_by_name = true)"
+    if fmt == "json":
+        return f"SELECT * FROM read_json({files}, format = 'newline_delimited', union_by_name = true)"
+    return (f"SELECT * FROM read_csv({files}, header = {str(header).lower()}, delim = {_literal(delimiter)}, "
+            f"quote = {_literal(enclosure)}, union_by_name = true)")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class S3Connector:
+    kind = "s3"
+
+    def __init__(self, name: str, node: dict[str, Any]) -> None:
+        self.name = name
+        self.node = node
+        self.bucket: str = node["bucket"]
+        self.prefix: str = node.get("prefix", "")
+        self._client: Any = None
+
+    # credentials -------------------------------------------------------------------------------
+    def _secret(self) -> str:
+        return resolve(self.node.get("#secretAccessKey") or "", f"connection {self.name!r}")
+
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3", aws_access_key_id=self.node.get("accessKeyId"), aws_secret_access_key=self._secret(),
+                region_name=self.node.get("region") or DEFAULT_REGION,
+                config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1}),
+            )  # boto3 itself honours AWS_ENDPOINT_URL_S3
+        return self._client
+
+    def attach(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Load httpfs into `con` and give it this connection's credentials (a temporary secret)."""
+        from ..storage.extensions import load_extension
+
+        load_extension(con, "httpfs")
+        options = {"TYPE": "s3", "KEY_ID": self.node.get("accessKeyId") or "", "SECRET": self._secret(),
+                   "REGION": self.node.get("region") or DEFAULT_REGION}
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
+        if endpoint:
+            parts = urlsplit(endpoint)
+            options.update(ENDPOINT=parts.netloc, URL_STYLE="path", USE_SSL=str(parts.scheme == "https").lower())
+        body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else _literal(v)}" for k, v in options.items())
+        con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {SECRET_NAME} ({body})")
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    # browsing ------------------------------------------------------------------------------------
+    def list_files(self, prefix: str) -> list[S3File]:
+        out = []
+        for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if item.get("StorageClass") in ("GLACIER", "DEEP_ARCHIVE") or item["Key"].endswith("/"):
+                    continue  # Keboola skips archived objects and folder markers
+                out.append(S3File(item["Key"], int(item["Size"]), item["LastModified"]))
+        return out
+
+    def test(self) -> Diagnosis:
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            EndpointConnectionError,
+        )
+
+        details = {"bucket": self.bucket, "prefix": self.prefix or "(whole bucket)"}
+        try:
+            self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        except KeboolaError as e:
+            return Diagnosis(False, "secret", e.what, e.fix, details)
+        except EndpointConnectionError as e:
+            return Diagnosis(False, "network", f"cannot reach the S3 endpoint: {e}",
+                             "check the network, or AWS_ENDPOINT_URL_S3 if you use an S3-compatible service", details)
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code == "NoSuchBucket":
+                return Diagnosis(False, "missing_database", f"the bucket {self.bucket!r} does not exist",
+                                 "check the bucket name in the s3:// URL", details)
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken"):
+                return Diagnosis(False, "auth", f"S3 refused the credentials ({code})",
+                                 "check the access key id and the secret access key; the key needs "
+                                 "s3:ListBucket and s3:GetObject on the bucket", details)
+            return Diagnosis(False, "error", f"S3 answered {code}: {e}", "", details)
+        except BotoCoreError as e:
+            return Diagnosis(False, "network", f"S3 request failed: {e}", "check the endpoint and the network", details)
+        return Diagnosis(True, "ok", f"bucket {self.bucket!r} is readable", "", details)
+
+    def tables(self, schema: str | None = None) -> pd.DataFrame:
+        """Keys under `schema` (a prefix; default the connection's) with sizes and formats."""
+        import pandas as pd
+
+        files = self.list_files(self.prefix if schema is None else schema)
+        return pd.DataFrame(
+            [{"key": f.key, "size": f.size, "last_modified": f.modified, "format": file_format(f.key)} for f in files],
+            columns=["key", "size", "last_modified", "format"],
+        )
+
+    def _read(self, key: str, sql_tail: str) -> pd.DataFrame:
+        import duckdb
+
+        from ..storage.storage import frame
+
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        try:
+            self.attach(con)
+            return frame(con.execute(f"{sql_tail.format(source=read_sql([self.url(key)], file_format(key)))}"))
+        finally:
+            con.close()
+
+    def preview(self, table: str, limit: int = 100) -> pd.DataFrame:
+        """The first rows of one file (CSV, JSON lines or Parquet; gzip too)."""
+        return self._read(table, f"SELECT * FROM ({{source}}) LIMIT {max(0, int(limit))}")
+
+    def describe(self, table: str) -> pd.DataFrame:
+        """Columns and types DuckDB infers from one file, or from the first file a `prefix*suffix` key matches."""
+        if "*" in table:
+            table = self.first_match(table)
+        return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})")
+
+    def first_match(self, key: str) -> str:
+        prefix, _, suffix = key.partition("*")
+        for f in self.list_files(prefix):
+            if f.key.endswith(suffix) and "/" not in f.key[len(prefix):len(f.key) - len(suffix)]:
+                return f.key
+        raise KeboolaError(f"no file in s3://{self.bucket} matches {key!r}",
+                           fix=f"list the keys with %keboola tables {self.name}")
+
+    def close(self) -> None:
+        self._client = None
+
+
+def connector(name: str, node: dict[str, Any]) -> S3Connector:
+    return S3Connector(name, node)

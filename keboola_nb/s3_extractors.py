@@ -1,0 +1,123 @@
+"""S3 extractors (`keboola.ex-aws-s3`): the YAML shorthand, matching keys, and schema inference.
+
+```
+connection: exports
+files:
+  - key: exports/2024/*.csv        # trailing * = wildcard
+    table: city_sales
+    primary_key: [id]
+```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import KeboolaError
+from .model.configuration import ConfigRow, Configuration, check_name
+from .model.s3_extractor import (
+    COMPONENT_ID,
+    SHORTHAND_FILE_KEYS,
+    S3Row,
+    check_rows,
+    row_configuration,
+)
+from .storage.ids import safe_name
+from .store.configs import new_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .connections import Connection
+    from .connectors.s3 import S3Connector, S3File
+
+
+def is_s3_shorthand(text: str) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    return isinstance(data, dict) and "files" in data
+
+
+def parse_shorthand(text: str, name: str) -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load(text) or {}
+    unknown = set(data) - {"connection", "files", "description"}
+    if unknown:
+        raise KeboolaError(f"extractor {name!r}: unknown key(s) {', '.join(sorted(unknown))}",
+                           fix="allowed keys: connection, description, files")
+    if "connection" not in data:
+        raise KeboolaError(f"extractor {name!r}: 'connection' is missing", fix="add 'connection: <name>'")
+    files = data.get("files")
+    if not isinstance(files, list) or not files:
+        raise KeboolaError(f"extractor {name!r}: 'files' must be a list with at least one entry")
+    return {"connection": data["connection"], "tables": files, "description": data.get("description", "")}
+
+
+def match_files(connector: S3Connector, row: S3Row) -> list[S3File]:
+    """Keboola's Finder: an exact key, or `prefix*suffix` listed by prefix and filtered by suffix;
+    without includeSubfolders the wildcard does not cross a '/'. Oldest first."""
+    if not row.wildcard:
+        return [f for f in connector.list_files(row.key) if f.key == row.key]
+    prefix, suffix = row.key.split("*")
+    files = [
+        f for f in connector.list_files(prefix)
+        if f.key.endswith(suffix) and len(f.key) >= len(prefix) + len(suffix)
+        and (row.includeSubfolders or "/" not in f.key[len(prefix):len(f.key) - len(suffix)])
+    ]
+    return sorted(files, key=lambda f: (f.modified, f.key))
+
+
+def infer(connection: Connection, key: str) -> pd.DataFrame:
+    """Columns and types DuckDB infers from the first file the key matches (header row = names)."""
+    return connection.describe(key)
+
+
+def build(name: str, connection: Connection, entries: list[Any], description: str = "") -> Configuration:
+    """An S3 extractor configuration; each primary key is checked against the inferred columns."""
+    check_name(name, "extractor")
+    node = connection.db
+    rows = []
+    for i, entry in enumerate(entries, 1):
+        where = f"extractor {name!r}, file entry {i}"
+        if not isinstance(entry, dict) or "key" not in entry:
+            raise KeboolaError(f"{where}: needs at least 'key' (and usually 'table')")
+        unknown = set(entry) - SHORTHAND_FILE_KEYS
+        if unknown:
+            raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                               fix=f"allowed keys: {', '.join(sorted(SHORTHAND_FILE_KEYS))}")
+        key = str(entry["key"])
+        table = safe_name(str(entry.get("table") or key.rsplit("/", 1)[-1].split(".")[0].replace("*", "") or "data"))
+        primary_key = list(entry.get("primary_key") or [])
+        configuration = row_configuration(
+            entry.get("bucket") or node["bucket"], key, table,
+            include_subfolders=bool(entry.get("include_subfolders", False)),
+            new_files_only=bool(entry.get("new_files_only", False)), limit=int(entry.get("limit", 0)),
+            incremental=bool(entry.get("incremental", bool(primary_key) or bool(entry.get("new_files_only")))),
+            primary_key=primary_key, delimiter=entry.get("delimiter", ","), enclosure=entry.get("enclosure", '"'),
+        )
+        rows.append(ConfigRow(id=new_id(), name=table, configuration=configuration))
+    if len({r.name for r in rows}) != len(rows):
+        raise KeboolaError(f"extractor {name!r}: two entries write the same table", fix="give each a distinct 'table'")
+    config = Configuration(
+        component_id=COMPONENT_ID, id=new_id(), name=name, description=description,
+        configuration={"parameters": {"loginType": "credentials", "accessKeyId": node.get("accessKeyId", ""),
+                                      "#secretAccessKey": node.get("#secretAccessKey", "")}},
+        rows=rows,
+    )
+    for row_name, table in check_rows(config):  # Keboola's rules first, then the files themselves
+        if not table.manifest.primary_key:
+            continue
+        try:
+            columns = list(infer(connection, table.params.key)["column"])
+        except KeboolaError:
+            continue  # no file yet: the key is checked when the files arrive
+        missing = [c for c in table.manifest.primary_key if c not in columns]
+        if missing:
+            raise KeboolaError(f"extractor {name!r}, row {row_name!r}: primary key column(s) {', '.join(missing)} "
+                               "are not in the file's header", fix=f"the columns are: {', '.join(columns)}")
+    return config

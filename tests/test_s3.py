@@ -1,0 +1,227 @@
+"""The S3 extractor against moto, an S3 emulator started in-process (real S3 cannot be reached here)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+
+import pytest
+
+boto3 = pytest.importorskip("boto3")
+moto_server = pytest.importorskip("moto.server")
+
+import keboola_nb as kb
+from keboola_nb.errors import KeboolaError
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():  # type: ignore[no-untyped-def]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_endpoint, monkeypatch):  # type: ignore[no-untyped-def]
+    """A fresh bucket `exports-<n>` and a boto3 client; the environment points at moto."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_endpoint)
+    monkeypatch.setenv("AK", "test")
+    monkeypatch.setenv("SK", "test")
+    client = boto3.client("s3", endpoint_url=moto_endpoint, aws_access_key_id="test",
+                          aws_secret_access_key="test", region_name="us-east-1")
+    bucket = f"exports-{time.time_ns()}"
+    client.create_bucket(Bucket=bucket)
+    client.bucket = bucket
+    return client
+
+
+def put(s3, key: str, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=s3.bucket, Key=key, Body=body)
+
+
+@pytest.fixture
+def exports(project, s3):  # type: ignore[no-untyped-def]
+    return project.connections.add("exports", f"s3://{s3.bucket}/exports/", access_key="test",
+                                   password=kb.secret("SK"))
+
+
+def test_connection_file_keeps_s3_node_and_secret_reference(project, s3, exports):
+    stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["exports"]
+    assert stored == {"kind": "s3", "s3": {"bucket": s3.bucket, "prefix": "exports/", "loginType": "credentials",
+                                           "accessKeyId": "test", "#secretAccessKey": "KBNB::env::SK"}}
+    assert exports.target() == f"s3://{s3.bucket}/exports/"
+    assert "SK" in exports.secret()
+    assert exports.test().ok
+
+
+def test_diagnosis_names_missing_bucket_bad_keys_and_unreachable_endpoint(project, s3, monkeypatch):
+    missing = project.connections.add("nobucket", "s3://no-such-bucket-here/", access_key="test",
+                                      password=kb.secret("SK"))
+    diagnosis = missing.test()
+    assert not diagnosis.ok and diagnosis.problem == "missing_database"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    unreachable = project.connections.add("down", f"s3://{s3.bucket}/", access_key="test", password=kb.secret("SK"))
+    assert unreachable.test().problem == "network"
+    unset = project.connections.add("nosecret", f"s3://{s3.bucket}/", access_key="test",
+                                    password=kb.secret("UNSET_S3_SECRET"))
+    assert unset.test().problem == "secret"
+
+
+def test_bad_keys_are_an_auth_problem(project, s3, monkeypatch):
+    from moto import settings
+
+    conn = project.connections.add("badkeys", f"s3://{s3.bucket}/", access_key="AKIAWRONG", password=kb.secret("SK"))
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # the in-process moto checks keys now
+    diagnosis = conn.test()
+    assert not diagnosis.ok and diagnosis.problem == "auth", diagnosis
+
+
+def test_browse_and_preview_csv_json_parquet_gzip(project, s3, exports):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    put(s3, "exports/a.csv", b"id,city\n1,Prague\n2,Brno\n")
+    put(s3, "exports/b.csv.gz", gzip.compress(b"id,city\n3,Ostrava\n"))
+    put(s3, "exports/c.jsonl", b'{"id": 4, "city": "Plzen"}\n{"id": 5, "city": "Zlin"}\n')
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"id": [6], "city": ["Olomouc"]}), buffer)
+    put(s3, "exports/d.parquet", buffer.getvalue())
+    put(s3, "other/x.csv", b"id\n1\n")
+    listing = exports.tables()
+    assert list(listing["key"]) == ["exports/a.csv", "exports/b.csv.gz", "exports/c.jsonl", "exports/d.parquet"]
+    assert listing.loc[0, "size"] == len(b"id,city\n1,Prague\n2,Brno\n")
+    assert list(listing["format"]) == ["csv", "csv", "json", "parquet"]
+    assert list(exports.preview("exports/a.csv")["city"]) == ["Prague", "Brno"]
+    assert list(exports.preview("exports/b.csv.gz")["city"]) == ["Ostrava"]
+    assert list(exports.preview("exports/c.jsonl", limit=1)["city"]) == ["Plzen"]
+    assert list(exports.preview("exports/d.parquet")["city"]) == ["Olomouc"]
+    described = exports.describe("exports/a.csv")
+    assert dict(zip(described["column"], described["type"])) == {"id": "BIGINT", "city": "VARCHAR"}
+
+
+SHORTHAND = """
+connection: exports
+files:
+  - key: exports/2024/*.csv
+    table: city_sales
+    primary_key: [id]
+    new_files_only: true
+"""
+
+
+def test_shorthand_becomes_keboola_config(project, s3, exports):
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
+    config = project.extractors.create_from_yaml("sales", SHORTHAND)
+    folder = project.root / "main" / "extractor" / "keboola.ex-aws-s3" / "sales"
+    root = json.loads((folder / "config.json").read_text())["parameters"]
+    assert root == {"loginType": "credentials", "accessKeyId": "test", "#secretAccessKey": "KBNB::env::SK"}
+    row = json.loads((folder / "rows" / "city-sales" / "config.json").read_text())
+    assert row["parameters"] == {"bucket": s3.bucket, "key": "exports/2024/*.csv", "includeSubfolders": False,
+                                 "newFilesOnly": True, "limit": 0}
+    move, manifest = row["processors"]["after"]
+    assert move["definition"]["component"] == "keboola.processor-move-files"
+    assert move["parameters"]["folder"] == "city_sales"
+    assert manifest["definition"]["component"] == "keboola.processor-create-manifest"
+    assert manifest["parameters"] == {"delimiter": ",", "enclosure": '"', "incremental": True,
+                                      "primary_key": ["id"], "columns_from": "header"}
+    assert config.component_id == "keboola.ex-aws-s3"
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"key": "exports/2024/", "table": "t"}, "ends with '/'"),
+    ({"key": "exports/2024/jan.csv", "table": "t", "include_subfolders": True}, "without wildcard"),
+    ({"key": "exports/2024/*.csv", "table": "t", "primary_key": ["nope"]}, "not in the file's header"),
+])
+def test_keboola_rules_are_enforced(project, s3, exports, entry, message):
+    put(s3, "exports/2024/jan.csv", b"id,city\n1,Prague\n")
+    with pytest.raises(KeboolaError, match=message):
+        project.extractors.create("bad", "exports", [entry])
+
+
+def test_infer_shows_columns_before_creating(project, s3, exports):
+    from keboola_nb.s3_extractors import infer
+
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10.5\n")
+    schema = infer(exports, "exports/2024/*.csv")
+    assert dict(zip(schema["column"], schema["type"])) == {"id": "BIGINT", "city": "VARCHAR", "amount": "DOUBLE"}
+
+
+def test_run_loads_matched_files_and_new_files_only_on_second_run(project, s3, exports):
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n2,Brno,20\n")
+    put(s3, "exports/2024/feb.csv", b"id,city,amount\n3,Ostrava,30\n")
+    put(s3, "exports/2024/sub/deep.csv", b"id,city,amount\n9,Deep,90\n")  # not matched: no subfolders
+    put(s3, "exports/2024/mar.csv.gz", gzip.compress(b"id,city,amount\n8,Gz,80\n"))  # not matched: suffix
+    config = project.extractors.create_from_yaml("sales", SHORTHAND)
+    job = project.run("sales")
+    assert job.status == "success", job.error
+    bucket = f"in.c-keboola-ex-aws-s3-{config.id}"
+    assert job.tables[0]["table_id"] == f"{bucket}.city_sales"
+    rows = project.storage.query(f'SELECT id, city, amount FROM "{bucket}".city_sales ORDER BY id')
+    assert [tuple(r) for r in rows.itertuples(index=False)] == [(1, "Prague", 10), (2, "Brno", 20), (3, "Ostrava", 30)]
+    assert job.tables[0]["files"] == 2
+    state = project.state.row(config.id, config.rows[0].id)
+    assert sorted(state["filesInLastTimestamp"]) == ["exports/2024/feb.csv", "exports/2024/jan.csv"]
+
+    again = project.run("sales")
+    assert again.status == "success" and again.tables == []  # nothing new: nothing read
+    time.sleep(1.1)  # S3 timestamps have one-second resolution
+    put(s3, "exports/2024/apr.csv", b"id,city,amount\n3,Ostrava,33\n4,Zlin,40\n")
+    third = project.run("sales")
+    assert third.status == "success", third.error
+    assert third.tables[0]["files"] == 1 and third.tables[0]["rows"] == 2
+    rows = project.storage.query(f'SELECT id, amount FROM "{bucket}".city_sales ORDER BY id')
+    assert [tuple(r) for r in rows.itertuples(index=False)] == [(1, 10), (2, 20), (3, 33), (4, 40)]  # upsert by id
+    assert project.state.row(config.id, config.rows[0].id)["filesInLastTimestamp"] == ["exports/2024/apr.csv"]
+
+
+def test_gzip_files_load_through_a_suffix_wildcard(project, s3, exports):
+    put(s3, "exports/gz/a.csv.gz", gzip.compress(b"id,city\n1,Prague\n"))
+    put(s3, "exports/gz/b.csv.gz", gzip.compress(b"id,city\n2,Brno\n"))
+    project.extractors.create("gz", "exports", [{"key": "exports/gz/*.csv.gz", "table": "cities", "limit": 1}])
+    job = project.run("gz")
+    assert job.status == "success", job.error
+    assert job.tables[0]["files"] == 1 and job.tables[0]["rows"] == 1  # limit caps the files
+
+
+def test_subfolders_wildcard_and_json_lines(project, s3, exports):
+    put(s3, "exports/events/2024/a.jsonl", b'{"id": 1, "kind": "click"}\n')
+    put(s3, "exports/events/2025/b.jsonl", b'{"id": 2, "kind": "view"}\n')
+    project.extractors.create("events", "exports", [
+        {"key": "exports/events/*", "table": "events", "include_subfolders": True}])
+    job = project.run("events")
+    assert job.status == "success", job.error
+    assert job.tables[0]["rows"] == 2 and job.tables[0]["files"] == 2
+
+
+def test_failed_run_leaves_storage_and_state_untouched(project, s3, exports):
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
+    config = project.extractors.create_from_yaml("sales", SHORTHAND)
+    s3.delete_object(Bucket=s3.bucket, Key="exports/2024/jan.csv")
+    job = project.run("sales")
+    assert job.status == "error" and "no file" in job.error
+    assert project.state.row(config.id, config.rows[0].id) == {}
+    assert project.storage.tables().empty
+
+
+def test_magics_connect_browse_create_and_run(project, s3, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from keboola_nb import magics
+
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    monkeypatch.setattr(magics, "_project", project)
+    diagnosis = shell.run_line_magic(
+        "keboola", f"connect exports s3://{s3.bucket}/exports/ --access-key-env AK --secret-env SK")
+    assert diagnosis.ok, diagnosis
+    assert list(shell.run_line_magic("keboola", "tables exports")["key"]) == ["exports/2024/jan.csv"]
+    schema = shell.run_line_magic("keboola", "describe exports exports/2024/*.csv")
+    assert list(schema["column"]) == ["id", "city", "amount"]
+    shell.run_cell_magic("keboola", "extractor sales", SHORTHAND)
+    assert project.run("sales").tables[0]["rows"] == 1
+    monkeypatch.setattr(magics, "_project", None)
