@@ -1,7 +1,8 @@
 """Writing storage tables into MySQL / MariaDB: LOAD DATA into staging tables, then upsert and swap.
 
 MySQL DDL is not transactional, so nothing touches a target table until every table of the run is staged:
-1. each table is loaded (LOAD DATA LOCAL INFILE from a CSV that DuckDB formats) into its own staging table;
+1. each table is loaded (LOAD DATA LOCAL INFILE of CSV that DuckDB formats, sent through a named pipe so
+   formatting and loading overlap) into its own staging table;
    a full load's staging table has the primary key, so duplicate keys fail before anything changes;
 2. at commit, the incremental tables are upserted (INSERT ... ON DUPLICATE KEY UPDATE) from their staging
    tables in ONE InnoDB transaction, which a failure rolls back;
@@ -14,12 +15,16 @@ so any warning fails the load.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import tempfile
+import threading
+import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..connectors.mysql import MySqlConnector
 from ..connectors.mysql import quote_ident as q
@@ -167,42 +172,60 @@ class MySqlTarget:
 
     def _load(self, table: str, items: "list[Item]", batches: Iterable["pa.RecordBatch"], total: int,
               progress: "Progress") -> int:
-        handle, path = tempfile.mkstemp(prefix="kbnb-mysql-", suffix=".csv")
+        """LOAD DATA LOCAL from a named pipe: the server loads while the next batches are formatted."""
+        assert self.conn is not None
+        conn = self.conn
+        targets, sets = [], []
+        for i, item in enumerate(items):
+            if _binary(item):  # sent as hex: raw bytes would not survive the text file
+                targets.append(f"@v{i}")
+                sets.append(f"{q(item.dbName)} = UNHEX(@v{i})")
+            else:
+                targets.append(q(item.dbName))
+        folder = tempfile.mkdtemp(prefix="kbnb-mysql-")
+        path = os.path.join(folder, "rows.csv")
+        os.mkfifo(path, 0o600)
+        sql = (f"LOAD DATA LOCAL INFILE {conn.escape(path)} INTO TABLE {q(table)} CHARACTER SET utf8mb4 "
+               "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "
+               f"({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else ""))
+        result: dict[str, Any] = {}
+
+        def load() -> None:
+            try:
+                with conn.cursor() as cur:
+                    result["loaded"] = cur.execute(sql)
+                    cur.execute("SHOW WARNINGS LIMIT 1")
+                    result["warning"] = cur.fetchone()
+            except BaseException as e:  # noqa: BLE001 - handed to the writing thread
+                result["error"] = e
+
+        loader = threading.Thread(target=load, name="kbnb-mysql-load", daemon=True)
+        loader.start()
+        sent = 0
         try:
-            sent = 0
-            with os.fdopen(handle, "wb") as out:
-                for batch in batches:
-                    if progress.cancelled():
-                        raise KeboolaError("the write was stopped by the user")
-                    out.write(_csv_lines(batch))
-                    sent += batch.num_rows
-                    if total:
-                        progress.advance(0.5 * sent / total)
-            if progress.cancelled():
-                raise KeboolaError("the write was stopped by the user")
-            targets, sets = [], []
-            for i, item in enumerate(items):
-                if _binary(item):  # sent as hex: raw bytes would not survive the text file
-                    targets.append(f"@v{i}")
-                    sets.append(f"{q(item.dbName)} = UNHEX(@v{i})")
-                else:
-                    targets.append(q(item.dbName))
-            assert self.conn is not None
-            sql = (f"LOAD DATA LOCAL INFILE {self.conn.escape(path)} INTO TABLE {q(table)} CHARACTER SET utf8mb4 "
-                   "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' "
-                   f"({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else ""))
-            with self.conn.cursor() as cur:
-                loaded = cur.execute(sql)
-                cur.execute("SHOW WARNINGS LIMIT 1")
-                warning = cur.fetchone()
-            if warning:  # LOAD DATA LOCAL skips duplicate keys and stores bad values with a warning: refuse
-                raise _from_code(int(warning[1]), str(warning[2]))
-            if loaded != sent:
-                raise KeboolaError(f"the server loaded {loaded:,} of {sent:,} rows")
-            progress.advance(1.0 if total else 0.0)
-            return sent
-        finally:
-            os.unlink(path)
+            out = _open_pipe(path, loader)
+            if out is not None:
+                with out:
+                    for batch in batches:
+                        if progress.cancelled():
+                            raise KeboolaError("the write was stopped by the user")
+                        try:
+                            out.write(_csv_lines(batch))
+                        except BrokenPipeError:  # the load stopped reading; its error says why
+                            break
+                        sent += batch.num_rows
+                        if total:
+                            progress.advance(sent / total)
+        finally:  # closing the pipe ends the load; wait for it before the connection is used again
+            loader.join()
+            shutil.rmtree(folder, ignore_errors=True)
+        if "error" in result:
+            raise result["error"]
+        if result["warning"]:  # LOAD DATA LOCAL skips duplicate keys and stores bad values with a warning: refuse
+            raise _from_code(int(result["warning"][1]), str(result["warning"][2]))
+        if result["loaded"] != sent:
+            raise KeboolaError(f"the server loaded {result['loaded']:,} of {sent:,} rows")
+        return sent
 
     def _check_columns(self, params: "WriterRow") -> None:
         have = {r[0] for r in self._run("SELECT COLUMN_NAME FROM information_schema.COLUMNS "
@@ -259,6 +282,22 @@ _TABLE_OPTIONS = f"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={COLLATION}"
 
 def _name(kind: str, db_name: str) -> str:
     return f"__kbnb_{kind}_{hashlib.sha1(db_name.encode()).hexdigest()[:12]}"
+
+
+def _open_pipe(path: str, loader: threading.Thread) -> IO[bytes] | None:
+    """The pipe's writing end, once the load reads it; None if the load ended before it began to read."""
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # fails (ENXIO) until a reader is there
+        except OSError as e:
+            if e.errno != errno.ENXIO:
+                raise
+            if not loader.is_alive():
+                return None
+            time.sleep(0.001)
+            continue
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb")
 
 
 def _binary(item: "Item") -> bool:
