@@ -4,7 +4,8 @@
 
 Starts its own MariaDB (Debian's binaries), fills storage with the table of performance-anchors.md
 (int pk, bigint, decimal(12,2), text(20), timestamp, date, boolean, nullable text), then, interleaved:
-- our writer, storage to MariaDB, full load (a fresh process per run: wall time of the run, peak RSS),
+- our writer, storage to MariaDB, full load (a fresh process per run: wall time of the run, peak RSS);
+  with --insert the server refuses local files for these runs, so the writer sends multi-row INSERTs,
 - `mariadb --local-infile -e "LOAD DATA LOCAL INFILE 'file.csv' ..."` into an empty table with the same
   columns and primary key.
 The CSV file for the client is exported once beforehand; that time is reported separately, not counted.
@@ -38,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--insert", action="store_true",
+                        help="turn the server's local_infile off for our runs: the writer falls back to INSERTs")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "write_mysql.json"))
     args = parser.parse_args()
 
@@ -70,7 +73,9 @@ def main() -> None:
         ours, theirs = [], []
         for i in range(args.repeat):  # interleaved, so both see the same machine load
             print(f"round {i + 1}/{args.repeat}: writer, mariadb client", flush=True)
+            server.execute(f"SET GLOBAL local_infile = {0 if args.insert else 1}")
             ours.append(measured([sys.executable, "-c", OUR_RUN, str(work / "project")], env))
+            server.execute("SET GLOBAL local_infile = 1")
             server.execute(TARGET_DDL.format(name="theirs"), database="bench")
             theirs.append(measured(client, env))
         with server.connect("bench") as conn, conn.cursor() as cur:
@@ -86,6 +91,7 @@ def main() -> None:
         our_s, client_s = median(ours, "seconds"), median(theirs, "wall_seconds")
         results = {
             "rows": args.rows,
+            "our_load_path": "multi-row INSERT" if args.insert else "LOAD DATA LOCAL INFILE",
             "repeat": args.repeat,
             "write": {
                 "ours_seconds_median": our_s,

@@ -66,8 +66,21 @@ tables:
     assert scan_for_canaries(project.root) == []
 
 
-def test_full_write_keeps_exact_types_and_a_second_run_replaces(project, mydwh, mariadb):
-    extract(project, "types", ["all_types", "`Order Items`"])
+@pytest.fixture(params=["load_data", "insert"])
+def loading(request, mariadb):  # type: ignore[no-untyped-def]
+    """LOAD DATA LOCAL INFILE, or multi-row INSERTs on a server that refuses local files."""
+    if request.param == "insert":
+        mariadb.execute("SET GLOBAL local_infile = 0")
+    yield request.param
+    mariadb.execute("SET GLOBAL local_infile = 1")
+
+
+def test_full_write_keeps_exact_types_and_a_second_run_replaces(project, mydwh, mariadb, loading):
+    mariadb.execute("UPDATE shop.all_types SET vc = 'a \"q\" \\\\ b ''x''' WHERE id = 4")
+    try:
+        extract(project, "types", ["all_types", "`Order Items`"])
+    finally:
+        mariadb.execute("UPDATE shop.all_types SET vc = NULL WHERE id = 4")
     project.writers.create("out", "mydwh", ["in.c-types.all_types", "in.c-types.Order_Items"])
     job = project.run("out")
     assert job.status == "success", job.error
@@ -89,6 +102,7 @@ def test_full_write_keeps_exact_types_and_a_second_run_replaces(project, mydwh, 
     assert json.loads(first[11]) == {"b": [1, 2]} and first[12] == 2.5
     assert all(v is None for v in rows(mariadb, "SELECT * FROM all_types WHERE id = 2")[0][1:])  # NULL everywhere
     assert rows(mariadb, "SELECT t, vc, money FROM all_types WHERE id = 3") == [("", "v", Decimal("-0.01"))]
+    assert rows(mariadb, "SELECT vc FROM all_types WHERE id = 4") == [("a \"q\" \\ b 'x'",)]  # quotes, backslash
     assert rows(mariadb, "SELECT OrderId, nazev_polozky, Unit_Price FROM Order_Items ORDER BY 1, Line_No") == [
         (1, "čaj", Decimal("1.500")), (1, "káva", Decimal("2.250")), (2, "voda", Decimal("0.100"))]
     assert rows(mariadb, "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = 'dwh' "

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..model.db_writer import Item, WriterRow
     from .progress import Progress
 
+INSERT_BYTES = 4 << 20  # multi-row INSERT statements of up to 4 MB when the server refuses LOAD DATA LOCAL
 COLLATION = "utf8mb4_bin"  # keys compare exactly as in storage ('a' and 'A' are two keys)
 _NUMERIC = ("tinyint", "smallint", "int", "bigint", "decimal", "float", "double")
 _DOES_NOT_FIT = (1264, 1265, 1292, 1366, 1406, 1048, 1261, 1262, 1263, 1452)
@@ -76,6 +77,8 @@ class MySqlTarget:
         self.connector = _Connector(name, {k: v for k, v in db.items() if k not in ("schema", "driver")})
         self.conn: "pymysql.connections.Connection | None" = None
         self.staged: list[_Staged] = []
+        self.local_infile = True  # the server's answer, read by open()
+        self.statement_bytes = INSERT_BYTES
 
     def where(self, db_name: str) -> str:
         return f"{self.database}.{db_name}"
@@ -89,6 +92,10 @@ class MySqlTarget:
             mariadb = "mariadb" in cur.fetchone()[0].lower()  # type: ignore[index]
             cur.execute("SET SESSION max_statement_time = 0" if mariadb else "SET SESSION max_execution_time = 0")
             cur.execute("SET SESSION sql_mode = CONCAT_WS(',', @@sql_mode, 'STRICT_ALL_TABLES')")
+            cur.execute("SELECT @@local_infile, @@max_allowed_packet")
+            local_infile, max_packet = cur.fetchone()  # type: ignore[misc]
+        self.local_infile = bool(int(local_infile))
+        self.statement_bytes = min(int(max_packet) // 2, INSERT_BYTES)
         self.conn = conn
 
     def close(self) -> None:
@@ -168,7 +175,39 @@ class MySqlTarget:
             else:
                 staged.fresh = fresh
                 self._run(f"CREATE TABLE {q(fresh)} ({_columns(items, pk)}) {_TABLE_OPTIONS}")
+        if not self.local_infile:
+            return self._insert(stage, items, batches, total, progress)
         return self._load(stage, items, batches, total, progress)
+
+    def _insert(self, table: str, items: "list[Item]", batches: Iterable["pa.RecordBatch"], total: int,
+                progress: "Progress") -> int:
+        """Multi-row INSERTs, for servers with local_infile off (1M rows: 8.7 s, LOAD DATA about 4-5 s)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        head = f"INSERT INTO {q(table)} ({', '.join(q(i.dbName) for i in items)}) VALUES "
+        sent = 0
+        for batch in batches:
+            if progress.cancelled():
+                raise KeboolaError("the write was stopped by the user")
+            if batch.num_rows == 0:
+                continue
+            line = pc.binary_join_element_wise(*batch.columns, ",")
+            tuples = pc.binary_join_element_wise(pa.scalar("("), line, pa.scalar(")"), "").to_pylist()
+            chunk: list[str] = []
+            size = 0
+            for value in tuples:
+                if chunk and size + len(value) > self.statement_bytes:
+                    self._run(head + ",".join(chunk))
+                    chunk, size = [], 0
+                chunk.append(value)
+                size += len(value) + 1
+            if chunk:
+                self._run(head + ",".join(chunk))
+            sent += batch.num_rows
+            if total:
+                progress.advance(sent / total)
+        return sent
 
     def _load(self, table: str, items: "list[Item]", batches: Iterable["pa.RecordBatch"], total: int,
               progress: "Progress") -> int:
@@ -255,9 +294,9 @@ class MySqlTarget:
         self._run(f"INSERT INTO {q(target)} ({names}) SELECT {names} FROM {q(s.stage)}")
 
     # how storage values travel -----------------------------------------------------------------
-    @staticmethod
-    def as_text(column: str, duck_type: str) -> str:
-        """A storage column as one CSV field LOAD DATA reads: NULL unquoted, text in double quotes."""
+    def as_text(self, column: str, duck_type: str) -> str:
+        """A storage column as one CSV field LOAD DATA reads (NULL unquoted, text in double quotes),
+        or, when the server refuses LOAD DATA LOCAL, as an SQL literal."""
         t = duck_type.upper().strip()
         kind, _ = mysql_type(t)
         if t == "BOOLEAN":
@@ -269,12 +308,18 @@ class MySqlTarget:
         elif t.startswith("TIMESTAMP"):
             value = f"strftime({column}::TIMESTAMP, '%Y-%m-%d %H:%M:%S.%f')"
         elif t == "BLOB":
+            if not self.local_infile:  # an SQL hex literal: x'00FF'
+                return f"CASE WHEN {column} IS NULL THEN 'NULL' ELSE 'x''' || hex({column}) || '''' END"
             value = f"hex({column})"
         elif kind == "json" and t != "JSON":
             value = f"to_json({column})::VARCHAR"
         else:
             value = f"{column}::VARCHAR"
-        return f"""CASE WHEN {column} IS NULL THEN 'NULL' ELSE '"' || replace({value}, '"', '""') || '"' END"""
+        if not self.local_infile:  # an SQL string literal: backslashes and quotes escaped
+            value = f"replace({value}, '\\', '\\\\')"
+        quote = '"' if self.local_infile else "''"  # the CSV quote, or the SQL one (doubled inside DuckDB's literal)
+        return (f"CASE WHEN {column} IS NULL THEN 'NULL' "
+                f"ELSE '{quote}' || replace({value}, '{quote}', '{quote}{quote}') || '{quote}' END")
 
 
 _TABLE_OPTIONS = f"ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={COLLATION}"
