@@ -252,3 +252,46 @@ def test_user_errors_are_one_clear_line(project, mydwh, mariadb, monkeypatch):
     for job in project.jobs.recent(10):
         assert MYSQL_ETL_PASSWORD not in json.dumps([job.error, job.log, job.tables])
     assert scan_for_canaries(project.root) == []
+
+
+def test_stopping_mid_write_leaves_the_target_as_it_was(project, mydwh, mariadb):
+    from keboola_nb.engine.progress import NoProgress
+
+    class StopAfterFirstBatch(NoProgress):
+        def __init__(self) -> None:
+            self.fractions: list[float] = []
+
+        def advance(self, fraction: float) -> None:
+            self.fractions.append(fraction)
+
+        def cancelled(self) -> bool:
+            return bool(self.fractions)
+
+    extract(project, "shop", ["big"])
+    project.writers.create("stop", "mydwh", ["in.c-shop.big"])
+    mariadb.execute("CREATE TABLE big (id int PRIMARY KEY); INSERT INTO big VALUES (7)", database="dwh")
+    progress = StopAfterFirstBatch()
+    job = project.run("stop", progress=progress)
+    assert job.status == "error" and "stopped by the user" in job.error
+    assert 0 < progress.fractions[0] < 1  # it stopped part-way
+    assert rows(mariadb, "SELECT * FROM big") == [(7,)]
+    assert tables(mariadb) == ["big"]
+
+
+def test_full_load_of_a_table_foreign_keys_point_at_refills_it_in_place(project, mydwh, mariadb):
+    extract(project, "shop", ["customers"])
+    project.writers.create("fk", "mydwh", [{"table": "in.c-shop.customers", "columns": ["id", "name"]}])
+    mariadb.execute("CREATE TABLE customers (id int PRIMARY KEY, name text, since date);"
+                    "INSERT INTO customers VALUES (1, 'old', '2020-01-01'), (99, 'gone', NULL);"
+                    "CREATE TABLE visits (customer_id int, FOREIGN KEY (customer_id) REFERENCES customers (id));"
+                    "INSERT INTO visits VALUES (99)", database="dwh")
+    job = project.run("fk")  # customer 99 still has a visit: the whole load is refused and rolled back
+    assert job.status == "error" and "foreign key" in job.error.lower() and "left as they were" in job.error
+    assert rows(mariadb, "SELECT id, name FROM customers ORDER BY id") == [(1, "old"), (99, "gone")]
+    mariadb.execute("DELETE FROM visits; INSERT INTO visits VALUES (1)", database="dwh")
+    job = project.run("fk")
+    assert job.status == "success", job.error
+    assert rows(mariadb, "SELECT count(*), min(name) FROM customers") == [(50, "customer 1")]
+    assert rows(mariadb, "SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+                         "WHERE CONSTRAINT_SCHEMA = 'dwh' AND TABLE_NAME = 'visits'") == [("customers",)]
+    assert tables(mariadb) == ["customers", "visits"]

@@ -7,9 +7,11 @@ MySQL DDL is not transactional, so nothing touches a target table until every ta
 2. at commit, the incremental tables are upserted (INSERT ... ON DUPLICATE KEY UPDATE) from their staging
    tables in ONE InnoDB transaction, which a failure rolls back;
 3. then ONE `RENAME TABLE t TO old, staging TO t, ...` swaps every full load at once (atomic), and the old
-   tables are dropped.
+   tables are dropped. A table that other tables' foreign keys point at is instead emptied and refilled
+   in the transaction of step 2 (a rename would take the foreign keys along).
 An interruption before step 3 leaves every target as it was (the old table still named t); leftover staging
-tables carry fixed names and are dropped by the next run. LOAD DATA LOCAL turns bad values into warnings,
+tables carry fixed names and are dropped by the next run. A run that mixes incremental and full loads has
+one short window, between the COMMIT of step 2 and the RENAME of step 3, that a lost connection could split. LOAD DATA LOCAL turns bad values into warnings,
 so any warning fails the load.
 """
 
@@ -45,6 +47,10 @@ _NUMERIC = ("tinyint", "smallint", "int", "bigint", "decimal", "float", "double"
 _DOES_NOT_FIT = (1264, 1265, 1292, 1366, 1406, 1048, 1261, 1262, 1263, 1452)
 _LOST = (2006, 2013, 2055)
 
+REFERENCED_SQL = """
+SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS
+ WHERE UNIQUE_CONSTRAINT_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME = %s LIMIT 1
+"""
 UNIQUE_ON_SQL = """
 SELECT INDEX_NAME, GROUP_CONCAT(COLUMN_NAME ORDER BY COLUMN_NAME SEPARATOR '\\0') FROM information_schema.STATISTICS
  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 GROUP BY INDEX_NAME
@@ -67,6 +73,7 @@ class _Staged:
     names: list[str] = field(default_factory=list)
     pk: list[str] = field(default_factory=list)
     fresh: str = ""  # incremental into a new table: it is built here, then renamed to db_name
+    refill: bool = False  # a full load of a table other tables' foreign keys point at: emptied and refilled
 
 
 class MySqlTarget:
@@ -128,6 +135,8 @@ class MySqlTarget:
             for s in self.staged:
                 if s.incremental:
                     self._upsert(s.fresh or s.db_name, s)
+                elif s.refill:
+                    self._refill(s)
             self.conn.commit()
         except BaseException:
             self.conn.rollback()
@@ -136,16 +145,28 @@ class MySqlTarget:
         for s in self.staged:
             if s.fresh:
                 renames.append(f"{q(s.fresh)} TO {q(s.db_name)}")
-            elif not s.incremental:
+            elif not s.incremental and not s.refill:
                 if s.exists:
                     old.append(_name("old", s.db_name))
                     renames.append(f"{q(s.db_name)} TO {q(old[-1])}")
                 renames.append(f"{q(s.stage)} TO {q(s.db_name)}")
         if renames:
             self._run(f"RENAME TABLE {', '.join(renames)}")
-        leftovers = old + [s.stage for s in self.staged if s.incremental]
+        leftovers = old + [s.stage for s in self.staged if s.incremental or s.refill]
         if leftovers:
             self._run(f"DROP TABLE IF EXISTS {', '.join(q(t) for t in leftovers)}")
+
+    def _refill(self, s: _Staged) -> None:
+        """Make a table other tables' foreign keys point at equal to its staging table, without renaming it:
+        rows whose key is gone are deleted, the others upserted (a referenced row that is gone fails)."""
+        if not s.pk:
+            names = ", ".join(q(c) for c in s.names)
+            self._run(f"DELETE FROM {q(s.db_name)}")
+            self._run(f"INSERT INTO {q(s.db_name)} ({names}) SELECT {names} FROM {q(s.stage)}")
+            return
+        match = " AND ".join(f"t.{q(c)} = s.{q(c)}" for c in s.pk)
+        self._run(f"DELETE t FROM {q(s.db_name)} t LEFT JOIN {q(s.stage)} s ON {match} WHERE s.{q(s.pk[0])} IS NULL")
+        self._upsert(s.db_name, s)
 
     def _clean_up(self) -> None:
         """Drop what this run staged; on a dead connection the next run drops it instead."""
@@ -166,6 +187,10 @@ class MySqlTarget:
         exists = bool(self._run("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
                                 "AND TABLE_NAME = %s", [params.dbName]))
         staged = _Staged(params.dbName, params.incremental, stage, exists, [i.dbName for i in items], pk)
+        if exists and not params.incremental:
+            staged.refill = bool(self._run(REFERENCED_SQL, [params.dbName]))
+            if staged.refill:
+                self._check_columns(params)
         self.staged.append(staged)
         # A full load's staging table has the key from the start (InnoDB rebuilds a table to add one later).
         self._run(f"CREATE TABLE {q(stage)} ({_columns(items, [] if params.incremental else pk)}) {_TABLE_OPTIONS}")
@@ -241,6 +266,7 @@ class MySqlTarget:
         loader = threading.Thread(target=load, name="kbnb-mysql-load", daemon=True)
         loader.start()
         sent = 0
+        out = None
         try:
             out = _open_pipe(path, loader)
             if out is not None:
@@ -256,6 +282,11 @@ class MySqlTarget:
                         if total:
                             progress.advance(sent / total)
         finally:  # closing the pipe ends the load; wait for it before the connection is used again
+            if out is None:  # interrupted before writing: open and close the pipe so the load is not left waiting
+                with suppress(OSError):
+                    late = _open_pipe(path, loader)
+                    if late is not None:
+                        late.close()
             loader.join()
             shutil.rmtree(folder, ignore_errors=True)
         if "error" in result:
