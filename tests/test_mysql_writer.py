@@ -295,3 +295,21 @@ def test_full_load_of_a_table_foreign_keys_point_at_refills_it_in_place(project,
     assert rows(mariadb, "SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
                          "WHERE CONSTRAINT_SCHEMA = 'dwh' AND TABLE_NAME = 'visits'") == [("customers",)]
     assert tables(mariadb) == ["customers", "visits"]
+
+
+def test_assistant_creates_and_runs_a_mysql_writer(project, mydwh, mariadb, api):
+    from assistant_view import RecordingView
+    from keboola_nb.ai.agent import Agent
+    from standin import Text, ToolUse, Turn
+
+    extract(project, "shop", ["orders"])
+    create = ToolUse("create_writer", {"name": "to-my", "connection": "mydwh",
+                                       "tables": [{"table": "in.c-shop.orders"}]})
+    api.push(Turn([create]), Turn([ToolUse("run_configuration", {"name": "to-my"})]), Turn([Text("Written.")]))
+    view = RecordingView(decisions=[True, True])
+    reply = Agent(project, view).send("copy orders to the MySQL warehouse")
+    assert reply.stopped_by == "end_turn" and reply.calls == 3
+    card = view.proposals[0]
+    assert '"keboola.wr-db-mysql"' in card.json and '"schema"' not in card.json
+    assert any("in.c-shop.orders -> dwh.orders" in value for _, value in card.overview)
+    assert rows(mariadb, "SELECT count(*) FROM orders") == [(1000,)]

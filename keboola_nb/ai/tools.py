@@ -328,7 +328,7 @@ def create_writer(
     name: Annotated[str, "configuration name, e.g. to-dwh"],
     connection: Annotated[str, "target connection name"],
     tables: list[WriterEntry],
-    schema_name: Annotated[str, "target schema"] = "public",
+    schema_name: Annotated[str | None, "target schema (PostgreSQL, default public; MySQL has none)"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Propose a database writer (storage tables to a database); the user sees a card and creates it."""
@@ -339,7 +339,8 @@ def create_writer(
     config = writers.build(name, connection, entries, schema=schema_name)
     conn = ctx.project.connections.get(connection)
     preview = ctx.project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
-    overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()}), schema {schema_name}")]
+    schema = "" if conn.kind == "mysql" else f", schema {schema_name or 'public'}"
+    overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()}){schema}")]
     for s in writers.summary(config).to_dict("records"):
         since = f", changed since {s['changed_since']}" if s["changed_since"] else ""
         overview.append((s["row"], f"{s['table']} -> {s['target']} ({s['columns']} columns; {s['load']}; "
