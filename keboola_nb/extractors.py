@@ -44,21 +44,7 @@ class ExtractorManager:
 
     def save(self, config: Configuration, *, replace: bool = False, actor: str = "user") -> Configuration:
         """Save a built (or edited and checked) extractor under its name."""
-        name = config.name
-        existing = self.project.configs.find(name)
-        if existing is not None:
-            if not replace:
-                raise KeboolaError(
-                    f"a configuration named {name!r} already exists ({existing.component_id})",
-                    fix="choose another name, or pass --replace (replace=True) to save a new version of it",
-                )
-            if existing.component_id != config.component_id:
-                raise KeboolaError(f"{name!r} is a {existing.component_id} configuration, not an extractor of this kind")
-            config.id = existing.id
-            old_ids = {row.name: row.id for row in existing.rows}
-            for row in config.rows:
-                row.id = old_ids.get(row.name, row.id)  # keep row ids so incremental state carries over
-        return self.project.configs.save(config, actor=actor, change="" if existing is None else "replaced")
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
 
     def from_json(self, text: str) -> Configuration:
         """An extractor as Keboola JSON (e.g. edited by the user), checked before it can be saved."""

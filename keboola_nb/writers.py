@@ -61,20 +61,8 @@ class WriterManager:
                            description=spec["description"], replace=replace, actor=actor)
 
     def save(self, config: Configuration, *, replace: bool = False, actor: str = "user") -> Configuration:
-        existing = self.project.configs.find(config.name)
-        if existing is not None:
-            if not replace:
-                raise KeboolaError(
-                    f"a configuration named {config.name!r} already exists ({existing.component_id})",
-                    fix="choose another name, or pass --replace (replace=True) to save a new version of it",
-                )
-            if existing.component_id != config.component_id:
-                raise KeboolaError(f"{config.name!r} is a {existing.component_id} configuration, not this writer")
-            config.id = existing.id
-            old_ids = {row.name: row.id for row in existing.rows}
-            for row in config.rows:
-                row.id = old_ids.get(row.name, row.id)  # keep row ids so changed_since state carries over
-        return self.project.configs.save(config, actor=actor, change="" if existing is None else "replaced")
+        """Save a built (or edited and checked) writer under its name."""
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
 
     def from_json(self, text: str) -> Configuration:
         """A writer as Keboola JSON (e.g. edited by the user), checked before it can be saved."""

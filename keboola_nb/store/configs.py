@@ -67,6 +67,25 @@ class ConfigStore:
         return config
 
     # writing ---------------------------------------------------------------------------------
+    def save_named(self, config: Configuration, *, replace: bool = False, actor: str = "user") -> Configuration:
+        """Save a newly built `config` under its name; with `replace`, as a new version of the configuration
+        of that name, keeping its id and row ids so incremental and changed_since state carry over."""
+        existing = self.find(config.name)
+        if existing is not None:
+            if not replace:
+                raise KeboolaError(
+                    f"a configuration named {config.name!r} already exists ({existing.component_id})",
+                    fix="choose another name, or pass --replace (replace=True) to save a new version of it",
+                )
+            if existing.component_id != config.component_id:
+                raise KeboolaError(f"{config.name!r} is a {existing.component_id} configuration, "
+                                   f"not {config.component_id}")
+            config.id = existing.id
+            old_ids = {row.name: row.id for row in existing.rows}
+            for row in config.rows:
+                row.id = old_ids.get(row.name, row.id)
+        return self.save(config, actor=actor, change="" if existing is None else "replaced")
+
     def save(self, config: Configuration, *, actor: str = "user", change: str = "") -> Configuration:
         """Create or update `config`; every save is a new version and an audit entry."""
         check_name(config.name, "configuration")
