@@ -17,17 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from extract_postgres import measured, median  # noqa: E402
+from _measure import measured, median, preview_ms_median  # noqa: E402
 from servers import MariaDbServer  # noqa: E402
 
 TABLE_SQL = """
@@ -138,12 +136,7 @@ def preview_latency(project_dir: Path, env: dict[str, str]) -> dict:
     os.environ.update(env)
     conn = kb.Project.open(project_dir).connections.get("bench")
     conn.preview("big", 100)  # warm the connection
-    samples = []
-    for _ in range(50):
-        started = time.perf_counter()
-        assert len(conn.preview("big", 100)) == 100
-        samples.append((time.perf_counter() - started) * 1000)
-    return {"big_ms_median": statistics.median(samples)}
+    return {"big_ms_median": preview_ms_median(conn, "big")}
 
 
 def report(r: dict) -> None:

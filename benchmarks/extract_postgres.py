@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _measure import measured, median, preview_ms_median  # noqa: E402
 from servers import PostgresServer, postgres_bin  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -74,31 +72,6 @@ started = time.perf_counter()
 shell.run_line_magic("load_ext", "keboola_nb")
 print(json.dumps({"seconds": time.perf_counter() - started}))
 """
-
-
-def measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run `cmd`; wall seconds, peak RSS (MB) of that process, and its JSON output if any."""
-    # Output goes to files: waiting on the process (for its rusage) while it fills a pipe would hang.
-    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out_file.seek(0)
-        err_file.seek(0)
-        out, err = out_file.read().decode(), err_file.read().decode()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed: {err[-2000:]}")
-    result = {"wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if lines:
-        result.update(json.loads(lines[-1]))
-    return result
-
-
-def median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
 
 
 def main() -> None:
@@ -182,16 +155,7 @@ def preview_latency(project_dir: Path, env: dict[str, str]) -> dict:
     conn = project.connections.get("bench")
     conn.preview("public.big", 100)  # warm the connection
 
-    def timed(table: str) -> float:
-        samples = []
-        for _ in range(50):
-            started = time.perf_counter()
-            frame = conn.preview(table, 100)
-            samples.append((time.perf_counter() - started) * 1000)
-            assert len(frame) == 100
-        return statistics.median(samples)
-
-    big, small = timed("public.big"), timed("public.small")
+    big, small = preview_ms_median(conn, "public.big"), preview_ms_median(conn, "public.small")
     return {"big_ms_median": big, "small_ms_median": small, "ratio_big_to_small": big / small}
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from extract_postgres import measured, median  # noqa: E402
+from _measure import measured, median  # noqa: E402
 from servers import MariaDbServer  # noqa: E402
 from write_postgres import OUR_RUN, STORAGE_SQL  # noqa: E402
 
