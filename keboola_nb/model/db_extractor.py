@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import KeboolaError
 from .configuration import Configuration
-from .validation import explain
+from .validation import check_row_keys, explain, load_shorthand
 
 # Column types (as the connector's describe() spells them) that incremental fetching accepts, per kind.
 FETCHING_TYPES = {
@@ -105,12 +105,7 @@ def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
             out.append((row.name, DbRow.model_validate(params)))
         except ValidationError as e:
             raise explain(e, f"extractor {config.name!r}, row {row.name!r}", DbRow) from None
-        unknown = set(row.configuration) - {"parameters", "storage", "processors", "runtime"}
-        if unknown:
-            raise KeboolaError(
-                f"extractor {config.name!r}, row {row.name!r}: unknown key(s) {', '.join(sorted(unknown))}",
-                fix="a row holds parameters, storage, processors and runtime only",
-            )
+        check_row_keys(row.configuration, f"extractor {config.name!r}, row {row.name!r}")
     return out
 
 
@@ -133,29 +128,6 @@ SHORTHAND_KEYS = {"connection", "tables", "description"}
 
 def parse_shorthand(text: str, name: str) -> dict[str, Any]:
     """YAML body -> {"connection", "tables", "description"}; the entries are checked when the rows are built."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise KeboolaError(
-            f"extractor {name!r}: the YAML body is malformed{where}: {problem}",
-            fix="indent the table entries under 'tables:' with '- table: schema.table'",
-        ) from None
-    if not isinstance(data, dict):
-        raise KeboolaError(f"extractor {name!r}: the body must be a YAML mapping with 'connection' and 'tables'")
-    unknown = set(data) - SHORTHAND_KEYS
-    if unknown:
-        raise KeboolaError(
-            f"extractor {name!r}: unknown key(s) {', '.join(sorted(unknown))}",
-            fix=f"allowed keys: {', '.join(sorted(SHORTHAND_KEYS))}",
-        )
-    if "connection" not in data:
-        raise KeboolaError(f"extractor {name!r}: 'connection' is missing", fix="add 'connection: <name>'")
-    tables = data.get("tables")
-    if not isinstance(tables, list) or not tables:
-        raise KeboolaError(f"extractor {name!r}: 'tables' must be a list with at least one entry")
-    return {"connection": data["connection"], "tables": tables, "description": data.get("description", "")}
+    data = load_shorthand(text, f"extractor {name!r}", SHORTHAND_KEYS,
+                          "indent the table entries under 'tables:' with '- table: schema.table'")
+    return {"connection": data["connection"], "tables": data["tables"], "description": data.get("description", "")}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import KeboolaError
 from .configuration import Configuration
-from .validation import explain
+from .validation import check_row_keys, explain, load_shorthand
 
 IGNORE = "ignore"  # an item of this type is not written (Keboola UI's "IGNORE")
 PG_IDENTIFIER_BYTES = 63
@@ -117,15 +117,16 @@ class WriterRow(BaseModel):
         return self
 
 
-def check_root(config: Configuration) -> WriterDbNode:
-    class Root(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        db: WriterDbNode
+class WriterRoot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    db: WriterDbNode
 
+
+def check_root(config: Configuration) -> WriterDbNode:
     try:
-        return Root.model_validate(config.configuration.get("parameters", {})).db
+        return WriterRoot.model_validate(config.configuration.get("parameters", {})).db
     except ValidationError as e:
-        raise explain(e, f"writer {config.name!r}, parameters", Root) from None
+        raise explain(e, f"writer {config.name!r}, parameters", WriterRoot) from None
 
 
 def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
@@ -137,10 +138,7 @@ def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
     for row in config.rows:
         merged = config.merged(row)
         where = f"writer {config.name!r}, row {row.name!r}"
-        unknown = set(row.configuration) - {"parameters", "storage", "processors", "runtime"}
-        if unknown:
-            raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                               fix="a row holds parameters, storage, processors and runtime only")
+        check_row_keys(row.configuration, where)
         tables = merged.get("storage", {}).get("input", {}).get("tables", [])
         if len(tables) != 1:
             raise KeboolaError(f"{where}: storage.input.tables must hold exactly one table",
@@ -192,27 +190,7 @@ SHORTHAND_KEYS = {"connection", "schema", "tables", "description"}
 
 def parse_shorthand(text: str, name: str) -> dict[str, Any]:
     """YAML body -> {"connection", "schema", "tables", "description"}; entries are checked when rows are built."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise KeboolaError(
-            f"writer {name!r}: the YAML body is malformed{where}: {getattr(e, 'problem', None) or e}",
-            fix="indent the entries under 'tables:' with '- table: in.c-bucket.table'",
-        ) from None
-    if not isinstance(data, dict):
-        raise KeboolaError(f"writer {name!r}: the body must be a YAML mapping with 'connection' and 'tables'")
-    unknown = set(data) - SHORTHAND_KEYS
-    if unknown:
-        raise KeboolaError(f"writer {name!r}: unknown key(s) {', '.join(sorted(unknown))}",
-                           fix=f"allowed keys: {', '.join(sorted(SHORTHAND_KEYS))}")
-    if "connection" not in data:
-        raise KeboolaError(f"writer {name!r}: 'connection' is missing", fix="add 'connection: <name>'")
-    tables = data.get("tables")
-    if not isinstance(tables, list) or not tables:
-        raise KeboolaError(f"writer {name!r}: 'tables' must be a list with at least one entry")
-    return {"connection": data["connection"], "schema": data.get("schema"), "tables": tables,
+    data = load_shorthand(text, f"writer {name!r}", SHORTHAND_KEYS,
+                          "indent the entries under 'tables:' with '- table: in.c-bucket.table'")
+    return {"connection": data["connection"], "schema": data.get("schema"), "tables": data["tables"],
             "description": data.get("description", "")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
 
@@ -27,3 +27,39 @@ def explain(error: "ValidationError", where: str, model: "type[BaseModel] | None
         else:
             problems.append(f"{loc}: {item['msg']}")
     return KeboolaError(f"{where}: {'; '.join(problems)}", fix="correct the configuration and save it again")
+
+
+ROW_KEYS = {"parameters", "storage", "processors", "runtime"}
+
+
+def check_row_keys(row_configuration: dict[str, Any], where: str) -> None:
+    """A configuration row holds only the keys Keboola knows for rows."""
+    unknown = set(row_configuration) - ROW_KEYS
+    if unknown:
+        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                           fix="a row holds parameters, storage, processors and runtime only")
+
+
+def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str) -> dict[str, Any]:
+    """The YAML body of a `%%keboola extractor/writer NAME` cell: a mapping of `keys` with a connection and tables."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise KeboolaError(f"{where}: the YAML body is malformed{at}: {getattr(e, 'problem', None) or e}",
+                           fix=yaml_fix) from None
+    if not isinstance(data, dict):
+        raise KeboolaError(f"{where}: the body must be a YAML mapping with 'connection' and 'tables'")
+    unknown = set(data) - keys
+    if unknown:
+        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                           fix=f"allowed keys: {', '.join(sorted(keys))}")
+    if "connection" not in data:
+        raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
+    tables = data.get("tables")
+    if not isinstance(tables, list) or not tables:
+        raise KeboolaError(f"{where}: 'tables' must be a list with at least one entry")
+    return data
