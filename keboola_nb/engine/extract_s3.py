@@ -19,6 +19,7 @@ from ..store.secrets import redact
 from .extractor import UNTOUCHED
 from .jobs import Job
 from .progress import NoProgress, Progress
+from .runs import fail, select_rows, succeed
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -58,17 +59,11 @@ def run_s3_extractor(
     current = ""
     try:
         checked = check_rows(config)
-        selected = [(name, t) for name, t in checked
-                    if (name in rows if rows else not config.row(name).is_disabled)]
-        missing = set(rows or []) - {name for name, _ in checked}
-        if missing or not selected:
-            raise KeboolaError(f"extractor {config.name!r}: nothing to run (unknown rows: {', '.join(missing) or '-'})",
-                               fix=f"its rows are: {', '.join(n for n, _ in checked)}")
+        selected = select_rows(config, checked, rows, lambda table: True)
         job.note(f"extractor {config.name} ({config.component_id}): {len(selected)} row(s)")
         new_state: dict[str, dict[str, Any]] = {}
         with project.storage.transaction() as loader:
-            for index, (row_name, table) in enumerate(selected, 1):
-                row_id = config.row(row_name).id
+            for index, (row_id, row_name, table) in enumerate(selected, 1):
                 params = table.params
                 node = {**params.model_dump(by_alias=True), "prefix": ""}
                 connector = S3Connector(config.name, node)
@@ -99,16 +94,9 @@ def run_s3_extractor(
                          f"table has {result.total_rows:,}")
                 if params.newFilesOnly:
                     new_state[row_id] = next_state(files, state)
-        if new_state:
-            project.state.update(config.id, new_state)
-            job.note(f"state saved: {new_state}")
-        progress.finish(f"{sum(t['rows'] for t in job.tables):,} rows into {len(job.tables)} table(s)")
-        return project.jobs.finish(job, "success")
+        return succeed(project, job, config.id, new_state, progress)
     except KeboolaError as e:
-        job.tables.clear()
-        job.note(f"failed: {e}")
-        fix = f"\n  How to fix: {e.fix}" if e.fix else ""
-        return project.jobs.finish(job, "error", f"{e.what.rstrip('.')}. {UNTOUCHED}{fix}")
+        return fail(project, job, e, UNTOUCHED)
     except Exception as e:  # S3 or DuckDB: name the table, keep the message short
         job.tables.clear()
         text = redact(str(e)).strip().splitlines()[0]

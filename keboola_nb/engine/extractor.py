@@ -17,6 +17,7 @@ from ..model.db_extractor import DbRow, check_rows
 from ..store.secrets import redact
 from .jobs import Job
 from .progress import NoProgress, Progress, watch_query
+from .runs import fail, select_rows, succeed
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -41,7 +42,7 @@ def run_extractor(
     current = ""
     try:
         checked = check_rows(config)
-        selected = _select(config, checked, rows)
+        selected = select_rows(config, checked, rows, lambda p: p.enabled)
         job.note(f"extractor {config.name} ({config.component_id}): {len(selected)} table(s)")
         db = checked[0][1].db.model_dump(by_alias=True, exclude_none=True)
         connector = open_connector(component(config.component_id).kind, config.name, db)
@@ -80,39 +81,14 @@ def run_extractor(
                             job.note(f"{row_name}: no primary key, so rows at the watermark may repeat")
         finally:
             connector.close()
-        if new_state:
-            project.state.update(config.id, new_state)
-            job.note(f"state saved: {new_state}")
-        progress.finish(f"{sum(t['rows'] for t in job.tables):,} rows into {len(job.tables)} table(s)")
-        return project.jobs.finish(job, "success")
+        return succeed(project, job, config.id, new_state, progress)
     except KeboolaError as e:
-        job.tables.clear()
-        job.note(f"failed: {e}")
-        fix = f"\n  How to fix: {e.fix}" if e.fix else ""
-        return project.jobs.finish(job, "error", f"{e.what.rstrip('.')}. {UNTOUCHED}{fix}")
+        return fail(project, job, e, UNTOUCHED)
     except Exception as e:  # a driver error: name the table and keep the message short
         job.tables.clear()
         message = _explain(e, current, config.name)
         job.note(f"failed: {redact(str(e))}")
         return project.jobs.finish(job, "error", message)
-
-
-def _select(
-    config: Configuration, checked: list[tuple[str, DbRow]], wanted: list[str] | None
-) -> list[tuple[str, str, DbRow]]:
-    by_name = {name: (config.row(name).id, name, params) for name, params in checked}
-    if wanted:
-        missing = [w for w in wanted if w not in by_name]
-        if missing:
-            raise KeboolaError(
-                f"extractor {config.name!r} has no row(s) {', '.join(missing)}",
-                fix=f"its rows are: {', '.join(by_name)}",
-            )
-        return [by_name[w] for w in wanted]
-    chosen = [entry for entry in by_name.values() if entry[2].enabled and not config.row(entry[1]).is_disabled]
-    if not chosen:
-        raise KeboolaError(f"extractor {config.name!r} has no enabled rows", fix="enable a row, or name one to run")
-    return chosen
 
 
 def _spec(params: DbRow, state: dict[str, Any]) -> ExtractSpec:

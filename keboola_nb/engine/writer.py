@@ -20,6 +20,7 @@ from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
 from ..store.secrets import redact
 from .jobs import Job
 from .progress import NoProgress, Progress
+from .runs import fail, select_rows, succeed
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,7 +46,7 @@ def run_writer(
     current = ""
     try:
         checked = check_rows(config)
-        selected = _select(config, checked, rows)
+        selected = select_rows(config, checked, rows, lambda p: p.export)
         db = checked[0][1].db.model_dump(by_alias=True, exclude_none=True)
         kind = component(config.component_id).kind
         target = importlib.import_module(f".{TARGETS[kind]}", __package__).target(config.name, db)
@@ -79,17 +80,10 @@ def run_writer(
                 current = "committing"
         finally:
             target.close()
-        if new_state:  # only now: the target has committed
-            project.state.update(config.id, new_state)
-            job.note(f"state saved: {new_state}")
-        progress.finish(f"{sum(t['rows'] for t in job.tables):,} rows into {len(job.tables)} table(s)")
-        return project.jobs.finish(job, "success")
+        return succeed(project, job, config.id, new_state, progress)  # only now: the target has committed
     except KeboolaError as e:
-        job.tables.clear()
-        job.note(f"failed: {e}")
-        fix = f"\n  How to fix: {e.fix}" if e.fix else ""
         where = f"{current}: " if current and "stopped by the user" not in e.what else ""
-        return project.jobs.finish(job, "error", f"{where}{e.what.rstrip('.')}. {UNTOUCHED}{fix}")
+        return fail(project, job, e, UNTOUCHED, where)
     except Exception as e:  # a driver error: name the table and keep the message short
         job.tables.clear()
         job.note(f"failed: {redact(str(e))}")
@@ -145,22 +139,6 @@ def _as_text(column: str, duck_type: str) -> str:
     if pg == "bytea":
         return f"'\\x' || hex({column})"
     return f"{column}::VARCHAR"
-
-
-def _select(
-    config: Configuration, checked: list[tuple[str, WriterRow]], wanted: list[str] | None
-) -> list[tuple[str, str, WriterRow]]:
-    by_name = {name: (config.row(name).id, name, params) for name, params in checked}
-    if wanted:
-        missing = [w for w in wanted if w not in by_name]
-        if missing:
-            raise KeboolaError(f"writer {config.name!r} has no row(s) {', '.join(missing)}",
-                               fix=f"its rows are: {', '.join(by_name)}")
-        return [by_name[w] for w in wanted]
-    chosen = [e for e in by_name.values() if e[2].export and not config.row(e[1]).is_disabled]
-    if not chosen:
-        raise KeboolaError(f"writer {config.name!r} has no enabled rows", fix="enable a row, or name one to run")
-    return chosen
 
 
 def _explain(error: Exception, where: str) -> str:
