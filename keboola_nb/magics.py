@@ -313,13 +313,10 @@ class KeboolaMagics(Magics):
     @argument("--limit", type=int, default=1000, help="rows to return (default 1000)")
     def cmd_query(self, args: Any, cell: str | None) -> Any:
         """Run a read-only SQL query over storage (DuckDB); table ids like in.c-shop.orders work as written."""
-        from .sql.readonly import limited, read_only
-
         sql = cell if cell and cell.strip() else " ".join(args.sql)
         if not sql.strip():
             raise UsageError("%%keboola query needs a SELECT in the cell body")
-        checked = read_only(sql)
-        return session_project().storage.query(limited(checked, max(0, args.limit)))
+        return session_project().storage.select(sql, max(0, args.limit))
 
     cmd_query.takes_cell = True  # type: ignore[attr-defined]
 

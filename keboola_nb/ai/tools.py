@@ -166,10 +166,7 @@ def query_storage(
     limit: Annotated[int, "rows to return, at most 100"] = 20,
 ) -> dict[str, Any]:
     """Run a read-only query over storage to check SQL or answer a question; the user sees the rows."""
-    from ..sql.readonly import limited, read_only
-
-    checked = read_only(sql)
-    frame = ctx.project.storage.query(limited(checked, max(1, min(limit, 100))), external_access=False)
+    frame = ctx.project.storage.select(sql, max(1, min(limit, 100)), external_access=False)
     ctx.view.table("query result", frame)
     return {**rows_of(frame), "summary": f"{len(frame)} row(s)"}
 

@@ -158,6 +158,12 @@ class Storage:
         meta["columns"] = {name: dtype for name, dtype in columns if name != TIMESTAMP_COLUMN}
         return meta
 
+    def select(self, sql: str, limit: int, external_access: bool = True) -> "pd.DataFrame":
+        """At most `limit` rows of one read-only query (Keboola table ids may be written as they are)."""
+        from ..sql.readonly import limited, read_only
+
+        return self.query(limited(read_only(sql), limit), external_access=external_access)
+
     def query(self, sql: str, external_access: bool = True) -> "pd.DataFrame":
         """Run SQL on storage. Without `external_access`, the query cannot read files or the network:
         for SQL the user did not write (the assistant's)."""
