@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -44,3 +45,18 @@ def preview_ms_median(conn: Any, table: str, times: int = 50) -> float:
         assert len(conn.preview(table, 100)) == 100
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
+
+
+def save_results(out: str, results: dict) -> None:
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def exact_sum(project_dir: Path, source_sum: str) -> dict:
+    """Whether the extracted `amount` of in.c-bench.big kept its decimal type and sums exactly as at the source."""
+    import keboola_nb as kb
+
+    project = kb.Project.open(project_dir)
+    ours = project.storage.query('SELECT sum(amount)::VARCHAR AS s, typeof(any_value(amount)) AS t FROM "in.c-bench".big')
+    return {"storage_type": ours["t"][0], "storage_sum": ours["s"][0], "source_sum": source_sum,
+            "equal": ours["s"][0] == source_sum}

@@ -15,7 +15,6 @@ prints the ratios against the targets.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _measure import measured, median, preview_ms_median  # noqa: E402
+from _measure import exact_sum, measured, median, preview_ms_median, save_results  # noqa: E402
 from servers import MariaDbServer  # noqa: E402
 
 TABLE_SQL = """
@@ -111,23 +110,16 @@ def main() -> None:
             "targets": {"ratio_ours_to_mariadb_client": "<= 1.0", "speedup_vs_pandas": ">= 10",
                         "peak_rss_mb": "< 400"},
         }
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        save_results(args.out, results)
         report(results)
     finally:
         server.stop()
 
 
 def exactness(project_dir: Path, server: MariaDbServer) -> dict:
-    import keboola_nb as kb
-
-    project = kb.Project.open(project_dir)
-    ours = project.storage.query('SELECT sum(amount)::VARCHAR AS s, typeof(any_value(amount)) AS t FROM "in.c-bench".big')
     with server.connect("bench") as conn, conn.cursor() as cur:
         cur.execute("SELECT CAST(SUM(amount) AS CHAR) FROM big")
-        source = cur.fetchone()[0]
-    return {"storage_type": ours["t"][0], "storage_sum": ours["s"][0], "source_sum": source,
-            "equal": ours["s"][0] == source}
+        return exact_sum(project_dir, cur.fetchone()[0])
 
 
 def preview_latency(project_dir: Path, env: dict[str, str]) -> dict:

@@ -15,7 +15,6 @@ Writes benchmarks/results/extract_postgres.json and prints the ratios against th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _measure import measured, median, preview_ms_median  # noqa: E402
+from _measure import exact_sum, measured, median, preview_ms_median, save_results  # noqa: E402
 from servers import PostgresServer, postgres_bin  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -129,22 +128,15 @@ def main() -> None:
             "targets": {"ratio_ours_to_psql": "<= 1.0", "speedup_vs_pandas": ">= 5", "peak_rss_mb": "< 400",
                         "preview_ms_big": "< 50", "preview_ratio_big_to_small": "<= 1.2", "load_ext_seconds": "< 0.3"},
         }
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        save_results(args.out, results)
         report(results)
     finally:
         server.stop()
 
 
 def exactness(project_dir: Path, server: PostgresServer) -> dict:
-    import keboola_nb as kb
-
-    project = kb.Project.open(project_dir)
-    ours = project.storage.query('SELECT sum(amount)::VARCHAR AS s, typeof(any_value(amount)) AS t FROM "in.c-bench".big')
     with server.connect() as conn:
-        source = conn.execute("SELECT sum(amount)::text FROM big").fetchone()[0]
-    return {"storage_type": ours["t"][0], "storage_sum": ours["s"][0], "source_sum": source,
-            "equal": ours["s"][0] == source}
+        return exact_sum(project_dir, conn.execute("SELECT sum(amount)::text FROM big").fetchone()[0])
 
 
 def preview_latency(project_dir: Path, env: dict[str, str]) -> dict:

@@ -15,7 +15,6 @@ Writes benchmarks/results/write_mysql.json and prints the ratio against the targ
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _measure import measured, median  # noqa: E402
+from _measure import measured, median, save_results  # noqa: E402
 from servers import MariaDbServer  # noqa: E402
 from write_postgres import OUR_RUN, STORAGE_SQL  # noqa: E402
 
@@ -107,8 +106,7 @@ def main() -> None:
             "amount_type_in_target": our_type,
             "targets": {"ratio_ours_to_mariadb_client": "<= 1.5"},
         }
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        save_results(args.out, results)
         w = results["write"]
         print(f"\nwrite {args.rows:,} rows storage -> MariaDB: {our_s:.2f} s (mariadb LOAD DATA LOCAL from file "
               f"{client_s:.2f} s -> ratio {w['ratio_ours_to_mariadb_client']:.2f}, target <= 1.5); "

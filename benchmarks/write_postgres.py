@@ -13,7 +13,6 @@ Writes benchmarks/results/write_postgres.json and prints the ratio against the t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _measure import measured, median  # noqa: E402
+from _measure import measured, median, save_results  # noqa: E402
 from servers import PostgresServer, postgres_bin  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -118,8 +117,7 @@ def main() -> None:
             "amount_type_in_target": our_type,
             "targets": {"ratio_ours_to_psql": "<= 1.5"},
         }
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+        save_results(args.out, results)
         w = results["write"]
         print(f"\nwrite {args.rows:,} rows storage -> PostgreSQL: {our_s:.2f} s (psql \\copy from file {psql_s:.2f} s "
               f"-> ratio {w['ratio_ours_to_psql']:.2f}, target <= 1.5); CSV export for psql {export_s:.2f} s not counted")
