@@ -12,15 +12,53 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers, to make a client time out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    accepted: list[tuple[socket.socket, object]] = []  # held so the accepted socket is not closed by GC
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for conn, _ in accepted:
+            conn.close()
+
+
+def run_killing(run: Callable[[], T], kill: Callable[[], bool], interval: float, seconds: float = 20) -> T:
+    """Return `run()` while another thread calls `kill` every `interval` s until it reports a kill or time is up."""
+
+    def killer() -> None:
+        deadline = time.time() + seconds
+        while time.time() < deadline and not kill():
+            time.sleep(interval)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        return run()
+    finally:
+        thread.join()
 
 
 def postgres_bin() -> Path:

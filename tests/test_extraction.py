@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+from servers import run_killing
 
 from keboola_nb.storage.storage import storage_columns
 
@@ -134,22 +133,14 @@ def test_source_killed_mid_extract_leaves_everything_untouched(project, shop, pg
         "extractor/keboola.ex-db-pgsql/slow/rows/slow-big/config.json").read_text()
     project.state.clear(config.id)  # now read everything: about 10 s of a slow view
 
-    def kill_when_running() -> None:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            with pg.connect("shop") as conn:
-                n = conn.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE usename = 'etl' AND query ILIKE '%slow_big%' AND pid <> pg_backend_pid()"
-                ).fetchone()[0]
-            if n:
-                return
-            time.sleep(0.1)
+    def kill_the_read() -> bool:
+        with pg.connect("shop") as conn:
+            return bool(conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE usename = 'etl' AND query ILIKE '%slow_big%' AND pid <> pg_backend_pid()"
+            ).fetchone()[0])
 
-    killer = threading.Thread(target=kill_when_running)
-    killer.start()
-    job = project.run("slow")
-    killer.join()
+    job = run_killing(lambda: project.run("slow"), kill_the_read, interval=0.1)
     assert job.status == "error", job
     assert "closed the connection" in job.error and "left as they were" in job.error
     assert project.state.get(config.id) == {}  # still as cleared before the run

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from conftest import MYSQL_BIG_ROWS, scan_for_canaries
+from servers import run_killing
 
 
 def test_config_is_keboola_ex_db_mysql_json(project, myshop):
@@ -149,29 +148,26 @@ def test_source_killed_mid_extract_leaves_everything_untouched(project, myshop, 
     project.state.update(config.id, {config.rows[0].id: {"lastFetchedRow": "2024-01-03 07:00:00"}})
     assert project.run("slow").status == "success"
     rows_before = project.storage.tables().set_index("id").loc["in.c-slow.slow_big", "rows"]
+    config_before = (project.root / "main").joinpath(
+        "extractor/keboola.ex-db-mysql/slow/rows/slow-big/config.json").read_text()
     project.state.clear(config.id)  # now read everything: about 4 s of a slow view
 
-    def kill_when_running() -> None:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            with mariadb.connect() as conn, conn.cursor() as cur:
-                cur.execute("SELECT ID FROM information_schema.PROCESSLIST "
-                            "WHERE USER = 'etl' AND INFO LIKE '%slow_big%' AND INFO NOT LIKE '%LIMIT%'")  # the bulk read
-                ids = [row[0] for row in cur.fetchall()]
-                for pid in ids:
-                    cur.execute(f"KILL {int(pid)}")
-            if ids:
-                return
-            time.sleep(0.05)
+    def kill_the_read() -> bool:
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT ID FROM information_schema.PROCESSLIST "
+                        "WHERE USER = 'etl' AND INFO LIKE '%slow_big%' AND INFO NOT LIKE '%LIMIT%'")  # the bulk read
+            ids = [row[0] for row in cur.fetchall()]
+            for pid in ids:
+                cur.execute(f"KILL {int(pid)}")
+        return bool(ids)
 
-    killer = threading.Thread(target=kill_when_running)
-    killer.start()
-    job = project.run("slow")
-    killer.join()
+    job = run_killing(lambda: project.run("slow"), kill_the_read, interval=0.05)
     assert job.status == "error", job
     assert "closed the connection" in job.error and "left as they were" in job.error
     assert project.state.get(config.id) == {}  # still as cleared before the run
     assert project.storage.tables().set_index("id").loc["in.c-slow.slow_big", "rows"] == rows_before
+    assert (project.root / "main").joinpath(
+        "extractor/keboola.ex-db-mysql/slow/rows/slow-big/config.json").read_text() == config_before
 
 
 def test_wrong_password_fails_the_run_with_a_diagnosis(project, myshop, monkeypatch):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from decimal import Decimal
 
 import pytest
+from servers import free_port, silent_port
 
 import keboola_nb as kb
 from keboola_nb.connectors import postgres
@@ -34,27 +33,18 @@ def test_unknown_user_missing_db_refused_port(project, pg):
     missing = project.connections.add("missing", pg.url("nope_db", "postgres"), password=pg.password)
     d = missing.test()
     assert d.problem == "missing_database" and "'nope_db'" in d.message
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
+    closed_port = free_port()
     refused = project.connections.add("refused", f"postgresql://etl@127.0.0.1:{closed_port}/shop")
     d = refused.test()
-    assert d.problem == "network" and str(closed_port) in d.message
+    assert d.problem == "network" and str(closed_port) in d.message and "nothing is listening" in d.message
 
 
 def test_silent_server_times_out(project, monkeypatch):
     monkeypatch.setattr(postgres, "CONNECT_TIMEOUT_S", 2)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(5)
-    accepted = []
-    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
-    try:
-        conn = project.connections.add("silent", f"postgresql://etl@127.0.0.1:{listener.getsockname()[1]}/shop")
+    with silent_port() as port:
+        conn = project.connections.add("silent", f"postgresql://etl@127.0.0.1:{port}/shop")
         d = conn.test()
         assert d.problem == "timeout", d
-    finally:
-        listener.close()
 
 
 def test_missing_env_secret_is_diagnosed(project, pg, monkeypatch):
