@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import KeboolaError
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,6 +56,47 @@ class ExtractSpec:
     fetching_column: str | None = None
     since: Any = None  # the last fetched value: rows with fetching_column >= since are read
     limit: int | None = None  # incrementalFetchingLimit
+
+
+def connected(target: str, user: str, server: str, readable: Any, started: float) -> Diagnosis:
+    """The answer of a connection test that got through."""
+    return Diagnosis(
+        True,
+        "ok",
+        f"connected to {target} as {user}",
+        details={
+            "server": server,
+            "readable tables": readable,
+            "connect + check": f"{(time.perf_counter() - started) * 1000:.0f} ms",
+        },
+    )
+
+
+def table_not_found(label: str, known: list[str], connection: str) -> KeboolaError:
+    """The error for a table that is not there, naming the closest ones that are."""
+    close = difflib.get_close_matches(label, known, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola tables"
+    return KeboolaError(f"table {label} was not found in connection {connection!r}", fix=hint)
+
+
+def check_columns(label: str, wanted: list[str], available: list[str]) -> None:
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        raise KeboolaError(
+            f"table {label} has no column(s) {', '.join(missing)}",
+            fix=f"its columns are: {', '.join(available)}",
+        )
+
+
+def with_watermark(sql: str, spec: ExtractSpec, quote: Callable[[str], str], literal: Callable[[Any], str]) -> str:
+    """`sql` narrowed to rows at or after the last fetched value, and to the fetching limit, on the server."""
+    if spec.fetching_column is not None:
+        column = quote(spec.fetching_column)
+        if spec.since is not None:
+            sql += f" WHERE {column} >= {literal(spec.since)}"
+        if spec.limit:
+            sql += f" ORDER BY {column} LIMIT {int(spec.limit)}"
+    return sql
 
 
 ARROW_VIEW = "arrow_source"  # the name under which a Scan's Arrow stream is visible to its SQL

@@ -13,7 +13,6 @@ restores the exact type on arrival:
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 import time
@@ -24,7 +23,16 @@ from urllib.parse import quote
 
 from ..errors import KeboolaError
 from ..store.secrets import describe_reference, redact, resolve
-from .base import ARROW_VIEW, Diagnosis, ExtractSpec, Scan
+from .base import (
+    ARROW_VIEW,
+    Diagnosis,
+    ExtractSpec,
+    Scan,
+    check_columns,
+    connected,
+    table_not_found,
+    with_watermark,
+)
 from .postgres import parse_table_name
 
 if TYPE_CHECKING:
@@ -260,16 +268,7 @@ class MySqlConnector:
         except pymysql.Error as e:
             return self._diagnose(e, params)
         server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
-        return Diagnosis(
-            True,
-            "ok",
-            f"connected to {self.target()} as {params['user']}",
-            details={
-                "server": f"{server} {version.split('-')[0]}",
-                "readable tables": readable,
-                "connect + check": f"{(time.perf_counter() - started) * 1000:.0f} ms",
-            },
-        )
+        return connected(self.target(), params["user"], f"{server} {version.split('-')[0]}", readable, started)
 
     def target(self) -> str:
         return f"{self.db.get('host') or '127.0.0.1'}:{self.db.get('port') or 3306}/{self.database}"
@@ -335,9 +334,7 @@ class MySqlConnector:
         _, rows = self._query(RESOLVE_SQL, (schema, name))
         if not rows:
             known = [format_table((schema, r[1])) for r in self._query(TABLES_SQL, (schema,))[1]]
-            close = difflib.get_close_matches(format_table((schema, name)), known, n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola tables"
-            raise KeboolaError(f"table {format_table((schema, name))} was not found in connection {self.name!r}", fix=hint)
+            raise table_not_found(format_table((schema, name)), known, self.name)
         schema, name, estimate = rows[0]
         return schema, name, None if estimate is None else int(estimate)
 
@@ -395,21 +392,11 @@ class MySqlConnector:
         source = f"{quote_ident(schema)}.{quote_ident(name)}"
         catalog = {f.name: Column.from_field(f) for f in self._execute(f"SELECT * FROM {source} LIMIT 0")[0]}
         wanted = spec.columns or list(catalog)
-        missing = [c for c in wanted if c not in catalog]
-        if missing:
-            raise KeboolaError(
-                f"table {format_table((schema, name))} has no column(s) {', '.join(missing)}",
-                fix=f"its columns are: {', '.join(catalog)}",
-            )
+        check_columns(format_table((schema, name)), wanted, list(catalog))
         columns = [catalog[c] for c in wanted]
         sql = f"SELECT {', '.join(c.source_expr() for c in columns)} FROM {source}"
+        sql = with_watermark(sql, spec, quote_ident, self._literal)
         since = spec.since if spec.fetching_column is not None else None
-        if spec.fetching_column is not None:
-            column = quote_ident(spec.fetching_column)
-            if since is not None:
-                sql += f" WHERE {column} >= {self._literal(since)}"  # pushed down to the server
-            if spec.limit:
-                sql += f" ORDER BY {column} LIMIT {int(spec.limit)}"
         return self._stream(sql, columns, estimate if since is None else None)
 
     def _query_columns(self, query: str) -> list[Column]:

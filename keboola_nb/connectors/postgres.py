@@ -6,7 +6,6 @@ measured about twice as fast as streaming Arrow batches through Python and keeps
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 import time
@@ -14,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
 from ..store.secrets import describe_reference, redact, resolve
-from .base import Diagnosis, ExtractSpec, Scan
+from .base import (
+    Diagnosis,
+    ExtractSpec,
+    Scan,
+    check_columns,
+    connected,
+    table_not_found,
+    with_watermark,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -219,16 +226,7 @@ class PostgresConnector:
                 ).fetchone()[0]  # type: ignore[index]
         except psycopg.Error as e:
             return self._diagnose(e, params)
-        return Diagnosis(
-            True,
-            "ok",
-            f"connected to {self.target()} as {params['user']}",
-            details={
-                "server": f"PostgreSQL {version}",
-                "readable tables": can_read,
-                "connect + check": f"{(time.perf_counter() - started) * 1000:.0f} ms",
-            },
-        )
+        return connected(self.target(), params["user"], f"PostgreSQL {version}", can_read, started)
 
     def target(self) -> str:
         host = self.db.get("host") or "127.0.0.1"
@@ -284,9 +282,7 @@ class PostgresConnector:
         _, rows = self._query(RESOLVE_SQL, (schema, name))
         if not rows:
             known = [format_table((r[0], r[1])) for r in self._query(TABLES_SQL, {"schema": None})[1]]
-            close = difflib.get_close_matches(format_table((schema, name)), known, n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "list the tables with %keboola tables"
-            raise KeboolaError(f"table {format_table((schema, name))} was not found in connection {self.name!r}", fix=hint)
+            raise table_not_found(format_table((schema, name)), known, self.name)
         oid, schema, name, reltuples = rows[0]
         return oid, schema, name, reltuples
 
@@ -331,12 +327,7 @@ class PostgresConnector:
         described = self._query(DESCRIBE_SQL, (oid,))[1]
         types = {row[0]: row[1] for row in described}
         columns = spec.columns or list(types)
-        missing = [c for c in columns if c not in types]
-        if missing:
-            raise KeboolaError(
-                f"table {format_table((schema, name))} has no column(s) {', '.join(missing)}",
-                fix=f"its columns are: {', '.join(types)}",
-            )
+        check_columns(format_table((schema, name)), columns, list(types))
         estimate = None if reltuples < 0 else int(reltuples)
         as_text = [c for c in columns if _AS_TEXT.match(types[c])]
         since = spec.since if spec.fetching_column is not None else None
@@ -349,13 +340,8 @@ class PostgresConnector:
             return Scan(f"{sql} WHERE {quote_ident(spec.fetching_column)} >= ?", [since], None)  # type: ignore[arg-type]
         # Exact text for types DuckDB would round, or ORDER BY + LIMIT: let the server run our SQL.
         select = ", ".join(f"{quote_ident(c)}::text AS {quote_ident(c)}" if c in as_text else quote_ident(c) for c in columns)
-        sql = f"SELECT {select} FROM {quote_ident(schema)}.{quote_ident(name)}"
-        if spec.fetching_column is not None:
-            column = quote_ident(spec.fetching_column)
-            if since is not None:
-                sql += f" WHERE {column} >= {self._literal(since)}"
-            if spec.limit:
-                sql += f" ORDER BY {column} LIMIT {int(spec.limit)}"
+        sql = with_watermark(f"SELECT {select} FROM {quote_ident(schema)}.{quote_ident(name)}", spec, quote_ident,
+                             self._literal)
         return Scan(f"SELECT * FROM postgres_query('{alias}', ?)", [sql], estimate if since is None else None)
 
     def _literal(self, value: Any) -> str:
