@@ -99,6 +99,11 @@ def with_watermark(sql: str, spec: ExtractSpec, quote: Callable[[str], str], lit
     return sql
 
 
+def duck_literal(value: Any) -> str:
+    """A DuckDB SQL literal: an int as it is, anything else as a quoted string."""
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+
 ARROW_VIEW = "arrow_source"  # the name under which a Scan's Arrow stream is visible to its SQL
 
 

@@ -19,6 +19,7 @@ from .base import (
     Scan,
     check_columns,
     connected,
+    duck_literal,
     table_not_found,
     with_watermark,
 )
@@ -363,17 +364,13 @@ class PostgresConnector:
         fields = {"HOST": params["host"], "PORT": params["port"], "DATABASE": params["dbname"], "USER": params["user"]}
         if "password" in params:
             fields["PASSWORD"] = params["password"]
-        body = ", ".join(f"{k} {_duck_literal(v)}" for k, v in fields.items())
+        body = ", ".join(f"{k} {duck_literal(v)}" for k, v in fields.items())
         con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {alias} (TYPE postgres, {body})")
         options = f"connect_timeout={CONNECT_TIMEOUT_S} application_name=keboola_nb"
         if "sslmode" in params:
             options += f" sslmode={params['sslmode']}"
         con.execute(f"ATTACH '{options}' AS {alias} (TYPE postgres, SECRET {alias}, READ_ONLY)")
         return alias
-
-
-def _duck_literal(value: Any) -> str:
-    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
 def connector(name: str, db: dict[str, Any]) -> PostgresConnector:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ..errors import KeboolaError
 from ..store.secrets import resolve
-from .base import Diagnosis
+from .base import Diagnosis, duck_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,17 +45,13 @@ def file_format(key: str) -> str:
 
 def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True) -> str:
     """The DuckDB table function that reads `urls` (all of one format) as one relation."""
-    files = "[" + ", ".join(_literal(u) for u in urls) + "]"
+    files = "[" + ", ".join(duck_literal(u) for u in urls) + "]"
     if fmt == "parquet":
         return f"SELECT * FROM read_parquet({files}, union_by_name = true)"
     if fmt == "json":
         return f"SELECT * FROM read_json({files}, format = 'newline_delimited', union_by_name = true)"
-    return (f"SELECT * FROM read_csv({files}, header = {str(header).lower()}, delim = {_literal(delimiter)}, "
-            f"quote = {_literal(enclosure)}, union_by_name = true)")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return (f"SELECT * FROM read_csv({files}, header = {str(header).lower()}, delim = {duck_literal(delimiter)}, "
+            f"quote = {duck_literal(enclosure)}, union_by_name = true)")
 
 
 class S3Connector:
@@ -95,7 +91,7 @@ class S3Connector:
         if endpoint:
             parts = urlsplit(endpoint)
             options.update(ENDPOINT=parts.netloc, URL_STYLE="path", USE_SSL=str(parts.scheme == "https").lower())
-        body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else _literal(v)}" for k, v in options.items())
+        body = ", ".join(f"{k} {v if k in ('TYPE', 'USE_SSL') else duck_literal(v)}" for k, v in options.items())
         con.execute(f"CREATE OR REPLACE TEMPORARY SECRET {SECRET_NAME} ({body})")
 
     def url(self, key: str) -> str:
