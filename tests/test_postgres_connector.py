@@ -39,6 +39,12 @@ def test_unknown_user_missing_db_refused_port(project, pg):
     assert d.problem == "network" and str(closed_port) in d.message and "nothing is listening" in d.message
 
 
+def test_unknown_host_is_diagnosed(project):
+    conn = project.connections.add("nohost", "postgresql://etl@no-such-host.invalid:5432/shop")
+    d = conn.test()
+    assert d.problem == "network" and "no-such-host.invalid" in d.message and "unknown" in d.message
+
+
 def test_silent_server_times_out(project, monkeypatch):
     monkeypatch.setattr(postgres, "CONNECT_TIMEOUT_S", 2)
     with silent_port() as port:

@@ -254,6 +254,8 @@ class PostgresConnector:
              "check the host and port, and that the server is running"),
             (("could not translate host name",), "network", f"the host name {params['host']!r} is unknown",
              "check the spelling of the host, or your VPN / DNS"),
+            (("failed to resolve host",), "network", f"the host name {params['host']!r} is unknown",  # psycopg 3 words
+             "check the spelling of the host, or your VPN / DNS"),
             (("timeout expired",), "timeout", f"{where} did not answer within {CONNECT_TIMEOUT_S} s",
              "check the host, the port, and any firewall or VPN on the way"),
             (("ssl",), "ssl", f"SSL problem talking to {where}: {text}",
