@@ -12,16 +12,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Project", "KeboolaError", "secret", "load_ipython_extension"]
+__all__ = ["Project", "KeboolaError", "KeboolaNotice", "secret", "load_ipython_extension"]
 
 if TYPE_CHECKING:
-    from .errors import KeboolaError
+    from .errors import KeboolaError, KeboolaNotice
     from .project import Project
     from .store.secrets import secret
 
 _LAZY = {
     "Project": ("project", "Project"),
     "KeboolaError": ("errors", "KeboolaError"),
+    "KeboolaNotice": ("errors", "KeboolaNotice"),
     "secret": ("store.secrets", "secret"),
 }
 

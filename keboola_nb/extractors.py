@@ -7,10 +7,11 @@ are checked against the source's catalog before anything is saved.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from . import s3_extractors
-from .errors import KeboolaError
+from .errors import KeboolaError, KeboolaNotice
 from .model import s3_extractor
 from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
@@ -129,6 +130,15 @@ class ExtractorManager:
                                        fix=f"its columns are: {', '.join(columns)}")
             if "primaryKey" not in params:
                 params["primaryKey"] = connector.primary_key((schema, table))
+                suggestion = [] if params["primaryKey"] else connector.key_suggestion((schema, table))
+                if suggestion:
+                    warnings.warn(
+                        f"{where}: table {connector.format_table((schema, table))} has no primary key; suggested "
+                        f"key: {', '.join(suggestion)} (unique and not null). To use it, add "
+                        f"primary_key: [{', '.join(suggestion)}]",
+                        KeboolaNotice,
+                        stacklevel=2,
+                    )
             column = params.get("incrementalFetchingColumn")
             if column is not None:
                 types = dict(zip(described["column"], described["type"]))

@@ -52,12 +52,17 @@ class KeboolaMagics(Magics):
         if "--help" in rest.split() or "-h" in rest.split():
             return self._print(handler.parser.format_help())
         args = parse_argstring(handler, rest)
-        from .errors import KeboolaError
+        from .errors import KeboolaError, notices
 
+        notes: list[str] = []
         try:
-            return handler(args, cell) if getattr(handler, "takes_cell", False) else self._line_only(handler, args, cell)
+            with notices() as notes:  # filled when the block ends
+                return handler(args, cell) if getattr(handler, "takes_cell", False) else self._line_only(handler, args, cell)
         except KeboolaError as e:
             raise UsageError(str(e)) from None
+        finally:
+            for note in notes:
+                print(f"note: {note}")
 
     def _line_only(self, handler: Callable[..., Any], args: Any, cell: str | None) -> Any:
         if cell is not None and cell.strip():

@@ -47,6 +47,11 @@ INSERT INTO composite VALUES ('eu', '2024-01-01', 1), ('eu', '2024-01-02', 2), (
 CREATE TABLE no_pk (a integer, b text);
 INSERT INTO no_pk VALUES (1, 'x'), (1, 'x'), (2, NULL);
 
+-- No primary key, but unique NOT NULL columns: `code` is the narrowest key to suggest (email may be NULL).
+CREATE TABLE keyed_by_code (region text NOT NULL, day date NOT NULL, code text NOT NULL, email text,
+                            UNIQUE (email), UNIQUE (region, day), UNIQUE (code));
+INSERT INTO keyed_by_code VALUES ('eu', '2024-01-01', 'A1', NULL), ('us', '2024-01-01', 'B2', 'b@example.com');
+
 CREATE TABLE empty_table (id integer PRIMARY KEY, note text);
 
 CREATE TABLE all_types (
@@ -131,6 +136,10 @@ INSERT INTO `Order Items` VALUES (1, 1, 'čaj', 1.5), (2, 1, 'káva', 2.25), (1,
 
 CREATE TABLE no_pk (a int, b text);
 INSERT INTO no_pk VALUES (1, 'x'), (1, 'x'), (2, NULL);
+-- No primary key, but unique NOT NULL columns: `code` is the narrowest key to suggest (email may be NULL).
+CREATE TABLE keyed_by_code (region varchar(8) NOT NULL, day date NOT NULL, code varchar(8) NOT NULL,
+                            email varchar(40), UNIQUE (email), UNIQUE (region, day), UNIQUE (code));
+INSERT INTO keyed_by_code VALUES ('eu', '2024-01-01', 'A1', NULL), ('us', '2024-01-01', 'B2', 'b@example.com');
 CREATE TABLE empty_table (id int PRIMARY KEY, note text);
 
 CREATE TABLE all_types (

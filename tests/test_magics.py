@@ -93,6 +93,14 @@ def test_failed_run_raises_with_the_reason(ip, shop, pg, monkeypatch):
         ip.run_line_magic("keboola", "run fails")
 
 
+def test_a_suggested_key_is_printed_as_a_note(ip, shop, capsys):
+    ip.run_cell_magic("keboola", "extractor codes", "connection: shop\ntables: [public.keyed_by_code]\n")
+    out = capsys.readouterr().out
+    assert "note: extractor 'codes', table entry 1: table public.keyed_by_code has no primary key; " \
+           "suggested key: code (unique and not null). To use it, add primary_key: [code]" in out
+    assert "Warning" not in out
+
+
 def test_load_ext_imports_nothing_heavy():
     code = (
         "import sys\n"

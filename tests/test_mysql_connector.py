@@ -89,7 +89,10 @@ def test_tables_use_catalog_estimates(myshop, mariadb):
     assert 100_000 < by.loc["big", "rows_estimate"] < 400_000
     assert by.loc["big", "primary_key"] == ["id"] and by.loc["big", "columns"] == 4
     assert by.loc["Order Items", "primary_key"] == ["OrderId", "Line No"]  # key order, not column order
-    assert by.loc["no_pk", "primary_key"] == []
+    assert by.loc["no_pk", "primary_key"] == [] and by.loc["no_pk", "suggested_key"] == []
+    assert by.loc["keyed_by_code", "primary_key"] == [] and by.loc["keyed_by_code", "suggested_key"] == ["code"]
+    assert by.loc["customers", "suggested_key"] == []
+    assert myshop.connector().key_suggestion(("shop", "keyed_by_code")) == ["code"]
     assert by.loc["slow_big", "type"] == "view" and pd_isna(by.loc["slow_big", "rows_estimate"])
     assert list(myshop.tables(schema="mysql")["table"]) == []  # etl may not see the system schema
 

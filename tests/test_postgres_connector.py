@@ -74,6 +74,17 @@ def test_tables_use_catalog_statistics(shop):
     assert list(only_sales["table"]) == ["Order Items"]
 
 
+def test_a_key_is_suggested_from_unique_not_null_columns(shop, project):
+    by = shop.tables(schema="public").set_index("table")
+    assert by.loc["keyed_by_code", "primary_key"] == [] and by.loc["keyed_by_code", "suggested_key"] == ["code"]
+    assert by.loc["no_pk", "suggested_key"] == []  # no unique index at all
+    assert by.loc["customers", "suggested_key"] == []  # it has a primary key; email may be NULL anyway
+    assert shop.connector().key_suggestion(("public", "keyed_by_code")) == ["code"]
+    with pytest.warns(kb.KeboolaNotice, match=r"keyed_by_code has no primary key; suggested key: code"):
+        config = project.extractors.create("codes", connection="shop", tables=["public.keyed_by_code"])
+    assert config.rows[0].configuration["parameters"]["primaryKey"] == []  # a suggestion, not applied
+
+
 def test_describe_has_keys_defaults_and_references(shop):
     frame = shop.describe("public.orders")
     assert list(frame["column"]) == ["id", "customer_id", "amount", "status", "updated_at"]

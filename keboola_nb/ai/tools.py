@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import KeboolaError
+from ..errors import KeboolaError, notices
 from .context import Declined, Proposal, ToolContext
 from .toolbox import tool
 
@@ -254,7 +254,8 @@ def create_extractor(
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
     entries = [t.model_dump(exclude_none=True) for t in tables]
-    config = extractors.build(name, connection, entries)
+    with notices() as notes:  # e.g. a suggested key for a table without a primary key
+        config = extractors.build(name, connection, entries)
     conn = ctx.project.connections.get(connection)
     first = entries[0]["table"] if entries else None
     preview = conn.preview(first, PREVIEW_ROWS) if first else None
@@ -264,6 +265,7 @@ def create_extractor(
         how = f"incremental by {p['incrementalFetchingColumn']}" if p.get("incrementalFetchingColumn") else "full load"
         overview.append((row.name, f"{p['table']['schema']}.{p['table']['tableName']} -> {p['outputTable']} "
                                    f"(primary key {', '.join(p['primaryKey']) or 'none'}; {how})"))
+    overview += [("Note", note) for note in notes]
     draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
     decision = ctx.view.confirm(
@@ -279,7 +281,7 @@ def create_extractor(
     ctx.conversations.set_draft_state(draft_id, "created")
     outputs = [r.configuration["parameters"].get("outputTable") for r in saved.rows]
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "edited_by_user": decision.value is not None, "output_tables": outputs,
+            "edited_by_user": decision.value is not None, "output_tables": outputs, "notes": notes,
             "summary": f"created {saved.name} (version {saved.version})"}
 
 

@@ -60,6 +60,16 @@ SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS
  ORDER BY TABLE_NAME, SEQ_IN_INDEX
 """
 
+# Unique indexes other than the primary key, with whether each column may be NULL (see unique_keys).
+UNIQUE_KEYS_SQL = """
+SELECT s.TABLE_NAME, s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE = 'YES'
+  FROM information_schema.STATISTICS s
+  LEFT JOIN information_schema.COLUMNS c
+    ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+ WHERE s.TABLE_SCHEMA = %s AND s.NON_UNIQUE = 0 AND s.INDEX_NAME <> 'PRIMARY' AND (%s IS NULL OR s.TABLE_NAME = %s)
+ ORDER BY s.TABLE_NAME, s.INDEX_NAME, s.SEQ_IN_INDEX
+"""
+
 COLUMNS_SQL = """
 SELECT c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES', c.COLUMN_KEY = 'PRI', c.COLUMN_DEFAULT,
        (SELECT GROUP_CONCAT(CONCAT(k.REFERENCED_TABLE_SCHEMA, '.', k.REFERENCED_TABLE_NAME, '(',
@@ -319,11 +329,13 @@ class MySqlConnector:
         keys: dict[str, list[str]] = {}
         for table, column in self._query(PRIMARY_KEYS_SQL, (schema, None, None))[1]:
             keys.setdefault(table, []).append(column)
+        suggested = self._unique_keys(schema, None)
         frame = pd.DataFrame(
             [{"schema": s, "table": t, "type": "view" if kind == "VIEW" else "table",
-              "rows_estimate": None if kind == "VIEW" else n, "primary_key": keys.get(t, []), "columns": cols}
+              "rows_estimate": None if kind == "VIEW" else n, "primary_key": keys.get(t, []),
+              "suggested_key": [] if t in keys else suggested.get(t, []), "columns": cols}
              for s, t, kind, n, cols in rows],
-            columns=["schema", "table", "type", "rows_estimate", "primary_key", "columns"],
+            columns=["schema", "table", "type", "rows_estimate", "primary_key", "suggested_key", "columns"],
         )
         frame["rows_estimate"] = frame["rows_estimate"].astype("Int64")
         frame["columns"] = frame["columns"].astype(int)
@@ -358,6 +370,22 @@ class MySqlConnector:
         """The primary key columns in key order (which may differ from column order)."""
         schema, name, _ = self._resolve(table)
         return [row[1] for row in self._query(PRIMARY_KEYS_SQL, (schema, name, name))[1]]
+
+    def key_suggestion(self, table: str | tuple[str, str]) -> list[str]:
+        """Columns of a unique index that are all NOT NULL: a key the catalog does not call primary."""
+        schema, name, _ = self._resolve(table)
+        return self._unique_keys(schema, name).get(name, [])
+
+    def _unique_keys(self, schema: str, table: str | None) -> dict[str, list[str]]:
+        """Per table, the narrowest unique index whose columns are all NOT NULL (functional indexes skipped)."""
+        indexes: dict[tuple[str, str], list[tuple[str | None, bool]]] = {}
+        for t, index, column, nullable in self._query(UNIQUE_KEYS_SQL, (schema, table, table))[1]:
+            indexes.setdefault((t, index), []).append((column, bool(nullable)))
+        best: dict[str, list[str]] = {}
+        for (t, _), columns in sorted(indexes.items(), key=lambda item: (item[0][0], len(item[1]), item[0][1])):
+            if t not in best and all(c is not None and not nullable for c, nullable in columns):
+                best[t] = [str(c) for c, _ in columns]
+        return best
 
     def preview(self, table: str | tuple[str, str], limit: int = 100) -> "pd.DataFrame":
         """One round trip: `LIMIT n` on the server; the catalog is asked only when the table is not found."""

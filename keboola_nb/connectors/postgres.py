@@ -35,6 +35,21 @@ SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 # Types whose DuckDB mapping would lose information: read them as text instead.
 _AS_TEXT = re.compile(r"^numeric$|^money$")
 
+# A table without a primary key may still have a key: the narrowest unique index (no expressions, no
+# WHERE clause) whose key columns are all NOT NULL. `{rel}` is the table's oid expression.
+UNIQUE_NOT_NULL_SQL = """
+SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+  FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey[0:i.indnkeyatts - 1])
+ WHERE i.indexrelid = (
+       SELECT u.indexrelid FROM pg_index u
+        WHERE u.indrelid = {rel} AND u.indisunique AND NOT u.indisprimary
+          AND u.indpred IS NULL AND u.indexprs IS NULL
+          AND NOT EXISTS (SELECT 1 FROM pg_attribute n
+                           WHERE n.attrelid = u.indrelid AND n.attnum = ANY(u.indkey[0:u.indnkeyatts - 1])
+                             AND NOT n.attnotnull)
+        ORDER BY u.indnkeyatts, u.indexrelid LIMIT 1)
+"""
+
 TABLES_SQL = """
 SELECT n.nspname AS schema, c.relname AS table,
        CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
@@ -43,6 +58,7 @@ SELECT n.nspname AS schema, c.relname AS table,
        (SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
           FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
          WHERE i.indrelid = c.oid AND i.indisprimary) AS primary_key,
+       (""" + UNIQUE_NOT_NULL_SQL.format(rel="c.oid") + """) AS suggested_key,
        (SELECT count(*) FROM pg_attribute a
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int AS columns
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -71,6 +87,8 @@ SELECT a.attname::text AS column, format_type(a.atttypid, a.atttypmod) AS type,
  WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum
 """
+
+KEY_SUGGESTION_SQL = UNIQUE_NOT_NULL_SQL.format(rel="%s")
 
 PRIMARY_KEY_SQL = """
 SELECT a.attname::text
@@ -278,6 +296,7 @@ class PostgresConnector:
         frame = pd.DataFrame(rows, columns=names)
         frame["rows_estimate"] = frame["rows_estimate"].astype("Int64")
         frame["primary_key"] = frame["primary_key"].map(lambda pk: list(pk) if pk else [])
+        frame["suggested_key"] = [[] if pk else list(s or []) for pk, s in zip(frame["primary_key"], frame["suggested_key"])]
         return frame
 
     def _resolve(self, table: str | tuple[str, str]) -> tuple[int, str, str, float]:
@@ -307,6 +326,12 @@ class PostgresConnector:
         """The primary key columns in key order (which may differ from column order)."""
         oid = self._resolve(table)[0]
         return [row[0] for row in self._query(PRIMARY_KEY_SQL, (oid,))[1]]
+
+    def key_suggestion(self, table: str | tuple[str, str]) -> list[str]:
+        """Columns of a unique index that are all NOT NULL: a key the catalog does not call primary."""
+        oid = self._resolve(table)[0]
+        rows = self._query(KEY_SUGGESTION_SQL, (oid,))[1]
+        return list(rows[0][0] or []) if rows else []
 
     def preview(self, table: str | tuple[str, str], limit: int = 100) -> "pd.DataFrame":
         import pandas as pd
