@@ -116,6 +116,33 @@ def test_incremental_fetching_pushes_the_watermark_down_and_upserts(project, mys
                         "updated_at = TIMESTAMP '2024-01-01 00:00:00' + INTERVAL id SECOND WHERE id IN (5, 6)")
 
 
+def test_big_tables_read_in_parallel_key_ranges_match_one_read(project, myshop, mariadb, monkeypatch):
+    import keboola_nb.connectors.mysql as mysql
+
+    def connections() -> int:
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+            return int(cur.fetchone()[1])
+
+    totals = 'SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(id) AS id_sum, sum(amount) AS amount_sum FROM "in.c-{}".big'
+    project.extractors.create("whole", "myshop", ["big"])
+    project.extractors.create("split", "myshop", ["big"])
+    before = connections()
+    assert project.run("whole").status == "success"
+    single = connections() - before
+    monkeypatch.setattr(mysql, "PARALLEL_MIN_ROWS", 1)
+    before = connections()
+    job = project.run("split")
+    assert job.status == "success", job.error
+    assert connections() - before >= single + mysql.PARALLEL_READS - 1  # it really read over parallel connections
+    whole, split = (project.storage.query(totals.format(name)).iloc[0].to_dict() for name in ("whole", "split"))
+    assert split == whole and split["n"] == split["ids"] == MYSQL_BIG_ROWS
+    # a watermark narrows every range alike
+    inc = project.extractors.create("inc-split", "myshop", [{"table": "big", "incremental_fetching_column": "id"}])
+    project.state.update(inc.id, {inc.rows[0].id: {"lastFetchedRow": str(MYSQL_BIG_ROWS - 999)}})
+    assert project.run("inc-split").rows["in.c-inc-split.big"] == 1000
+
+
 def test_incremental_on_a_timestamp_column(project, myshop):
     config = project.extractors.create("tsinc", "myshop", [{"table": "all_types", "incremental_fetching_column": "ts"}])
     assert project.run("tsinc").status == "success"
