@@ -43,15 +43,18 @@ def file_format(key: str) -> str:
     return "csv"
 
 
-def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True) -> str:
-    """The DuckDB table function that reads `urls` (all of one format) as one relation."""
+def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True,
+             names: list[str] | None = None) -> str:
+    """The DuckDB table function that reads `urls` (all of one format) as one relation; a CSV
+    without a header gets `names` as its column names."""
     files = "[" + ", ".join(duck_literal(u) for u in urls) + "]"
     if fmt == "parquet":
         return f"SELECT * FROM read_parquet({files}, union_by_name = true)"
     if fmt == "json":
         return f"SELECT * FROM read_json({files}, format = 'newline_delimited', union_by_name = true)"
+    named = f", names = [{', '.join(duck_literal(n) for n in names)}]" if names else ""
     return (f"SELECT * FROM read_csv({files}, header = {str(header).lower()}, delim = {duck_literal(delimiter)}, "
-            f"quote = {duck_literal(enclosure)}, union_by_name = true)")
+            f"quote = {duck_literal(enclosure)}{named}, union_by_name = true)")
 
 
 class S3Connector:
@@ -146,7 +149,7 @@ class S3Connector:
             columns=["key", "size", "last_modified", "format"],
         )
 
-    def _read(self, key: str, sql_tail: str) -> pd.DataFrame:
+    def _read(self, key: str, sql_tail: str, header: bool = True) -> pd.DataFrame:
         import duckdb
 
         from ..storage.storage import frame
@@ -154,7 +157,8 @@ class S3Connector:
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         try:
             self.attach(con)
-            return frame(con.execute(f"{sql_tail.format(source=read_sql([self.url(key)], file_format(key)))}"))
+            source = read_sql([self.url(key)], file_format(key), header=header)
+            return frame(con.execute(sql_tail.format(source=source)))
         finally:
             con.close()
 
@@ -162,11 +166,12 @@ class S3Connector:
         """The first rows of one file (CSV, JSON lines or Parquet; gzip too)."""
         return self._read(table, f"SELECT * FROM ({{source}}) LIMIT {max(0, int(limit))}")
 
-    def describe(self, table: str) -> pd.DataFrame:
-        """Columns and types DuckDB infers from one file, or from the first file a `prefix*suffix` key matches."""
+    def describe(self, table: str, header: bool = True) -> pd.DataFrame:
+        """Columns and types DuckDB infers from one file, or from the first file a `prefix*suffix` key matches
+        (a CSV without a header row: column0, column1, ...)."""
         if "*" in table:
             table = self.first_match(table)
-        return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})")
+        return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})", header)
 
     def first_match(self, key: str) -> str:
         prefix, _, suffix = key.partition("*")
