@@ -98,6 +98,9 @@ class WriterManager:
         check_name(name, "writer")
         conn = self.project.connections.get(connection)
         if conn.kind == "s3":
+            if schema:
+                raise KeboolaError(f"writer {name!r}: an S3 target has no schema", fix="leave 'schema' out; "
+                                   "files go under the connection's prefix, or under 'prefix'")
             return s3_writers.build(self.project, name, connection, tables, prefix=prefix, description=description)
         comp = writer_for_kind(conn.kind)
         db = {"driver": DRIVERS[conn.kind], **conn.db}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import KeboolaError
-from ..store.secrets import resolve
+from ..store.secrets import is_reference, resolve
 from .base import Diagnosis, duck_literal
 
 if TYPE_CHECKING:
@@ -71,13 +71,18 @@ class S3Connector:
     def _secret(self) -> str:
         return resolve(self.node.get("#secretAccessKey") or "", f"connection {self.name!r}")
 
+    def _key_id(self) -> str:
+        """The access key id; the chat may hold it as a reference (an AKIA... id looks like a secret)."""
+        key = self.node.get("accessKeyId") or ""
+        return resolve(key, f"connection {self.name!r}") if is_reference(key) else key
+
     def client(self) -> Any:
         if self._client is None:
             import boto3
             from botocore.config import Config
 
             self._client = boto3.client(
-                "s3", aws_access_key_id=self.node.get("accessKeyId"), aws_secret_access_key=self._secret(),
+                "s3", aws_access_key_id=self._key_id(), aws_secret_access_key=self._secret(),
                 region_name=self.node.get("region") or DEFAULT_REGION,
                 config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1}),
             )  # boto3 itself honours AWS_ENDPOINT_URL_S3
@@ -88,7 +93,7 @@ class S3Connector:
         from ..storage.extensions import load_extension
 
         load_extension(con, "httpfs")
-        options = {"TYPE": "s3", "KEY_ID": self.node.get("accessKeyId") or "", "SECRET": self._secret(),
+        options = {"TYPE": "s3", "KEY_ID": self._key_id(), "SECRET": self._secret(),
                    "REGION": self.node.get("region") or DEFAULT_REGION}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
         if endpoint:
