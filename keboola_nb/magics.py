@@ -216,7 +216,7 @@ class KeboolaMagics(Magics):
     @argument("name", help="configuration name, e.g. to-dwh")
     @argument("--replace", action="store_true", help="save as a new version of an existing writer")
     def cmd_writer(self, args: Any, cell: str | None) -> Any:
-        """Create a database writer (storage -> PostgreSQL or MySQL) from a YAML cell body.
+        """Create a writer (storage -> PostgreSQL, MySQL or S3 files) from a YAML cell body.
 
         ::
 
@@ -230,6 +230,15 @@ class KeboolaMagics(Magics):
                 primary_key: [id]                 # optional; default: the storage table's
                 changed_since: adaptive           # optional; only rows imported since the last write
                 columns: [id, amount]             # optional; default: all
+
+        For an S3 connection, each table becomes a CSV file under the prefix (overwritten each run)::
+
+            connection: exports                   # an s3:// connection
+            prefix: exports/daily/                # optional; default: the connection's
+            tables:
+              - table: in.c-crm.activity
+                file: activity.csv.gz             # optional; default <table>.csv; .gz = gzip
+                changed_since: adaptive           # optional
         """
         if not cell or not cell.strip():
             raise UsageError("%%keboola writer needs a YAML body in the cell (see %keboola writer --help)")

@@ -79,6 +79,10 @@ class Project:
         if isinstance(config, str):
             config = self.configs.get(config)
         kind = component(config.component_id).type
+        if config.component_id == "keboola.wr-aws-s3":
+            from .engine.write_s3 import run_s3_writer
+
+            return run_s3_writer(self, config, rows=rows, progress=progress, actor=actor)
         if kind == "writer":
             from .engine.writer import run_writer
 

@@ -11,7 +11,9 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import s3_writers
 from .errors import KeboolaError
+from .model import s3_writer
 from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
@@ -47,15 +49,21 @@ class WriterManager:
         tables: list[str | dict[str, Any]],
         *,
         schema: str | None = None,
+        prefix: str | None = None,
         description: str = "",
         replace: bool = False,
         actor: str = "user",
     ) -> Configuration:
-        """Build, validate and save a writer; with `replace`, keep the id and make a new version."""
-        config = self.build(name, connection, tables, schema=schema, description=description)
+        """Build, validate and save a writer; with `replace`, keep the id and make a new version.
+        `schema` is the database schema of a database target, `prefix` the key prefix of an S3 one."""
+        config = self.build(name, connection, tables, schema=schema, prefix=prefix, description=description)
         return self.save(config, replace=replace, actor=actor)
 
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
+        if s3_writers.targets_s3(self.project, text):
+            spec = s3_writer.parse_shorthand(text, name)
+            return self.create(name, spec["connection"], spec["tables"], prefix=spec["prefix"],
+                               description=spec["description"], replace=replace, actor=actor)
         spec = parse_shorthand(text, name)
         return self.create(name, spec["connection"], spec["tables"], schema=spec["schema"],
                            description=spec["description"], replace=replace, actor=actor)
@@ -74,7 +82,7 @@ class WriterManager:
         if component(config.component_id).type != "writer":
             raise KeboolaError(f"{config.component_id} is not a writer")
         check_name(config.name, "writer")
-        check_rows(config)
+        (s3_writer.check_rows if config.component_id == s3_writer.COMPONENT_ID else check_rows)(config)
         return config
 
     def build(
@@ -84,10 +92,16 @@ class WriterManager:
         tables: list[str | dict[str, Any]],
         *,
         schema: str | None = None,
+        prefix: str | None = None,
         description: str = "",
     ) -> Configuration:
         check_name(name, "writer")
         conn = self.project.connections.get(connection)
+        if conn.kind == "s3":
+            if schema:
+                raise KeboolaError(f"writer {name!r}: an S3 target has no schema", fix="leave 'schema' out; "
+                                   "files go under the connection's prefix, or under 'prefix'")
+            return s3_writers.build(self.project, name, connection, tables, prefix=prefix, description=description)
         comp = writer_for_kind(conn.kind)
         db = {"driver": DRIVERS[conn.kind], **conn.db}
         if conn.kind == "mysql":  # MySQL has no schemas: the connection's database is the schema
@@ -161,6 +175,8 @@ class WriterManager:
         """One line per row: storage table, target table, columns, how it loads."""
         import pandas as pd
 
+        if config.component_id == s3_writer.COMPONENT_ID:
+            return s3_writers.summary(config)
         db = config.configuration.get("parameters", {}).get("db", {})
         schema = db["database"] if db.get("driver") == "mysql" else db.get("schema", DEFAULT_SCHEMA)
         records = []

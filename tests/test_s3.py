@@ -164,7 +164,10 @@ def test_run_loads_matched_files_and_new_files_only_on_second_run(project, s3, e
     assert [tuple(r) for r in rows.itertuples(index=False)] == [(1, "Prague", 10), (2, "Brno", 20), (3, "Ostrava", 30)]
     assert job.tables[0]["files"] == 2
     state = project.state.row(config.id, config.rows[0].id)
-    assert sorted(state["filesInLastTimestamp"]) == ["exports/2024/feb.csv", "exports/2024/jan.csv"]
+    stamps = {k: int(s3.head_object(Bucket=s3.bucket, Key=k)["LastModified"].timestamp())
+              for k in ("exports/2024/jan.csv", "exports/2024/feb.csv")}  # the two puts may straddle a second
+    assert state["lastTimestamp"] == max(stamps.values())
+    assert sorted(state["filesInLastTimestamp"]) == sorted(k for k, t in stamps.items() if t == max(stamps.values()))
 
     again = project.run("sales")
     assert again.status == "success" and again.tables == []  # nothing new: nothing read
@@ -225,3 +228,61 @@ def test_magics_connect_browse_create_and_run(project, s3, monkeypatch):
     shell.run_cell_magic("keboola", "extractor sales", SHORTHAND)
     assert project.run("sales").tables[0]["rows"] == 1
     monkeypatch.setattr(magics, "_project", None)
+
+
+def test_files_without_header_auto_names_and_given_columns(project, s3, exports):
+    put(s3, "exports/raw/a.csv", b"1,Prague,10\n2,Brno,20\n")
+    put(s3, "exports/raw/b.csv", b"3,Ostrava,30\n")
+    config = project.extractors.create("raw", "exports", [
+        {"key": "exports/raw/*.csv", "table": "auto", "header": False, "primary_key": ["col_1"]},
+        {"key": "exports/raw/a.csv", "table": "named", "columns": ["id", "city", "amount"]}])
+    manifests = [r.configuration["processors"]["after"][1]["parameters"] for r in config.rows]
+    assert manifests[0]["columns_from"] == "auto" and "columns" not in manifests[0]
+    assert manifests[1]["columns"] == ["id", "city", "amount"] and "columns_from" not in manifests[1]
+    job = project.run("raw")
+    assert job.status == "success", job.error
+    bucket = f"in.c-keboola-ex-aws-s3-{config.id}"
+    auto = project.storage.query(f'SELECT * EXCLUDE (_timestamp) FROM "{bucket}".auto ORDER BY col_1')
+    assert list(auto.columns) == ["col_1", "col_2", "col_3"] and list(auto["col_2"]) == ["Prague", "Brno", "Ostrava"]
+    named = project.storage.query(f'SELECT id, city FROM "{bucket}".named ORDER BY id')
+    assert [tuple(r) for r in named.itertuples(index=False)] == [(1, "Prague"), (2, "Brno")]  # no row lost to a header
+    with pytest.raises(KeboolaError, match="not in the file's header"):
+        project.extractors.create("bad", "exports", [{"key": "exports/raw/a.csv", "header": False,
+                                                      "primary_key": ["id"]}])
+
+
+def test_filename_and_row_number_columns(project, s3, exports):
+    big = "".join(f"{i},{i % 7}\n" for i in range(200_000)).encode()
+    put(s3, "exports/parts/2024/one.csv", b"id,v\n" + big)
+    put(s3, "exports/parts/2025/two.csv", b"id,v\n0,a\n1,b\n")
+    config = project.extractors.create("parts", "exports", [
+        {"key": "exports/parts/*.csv", "table": "parts", "include_subfolders": True,
+         "filename_column": "source_file", "row_number_column": True}])
+    after = config.rows[0].configuration["processors"]["after"]
+    assert after[2:] == [
+        {"definition": {"component": "keboola.processor-add-filename-column"}, "parameters": {"column_name": "source_file"}},
+        {"definition": {"component": "keboola.processor-add-row-number-column"}, "parameters": {"column_name": "row_number"}}]
+    job = project.run("parts")
+    assert job.status == "success", job.error
+    table = f'"in.c-keboola-ex-aws-s3-{config.id}".parts'
+    counts = project.storage.query(f"SELECT source_file, count(*) AS n, max(row_number) AS last, "
+                                   f"count(*) FILTER (WHERE row_number <> id + 1) AS off FROM {table} "
+                                   f"GROUP BY source_file ORDER BY source_file")
+    assert [tuple(r) for r in counts.itertuples(index=False)] == [("2024-one.csv", 200_000, 200_000, 0),
+                                                                   ("2025-two.csv", 2, 2, 0)]
+
+
+def test_added_columns_from_keboola_json_take_the_default_names(project, s3, exports):
+    put(s3, "exports/x.csv", b"id\n5\n")
+    data = project.extractors.build("x", "exports", [{"key": "exports/x.csv", "table": "x"}]).to_json()
+    data["rows"][0]["configuration"]["processors"]["after"] += [
+        {"definition": {"component": "keboola.processor-add-row-number-column"}},
+        {"definition": {"component": "keboola.processor-add-filename-column"}}]
+    config = project.extractors.save(project.extractors.from_json(json.dumps(data)))
+    assert project.run("x").status == "success"
+    loaded = project.storage.preview(f"in.c-keboola-ex-aws-s3-{config.id}.x")
+    assert list(loaded.columns) == ["id", "row_number", "filename"]
+    assert loaded.iloc[0].tolist() == [5, 1, "x.csv"]
+    data["rows"][0]["configuration"]["processors"]["after"][1]["parameters"]["columns_from"] = "first-line"
+    with pytest.raises(KeboolaError, match="columns_from 'first-line' is not supported"):
+        project.extractors.from_json(json.dumps(data))

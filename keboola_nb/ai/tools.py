@@ -81,7 +81,7 @@ def list_tables(
 
 @tool()
 def describe_table(
-    ctx: ToolContext, connection: Annotated[str, "connection name"], table: Annotated[str, "schema.table"]
+    ctx: ToolContext, connection: Annotated[str, "connection name"], table: Annotated[str, "schema.table (S3: a key)"]
 ) -> dict[str, Any]:
     """Columns of a source table: type, nullable, primary key, default, foreign keys."""
     frame = ctx.project.connections.get(connection).describe(table)
@@ -92,7 +92,7 @@ def describe_table(
 def preview_table(
     ctx: ToolContext,
     connection: Annotated[str, "connection name"],
-    table: Annotated[str, "schema.table"],
+    table: Annotated[str, "schema.table (S3: a key)"],
     limit: Annotated[int, "rows, at most 50"] = PREVIEW_ROWS,
 ) -> dict[str, Any]:
     """First rows of a source table; the user sees them as a table in the chat."""
@@ -122,6 +122,8 @@ def component_help(ctx: ToolContext, component: Annotated[str, "component id"] =
 
     if component not in COMPONENTS:
         raise KeboolaError(f"unknown component {component!r}", fix=f"known: {', '.join(COMPONENTS)}")
+    if component in S3_HELP:
+        return {"component": component, **S3_HELP[component]}
     if COMPONENTS[component].type == "writer":
         return {
             "component": component,
@@ -150,6 +152,25 @@ def component_help(ctx: ToolContext, component: Annotated[str, "component id"] =
         "example": {"name": "shop-orders", "connection": "demo",
                     "tables": [{"table": "public.orders", "incremental_fetching_column": "updated_at"}]},
     }
+
+
+S3_HELP: dict[str, dict[str, Any]] = {
+    "keboola.ex-aws-s3": {
+        "rules": ["create it with create_file_extractor; a key ending in * is a wildcard (prefix*suffix)",
+                  "include_subfolders needs a wildcard; new_files_only reads only files added since the last run",
+                  "header false: the files have no header row, columns become col_1, col_2, ...",
+                  "a primary key makes the load an upsert; tables land in in.c-keboola-ex-aws-s3-<id>"],
+        "example": {"name": "exports-csv", "connection": "exports",
+                    "files": [{"key": "exports/*.csv", "table": "sales", "primary_key": ["id"]}]},
+    },
+    "keboola.wr-aws-s3": {
+        "rules": ["create_writer with an s3 connection: each table becomes a CSV file with a header under its prefix",
+                  "a file is overwritten on every run; a .gz file name is written gzip-compressed",
+                  "changed_since adaptive writes only rows imported since the last write"],
+        "example": {"name": "to-s3", "connection": "exports",
+                    "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]},
+    },
+}
 
 
 @tool()
@@ -217,17 +238,25 @@ def write_code_cell(
 def add_connection(
     ctx: ToolContext,
     name: Annotated[str, "a short name, e.g. shop"],
-    url: Annotated[str, "postgresql:// or mysql://user@host:port/database, without a password"],
-    password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message"] = None,
+    url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, or s3://bucket/prefix/"],
+    password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message "
+                                               "(S3: the secret access key)"] = None,
+    access_key_id: Annotated[str | None, "S3 only: the access key id, or its KBNB:: reference"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Save a named connection to a source, then test it."""
-    from ..connections import parse_url, redact_url
+    from ..connections import parse_s3_url, parse_url, redact_url
     from ..store.secrets import SecretRef
 
-    kind, db, _ = parse_url(url)
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
-    target = f"{kind}://{db['user']}@{db['host']}:{db['port']}/{db['database']}"
+    if url.strip().startswith("s3://"):
+        node = parse_s3_url(url)
+        if not access_key_id:
+            raise KeboolaError("an S3 connection needs access_key_id", fix="ask the user for the access key id")
+        target = f"s3://{node['bucket']}/{node['prefix']} (access key {access_key_id})"
+    else:
+        kind, db, _ = parse_url(url)
+        target = f"{kind}://{db['user']}@{db['host']}:{db['port']}/{db['database']}"
     decision = ctx.view.confirm(
         Proposal("add_connection", f"Add connection {name}", "Save",
                  [("Name", name), ("Target", target), ("Password", str(password) if password else "none")]),
@@ -235,7 +264,8 @@ def add_connection(
     )
     if not decision.accepted:
         raise Declined(decision.reason)
-    connection = ctx.project.connections.add(name, redact_url(url), password=password, replace=replace, actor=ACTOR)
+    connection = ctx.project.connections.add(name, redact_url(url), password=password, access_key=access_key_id,
+                                             replace=replace, actor=ACTOR)
     d = connection.test()
     return {"saved": True, "test": {"ok": d.ok, "problem": d.problem, "message": d.message, "fix": d.fix},
             "summary": "saved; test OK" if d.ok else f"saved; test failed: {d.problem}"}
@@ -250,12 +280,11 @@ def create_extractor(
     replace: Annotated[bool, "save as a new version of an existing extractor"] = False,
 ) -> dict[str, Any]:
     """Propose a database extractor; the user sees a card (overview, data preview, JSON) and creates it."""
-    extractors = ctx.project.extractors
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
     entries = [t.model_dump(exclude_none=True) for t in tables]
     with notices() as notes:  # e.g. a suggested key for a table without a primary key
-        config = extractors.build(name, connection, entries)
+        config = ctx.project.extractors.build(name, connection, entries)
     conn = ctx.project.connections.get(connection)
     first = entries[0]["table"] if entries else None
     preview = conn.preview(first, PREVIEW_ROWS) if first else None
@@ -266,22 +295,75 @@ def create_extractor(
         overview.append((row.name, f"{p['table']['schema']}.{p['table']['tableName']} -> {p['outputTable']} "
                                    f"(primary key {', '.join(p['primaryKey']) or 'none'}; {how})"))
     overview += [("Note", note) for note in notes]
+    saved, edited = _propose_extractor(ctx, "create_extractor", config, overview, preview, replace)
+    outputs = [r.configuration["parameters"].get("outputTable") for r in saved.rows]
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+            "edited_by_user": edited, "output_tables": outputs, "notes": notes,
+            "summary": f"created {saved.name} (version {saved.version})"}
+
+
+def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, overview: list[tuple[str, str]],
+                       preview: Any, replace: bool) -> tuple[Any, bool]:
+    """Show the card with the draft (kept in the conversation store); save what the user confirms."""
+    extractors = ctx.project.extractors
     draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, config.name, config.component_id, draft)
     decision = ctx.view.confirm(
-        Proposal("create_extractor", f"Create extractor {name}", "Create", overview, preview, draft,
+        Proposal(tool_name, f"Create extractor {config.name}", "Create", overview, preview, draft,
                  check=extractors.from_json),
         ctx.cancelled,
     )
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    final = decision.value or config
-    saved = extractors.save(final, replace=replace, actor=ACTOR)
+    saved = extractors.save(decision.value or config, replace=replace, actor=ACTOR)
     ctx.conversations.set_draft_state(draft_id, "created")
-    outputs = [r.configuration["parameters"].get("outputTable") for r in saved.rows]
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "edited_by_user": decision.value is not None, "output_tables": outputs, "notes": notes,
+    return saved, decision.value is not None
+
+
+class FileEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, "S3 key; a trailing * is a wildcard, e.g. exports/*.csv"]
+    table: Annotated[str | None, "storage table name"] = None
+    primary_key: Annotated[list[str] | None, "columns; the load upserts by them"] = None
+    new_files_only: Annotated[bool, "later runs read only new files"] = False
+    include_subfolders: bool = False
+    header: Annotated[bool, "false: no header row (columns col_1, col_2, ...)"] = True
+
+
+@tool(changes=True)
+def create_file_extractor(
+    ctx: ToolContext,
+    name: Annotated[str, "configuration name, e.g. exports-csv"],
+    connection: Annotated[str, "S3 connection name"],
+    files: list[FileEntry],
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Propose an S3 extractor (files into storage tables); the user sees a card and creates it."""
+    if not replace and ctx.project.configs.find(name) is not None:
+        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    conn = ctx.project.connections.get(connection)
+    if conn.kind != "s3":
+        raise KeboolaError(f"{connection!r} is a {conn.kind} connection", fix="use create_extractor for databases")
+    entries = [f.model_dump(exclude_none=True, exclude_defaults=True) for f in files]
+    config = ctx.project.extractors.build(name, connection, entries)
+    try:
+        key = entries[0]["key"]
+        preview = conn.preview(conn.connector().first_match(key) if "*" in key else key, PREVIEW_ROWS)
+    except KeboolaError:
+        preview = None  # no file matches yet: the card says so by showing none
+    overview = [("Component", config.component_id), ("Connection", f"{connection} ({conn.target()})")]
+    for row in config.rows:
+        p = row.configuration["parameters"]
+        manifest = row.configuration["processors"]["after"][1]["parameters"]
+        overview.append((row.name, f"s3://{p['bucket']}/{p['key']} -> table {row.name} (primary key "
+                                   f"{', '.join(manifest['primary_key']) or 'none'}; "
+                                   f"{'new files only' if p['newFilesOnly'] else 'all files'})"))
+    saved, edited = _propose_extractor(ctx, "create_file_extractor", config, overview, preview, replace)
+    from ..engine.extract_s3 import output_table
+
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version, "edited_by_user": edited,
+            "output_tables": [output_table(saved, r.name) for r in saved.rows],
             "summary": f"created {saved.name} (version {saved.version})"}
 
 
@@ -296,8 +378,14 @@ def run_configuration(
     chosen = [r for r in config.rows if not rows or r.name in rows]
     overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
     for r in chosen:
-        p = config.merged(r).get("parameters", {})
-        overview.append((r.name, str(p.get("outputTable") or f"{p.get('tableId')} -> {p.get('dbName')}")))
+        merged = config.merged(r)
+        p, mapping = merged.get("parameters", {}), (merged.get("storage", {}).get("input", {}).get("tables") or [{}])[0]
+        what = p.get("outputTable") or (f"{p['tableId']} -> {p.get('dbName')}" if "tableId" in p else None)
+        if "key" in p:  # S3 extractor
+            what = f"s3://{p.get('bucket')}/{p['key']} -> {r.name}"
+        elif "prefix" in p:  # S3 writer
+            what = f"{mapping.get('source')} -> s3://{p.get('bucket')}/{p['prefix']}{mapping.get('destination')}"
+        overview.append((r.name, str(what)))
     decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
     if not decision.accepted:
         raise Declined(decision.reason)
@@ -315,6 +403,7 @@ class WriterEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     table: Annotated[str, "storage table id"]
     db_name: Annotated[str | None, "target table; default: the table name"] = None
+    file: Annotated[str | None, "S3 only: file name, default <table>.csv (.gz: gzip)"] = None
     incremental: Annotated[bool, "upsert by primary key instead of replacing"] = False
     primary_key: Annotated[list[str] | None, "defaults to the storage table's"] = None
     changed_since: Annotated[Literal["adaptive"] | None, "only rows imported since the last write"] = None
@@ -330,15 +419,15 @@ def create_writer(
     schema_name: Annotated[str | None, "target schema (PostgreSQL, default public; MySQL has none)"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
-    """Propose a database writer (storage tables to a database); the user sees a card and creates it."""
+    """Propose a writer (storage tables to a database, or to CSV files in S3); the user sees a card and creates it."""
     writers = ctx.project.writers
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
-    entries = [t.model_dump(exclude_none=True) for t in tables]
+    entries = [t.model_dump(exclude_none=True, exclude_defaults=True) for t in tables]
     config = writers.build(name, connection, entries, schema=schema_name)
     conn = ctx.project.connections.get(connection)
     preview = ctx.project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
-    schema = "" if conn.kind == "mysql" else f", schema {schema_name or 'public'}"
+    schema = "" if conn.kind in ("mysql", "s3") else f", schema {schema_name or 'public'}"
     overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()}){schema}")]
     for s in writers.summary(config).to_dict("records"):
         since = f", changed since {s['changed_since']}" if s["changed_since"] else ""
@@ -362,5 +451,5 @@ def create_writer(
 TOOLS = [
     list_connections, test_connection, list_tables, describe_table, preview_table, list_configurations,
     get_configuration, component_help, storage_tables, query_storage, jobs, ask_for_secret, write_code_cell,
-    add_connection, create_extractor, create_writer, run_configuration,
+    add_connection, create_extractor, create_file_extractor, create_writer, run_configuration,
 ]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import KeboolaError
-from ..store.secrets import resolve
+from ..store.secrets import is_reference, resolve
 from .base import Diagnosis, duck_literal
 
 if TYPE_CHECKING:
@@ -43,15 +43,18 @@ def file_format(key: str) -> str:
     return "csv"
 
 
-def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True) -> str:
-    """The DuckDB table function that reads `urls` (all of one format) as one relation."""
+def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '"', header: bool = True,
+             names: list[str] | None = None) -> str:
+    """The DuckDB table function that reads `urls` (all of one format) as one relation; a CSV
+    without a header gets `names` as its column names."""
     files = "[" + ", ".join(duck_literal(u) for u in urls) + "]"
     if fmt == "parquet":
         return f"SELECT * FROM read_parquet({files}, union_by_name = true)"
     if fmt == "json":
         return f"SELECT * FROM read_json({files}, format = 'newline_delimited', union_by_name = true)"
+    named = f", names = [{', '.join(duck_literal(n) for n in names)}]" if names else ""
     return (f"SELECT * FROM read_csv({files}, header = {str(header).lower()}, delim = {duck_literal(delimiter)}, "
-            f"quote = {duck_literal(enclosure)}, union_by_name = true)")
+            f"quote = {duck_literal(enclosure)}{named}, union_by_name = true)")
 
 
 class S3Connector:
@@ -68,13 +71,18 @@ class S3Connector:
     def _secret(self) -> str:
         return resolve(self.node.get("#secretAccessKey") or "", f"connection {self.name!r}")
 
+    def _key_id(self) -> str:
+        """The access key id; the chat may hold it as a reference (an AKIA... id looks like a secret)."""
+        key = self.node.get("accessKeyId") or ""
+        return resolve(key, f"connection {self.name!r}") if is_reference(key) else key
+
     def client(self) -> Any:
         if self._client is None:
             import boto3
             from botocore.config import Config
 
             self._client = boto3.client(
-                "s3", aws_access_key_id=self.node.get("accessKeyId"), aws_secret_access_key=self._secret(),
+                "s3", aws_access_key_id=self._key_id(), aws_secret_access_key=self._secret(),
                 region_name=self.node.get("region") or DEFAULT_REGION,
                 config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1}),
             )  # boto3 itself honours AWS_ENDPOINT_URL_S3
@@ -85,7 +93,7 @@ class S3Connector:
         from ..storage.extensions import load_extension
 
         load_extension(con, "httpfs")
-        options = {"TYPE": "s3", "KEY_ID": self.node.get("accessKeyId") or "", "SECRET": self._secret(),
+        options = {"TYPE": "s3", "KEY_ID": self._key_id(), "SECRET": self._secret(),
                    "REGION": self.node.get("region") or DEFAULT_REGION}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
         if endpoint:
@@ -146,7 +154,7 @@ class S3Connector:
             columns=["key", "size", "last_modified", "format"],
         )
 
-    def _read(self, key: str, sql_tail: str) -> pd.DataFrame:
+    def _read(self, key: str, sql_tail: str, header: bool = True) -> pd.DataFrame:
         import duckdb
 
         from ..storage.storage import frame
@@ -154,7 +162,8 @@ class S3Connector:
         con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
         try:
             self.attach(con)
-            return frame(con.execute(f"{sql_tail.format(source=read_sql([self.url(key)], file_format(key)))}"))
+            source = read_sql([self.url(key)], file_format(key), header=header)
+            return frame(con.execute(sql_tail.format(source=source)))
         finally:
             con.close()
 
@@ -162,11 +171,12 @@ class S3Connector:
         """The first rows of one file (CSV, JSON lines or Parquet; gzip too)."""
         return self._read(table, f"SELECT * FROM ({{source}}) LIMIT {max(0, int(limit))}")
 
-    def describe(self, table: str) -> pd.DataFrame:
-        """Columns and types DuckDB infers from one file, or from the first file a `prefix*suffix` key matches."""
+    def describe(self, table: str, header: bool = True) -> pd.DataFrame:
+        """Columns and types DuckDB infers from one file, or from the first file a `prefix*suffix` key matches
+        (a CSV without a header row: column0, column1, ...)."""
         if "*" in table:
             table = self.first_match(table)
-        return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})")
+        return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})", header)
 
     def first_match(self, key: str) -> str:
         prefix, _, suffix = key.partition("*")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..connectors.base import Scan
+from ..connectors.base import Scan, duck_literal
 from ..connectors.s3 import S3Connector, S3File, file_format, read_sql
 from ..errors import KeboolaError
 from ..model.configuration import Configuration
 from ..model.s3_extractor import S3Table, check_rows
-from ..s3_extractors import match_files
+from ..s3_extractors import csv_names, file_name, match_files
+from ..storage.storage import q
 from ..store.secrets import redact
 from .extractor import UNTOUCHED
 from .jobs import Job
@@ -110,5 +111,18 @@ def _scan(connector: S3Connector, files: list[S3File], table: S3Table) -> Scan:
     if len(formats) > 1:
         raise KeboolaError(f"row {table.table!r}: the key matches files of several formats ({', '.join(sorted(formats))})",
                            fix="narrow the key, e.g. with a suffix after the wildcard: exports/*.csv")
-    urls = [connector.url(f.key) for f in files]
-    return Scan(read_sql(urls, formats.pop(), table.manifest.delimiter, table.manifest.enclosure))
+    fmt, manifest = formats.pop(), table.manifest
+    names = csv_names(connector, table, files[0].key)
+    if not table.added:
+        urls = [connector.url(f.key) for f in files]
+        return Scan(read_sql(urls, fmt, manifest.delimiter, manifest.enclosure, manifest.header, names))
+    # Added columns are per file (its name, its row numbers): one read per file, stacked by column name.
+    # row_number() OVER () numbers rows in the order the file holds them (DuckDB streams that window in order).
+    added = {"keboola.processor-add-filename-column": lambda f: duck_literal(file_name(table.params, f.key)),
+             "keboola.processor-add-row-number-column": lambda f: "row_number() OVER ()"}
+    parts = []
+    for f in files:
+        columns = ", ".join(f"{added[processor](f)} AS {q(column)}" for processor, column in table.added)
+        source = read_sql([connector.url(f.key)], fmt, manifest.delimiter, manifest.enclosure, manifest.header, names)
+        parts.append(f"SELECT *, {columns} FROM ({source})")
+    return Scan(" UNION ALL BY NAME ".join(f"({part})" for part in parts))

@@ -23,6 +23,7 @@ COMPONENTS: dict[str, Component] = {
         Component("keboola.ex-aws-s3", "extractor", "s3", "AWS S3 extractor"),
         Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
         Component("keboola.wr-db-mysql", "writer", "mysql", "MySQL writer"),
+        Component("keboola.wr-aws-s3", "writer", "s3", "AWS S3 writer"),
     ]
 }
 

@@ -18,6 +18,9 @@ from .validation import explain
 COMPONENT_ID = "keboola.ex-aws-s3"
 MOVE_FILES = "keboola.processor-move-files"
 CREATE_MANIFEST = "keboola.processor-create-manifest"
+# Optional processors that append a column, with Keboola's default column names.
+ADDED_COLUMNS = {"keboola.processor-add-filename-column": "filename",
+                 "keboola.processor-add-row-number-column": "row_number"}
 
 
 class S3Root(BaseModel):
@@ -71,7 +74,12 @@ class Manifest(BaseModel):
     primary_key: list[str] = Field(default_factory=list)
     delimiter: str = ","
     enclosure: str = '"'
-    columns_from: str = "header"
+    columns: list[str] = Field(default_factory=list)  # given: the files have no header row
+    columns_from: str = "header"  # or "auto": no header row, columns named col_1, col_2, ...
+
+    @property
+    def header(self) -> bool:
+        return self.columns_from == "header" and not self.columns
 
 
 class S3Table(BaseModel):
@@ -80,6 +88,7 @@ class S3Table(BaseModel):
     params: S3Row
     table: str  # the move-files folder, i.e. the table name
     manifest: Manifest
+    added: list[tuple[str, str]] = Field(default_factory=list)  # (processor, column name), in their order
 
 
 def _processor(row_config: dict[str, Any], component_id: str) -> dict[str, Any] | None:
@@ -109,28 +118,40 @@ def check_rows(config: Configuration) -> list[tuple[str, S3Table]]:
             raise KeboolaError(f"{where}, row {row.name!r}: no {MOVE_FILES} processor with a 'folder'",
                                fix="the folder names the output table; add the processor")
         manifest = Manifest.model_validate(_processor(row.configuration, CREATE_MANIFEST) or {})
-        if manifest.columns_from != "header":
+        if manifest.columns_from not in ("header", "auto"):
             raise KeboolaError(f"{where}, row {row.name!r}: columns_from {manifest.columns_from!r} is not supported",
-                               fix="use columns_from: header (files with a header row)")
-        out.append((row.name, S3Table(params=params, table=str(move["folder"]), manifest=manifest)))
+                               fix="use 'header' (the first line names the columns) or 'auto' (col_1, col_2, ...)")
+        added = [(entry["definition"]["component"],
+                  str((entry.get("parameters") or {}).get("column_name") or ADDED_COLUMNS[entry["definition"]["component"]]))
+                 for entry in (row.configuration.get("processors") or {}).get("after", [])
+                 if entry.get("definition", {}).get("component") in ADDED_COLUMNS]
+        out.append((row.name, S3Table(params=params, table=str(move["folder"]), manifest=manifest, added=added)))
     return out
 
 
 def row_configuration(
     bucket: str, key: str, table: str, *, include_subfolders: bool = False, new_files_only: bool = False,
     limit: int = 0, incremental: bool = False, primary_key: list[str] | None = None, delimiter: str = ",",
-    enclosure: str = '"',
+    enclosure: str = '"', header: bool = True, columns: list[str] | None = None, filename_column: str | None = None,
+    row_number_column: str | None = None,
 ) -> dict[str, Any]:
     """A row as the Keboola UI saves it."""
+    manifest: dict[str, Any] = {"delimiter": delimiter, "enclosure": enclosure, "incremental": incremental,
+                                "primary_key": list(primary_key or [])}
+    if columns:
+        manifest["columns"] = list(columns)
+    else:
+        manifest["columns_from"] = "header" if header else "auto"
+    added = [{"definition": {"component": component}, "parameters": {"column_name": column}}
+             for component, column in zip(ADDED_COLUMNS, (filename_column, row_number_column)) if column]
     return {
         "parameters": {"bucket": bucket, "key": key, "includeSubfolders": include_subfolders,
                        "newFilesOnly": new_files_only, "limit": limit},
         "processors": {"after": [
             {"definition": {"component": MOVE_FILES},
              "parameters": {"direction": "tables", "addCsvSuffix": True, "folder": table}},
-            {"definition": {"component": CREATE_MANIFEST},
-             "parameters": {"delimiter": delimiter, "enclosure": enclosure, "incremental": incremental,
-                            "primary_key": list(primary_key or []), "columns_from": "header"}},
+            {"definition": {"component": CREATE_MANIFEST}, "parameters": manifest},
+            *added,
         ]},
     }
 
@@ -138,4 +159,5 @@ def row_configuration(
 # The YAML shorthand of `%%keboola extractor NAME` for S3 -------------------------------------------
 
 SHORTHAND_FILE_KEYS = {"key", "table", "bucket", "include_subfolders", "new_files_only", "limit", "incremental",
-                       "primary_key", "delimiter", "enclosure"}
+                       "primary_key", "delimiter", "enclosure", "header", "columns", "filename_column",
+                       "row_number_column"}

@@ -1,0 +1,94 @@
+"""S3 writers (`keboola.wr-aws-s3`): storage tables as CSV files in a bucket, from an S3 connection.
+
+```
+connection: exports          # an s3:// connection; its prefix is the default
+prefix: exports/daily/       # optional
+tables:
+  - table: in.c-crm.activity
+    file: activity.csv       # optional; default <table>.csv; a .gz name is written gzip-compressed
+    changed_since: adaptive  # optional: only rows imported since the last successful write
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from .errors import KeboolaError
+from .model.configuration import ConfigRow, Configuration, check_name
+from .model.s3_writer import COMPONENT_ID, SHORTHAND_ROW_KEYS, check_rows, row_configuration
+from .storage.ids import TableId
+from .store.configs import new_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .project import Project
+
+
+def targets_s3(project: Project, text: str) -> bool:
+    """Whether a `%%keboola writer` body names an S3 connection (its shorthand differs)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return False
+    name = data.get("connection") if isinstance(data, dict) else None
+    return isinstance(name, str) and name in project.connections.names() \
+        and project.connections.get(name).kind == "s3"
+
+
+def build(project: Project, name: str, connection: str, entries: list[Any], *, prefix: str | None = None,
+          description: str = "") -> Configuration:
+    """An S3 writer; tables and columns are checked against storage before anything is saved."""
+    check_name(name, "writer")
+    node = project.connections.get(connection).db
+    prefix = node.get("prefix", "") if prefix is None else prefix
+    rows = []
+    for i, entry in enumerate(entries, 1):
+        where = f"writer {name!r}, table entry {i}"
+        entry = {"table": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, dict) or "table" not in entry:
+            raise KeboolaError(f"{where}: say which storage table to write with 'table: in.c-bucket.table'")
+        unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
+        if unknown:
+            raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                               fix=f"allowed keys for an S3 target: {', '.join(SHORTHAND_ROW_KEYS)}")
+        tid = TableId.parse(str(entry["table"]))
+        types = project.storage.metadata(str(tid))["columns"]  # a clear error, with suggestions, for unknown tables
+        columns = list(entry.get("columns") or [])  # empty: every column, as Keboola's input mapping
+        for column in columns:
+            if column not in types:
+                close = difflib.get_close_matches(column, list(types), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise KeboolaError(f"{where}: storage table {tid} has no column {column!r}",
+                                   fix=f"{hint}its columns are: {', '.join(types)}")
+        file = str(entry.get("file") or f"{tid.table}.csv")
+        configuration = row_configuration(str(tid), file, prefix, columns, entry.get("changed_since"))
+        rows.append(ConfigRow(id=new_id(), name=file.split(".")[0] or tid.table, configuration=configuration))
+    if len({r.name for r in rows}) != len(rows):
+        raise KeboolaError(f"writer {name!r}: two entries have the same file name", fix="give each its own 'file'")
+    config = Configuration(
+        component_id=COMPONENT_ID, id=new_id(), name=name, description=description,
+        configuration={"parameters": {"accessKeyId": node.get("accessKeyId", ""),
+                                      "#secretAccessKey": node.get("#secretAccessKey", ""),
+                                      "bucket": node["bucket"]}},
+        rows=rows,
+    )
+    check_rows(config)  # Keboola's rules: file names, changed_since, one table per row
+    return config
+
+
+def summary(config: Configuration) -> pd.DataFrame:
+    """One line per row: storage table, target file, columns, how it writes."""
+    import pandas as pd
+
+    records = []
+    for row_name, p in check_rows(config):
+        records.append({"row": row_name, "table": p.input.source, "target": f"s3://{p.bucket}/{p.key}",
+                        "columns": len(p.input.columns) or "all", "primary_key": [],
+                        "load": "overwrite" + (" (gzip)" if p.gzip else ""),
+                        "changed_since": p.input.changed_since or ""})
+    return pd.DataFrame(records)
