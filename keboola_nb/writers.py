@@ -11,7 +11,9 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
+from . import bigquery_writers
 from .errors import KeboolaError
+from .model import bigquery_writer
 from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
@@ -34,6 +36,13 @@ def writer_for_kind(kind: str) -> Component:
             return c
     raise KeboolaError(f"there is no writer for connections of kind {kind!r} yet",
                        fix="write to a postgresql connection")
+
+
+def _check(config: Configuration) -> None:
+    if config.component_id == bigquery_writer.COMPONENT_ID:
+        bigquery_writer.check_rows(config)
+    else:
+        check_rows(config)
 
 
 class WriterManager:
@@ -74,7 +83,7 @@ class WriterManager:
         if component(config.component_id).type != "writer":
             raise KeboolaError(f"{config.component_id} is not a writer")
         check_name(config.name, "writer")
-        check_rows(config)
+        _check(config)
         return config
 
     def build(
@@ -88,6 +97,8 @@ class WriterManager:
     ) -> Configuration:
         check_name(name, "writer")
         conn = self.project.connections.get(connection)
+        if conn.kind == "bigquery":
+            return bigquery_writers.build(self.project, name, conn, tables, dataset=schema, description=description)
         comp = writer_for_kind(conn.kind)
         db = {"driver": DRIVERS[conn.kind], **conn.db}
         if conn.kind == "mysql":  # MySQL has no schemas: the connection's database is the schema
@@ -161,6 +172,8 @@ class WriterManager:
         """One line per row: storage table, target table, columns, how it loads."""
         import pandas as pd
 
+        if config.component_id == bigquery_writer.COMPONENT_ID:
+            return bigquery_writers.summary(config)
         db = config.configuration.get("parameters", {}).get("db", {})
         schema = db["database"] if db.get("driver") == "mysql" else db.get("schema", DEFAULT_SCHEMA)
         records = []
