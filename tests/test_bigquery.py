@@ -273,3 +273,41 @@ def test_canary_private_key_never_in_project_or_outputs(project, gbq, capsys):
     assert CANARY not in repr(job) + "\n".join(job.log) + capsys.readouterr().out
     hits = [str(p) for p in project.root.rglob("*") if p.is_file() and CANARY.encode() in p.read_bytes()]
     assert hits == []
+
+
+def test_the_magics_path(project, bq_env, monkeypatch, capsys):
+    import keboola_nb.magics as magics
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    monkeypatch.setattr(magics, "_project", project)
+    diagnosis = shell.run_line_magic("keboola", "connect gbq bigquery://test-proj/sales --key-file-env GBQ_KEY")
+    assert diagnosis.ok, diagnosis
+    assert shell.run_line_magic("keboola", "connections")["secret"][0] == "environment variable GBQ_KEY"
+    assert "orders" in set(shell.run_line_magic("keboola", "tables gbq")["table"])
+    assert len(shell.run_line_magic("keboola", "preview gbq sales.big --limit 4")) == 4
+    shell.run_cell_magic("keboola", "extractor gbq-sales", (
+        "connection: gbq\n"
+        "queries:\n"
+        "  - name: notes\n"
+        "    query: SELECT id, note FROM `test-proj.sales.big` WHERE id <= 10\n"
+        "    primary_key: [id]\n"))
+    estimate = shell.run_line_magic("keboola", "cost gbq-sales")
+    assert list(estimate["row"]) == ["notes"] and list(estimate["read"]) == ["query"]
+    assert "budget" in capsys.readouterr().out
+    job = shell.run_line_magic("keboola", "run gbq-sales")
+    assert job.status == "success" and sum(t["rows"] for t in job.tables) == 10
+    summary = shell.run_cell_magic("keboola", "writer gbq-back", (
+        "connection: gbq\n"
+        "tables:\n"
+        f"  - table: in.c-keboola-ex-google-bigquery-v2-{job.config_id}.notes\n"
+        "    db_name: notes_copy\n"))
+    assert list(summary["target"]) == ["sales.notes_copy"]
+    assert shell.run_line_magic("keboola", "run gbq-back").status == "success"
+    assert bq_env.client().get_table("test-proj.sales.notes_copy").num_rows == 10
+    with pytest.raises(UsageError, match="not a service-account key|does not exist"):
+        shell.run_line_magic("keboola", "connect bad bigquery://test-proj/sales --key-file /no/such/key.json")
+    assert CANARY not in capsys.readouterr().out
+    monkeypatch.setattr(magics, "_project", None)
