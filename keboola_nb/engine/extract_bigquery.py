@@ -8,7 +8,7 @@ refuses to bill more than the estimate allowed. All rows load in one storage tra
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..connectors.base import ExtractSpec
 from ..connectors.bigquery import BigQueryConnector
