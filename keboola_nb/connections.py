@@ -1,5 +1,7 @@
 """Named connections: a kind plus a Keboola `db` node whose `#password` is a secret reference.
 An S3 connection holds an `s3` node instead: bucket, prefix, accessKeyId, `#secretAccessKey` (a reference).
+A BigQuery connection holds a `bigquery` node: project, dataset, location and Keboola's `service_account`
+object, whose `#private_key` is a reference.
 
 They live in `.keboola/connections.json` (no secrets in it), so a teammate who clones the project gets
 the connections and supplies their own secrets.
@@ -31,7 +33,7 @@ DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 # (user, database) when the URL leaves them out; MySQL has no default database to fall back on.
 DEFAULTS = {"postgresql": ("postgres", "postgres"), "mysql": ("root", "")}
 # The key of a connection's node in connections.json, per kind (database kinds use "db").
-NODE_KEYS = {"s3": "s3"}
+NODE_KEYS = {"s3": "s3", "bigquery": "bigquery"}
 SECRET_KEYS = {"s3": "#secretAccessKey"}
 
 
@@ -45,10 +47,14 @@ class Connection:
     def target(self) -> str:
         if self.kind == "s3":
             return f"s3://{self.db.get('bucket')}/{self.db.get('prefix', '')}"
+        if self.kind == "bigquery":
+            return f"bigquery://{self.db.get('project')}/{self.db.get('dataset', '')}"
         user = self.db.get("user", "")
         return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
 
     def secret(self) -> str:
+        if self.kind == "bigquery":  # the key's private part, inside Keboola's service_account object
+            return describe_reference((self.db.get("service_account") or {}).get("#private_key"))
         return describe_reference(self.db.get(SECRET_KEYS.get(self.kind, "#password")))
 
     def connector(self) -> "Connector":
@@ -115,6 +121,18 @@ def parse_s3_url(url: str) -> dict[str, Any]:
     return {"bucket": parts.netloc, "prefix": unquote(parts.path.lstrip("/")), "loginType": "credentials"}
 
 
+def parse_bigquery_url(url: str) -> dict[str, Any]:
+    """`bigquery://project/dataset[?location=EU]` -> the bigquery node (the key is added by the caller)."""
+    parts = urlsplit(url.strip())
+    dataset = unquote(parts.path.strip("/"))
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    location = query.pop("location", "US")
+    if parts.scheme != "bigquery" or not parts.netloc or "/" in dataset or query:
+        raise KeboolaError(f"{url!r} is not a BigQuery URL",
+                           fix="write it as bigquery://PROJECT/DATASET (dataset optional, ?location=EU optional)")
+    return {"project": parts.netloc, "dataset": dataset, "location": location}
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -155,6 +173,8 @@ class ConnectionManager:
                 raise KeboolaError(f"the S3 connection {name!r} needs an access key id",
                                    fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
             db["accessKeyId"] = access_key
+        elif url and url.strip().startswith("bigquery://"):
+            kind, db = "bigquery", {**parse_bigquery_url(url), **db}  # db: service_account from the key
         elif url:
             kind, parsed, url_password = parse_url(url)
             parsed.update(db)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import s3_extractors
+from . import bigquery_extractors, s3_extractors
 from .errors import KeboolaError, KeboolaNotice
-from .model import s3_extractor
+from .model import bigquery_extractor, s3_extractor
 from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
 from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
@@ -62,6 +62,8 @@ class ExtractorManager:
         check_name(config.name, "extractor")
         if config.component_id == s3_extractor.COMPONENT_ID:
             s3_extractor.check_rows(config)
+        elif config.component_id == bigquery_extractor.COMPONENT_ID:
+            bigquery_extractor.check_rows(config)
         else:
             check_rows(config)
         return config
@@ -69,6 +71,8 @@ class ExtractorManager:
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
         if s3_extractors.is_s3_shorthand(text):
             spec = s3_extractors.parse_shorthand(text, name)
+        elif bigquery_extractors.is_bigquery_shorthand(text):
+            spec = bigquery_extractors.parse_shorthand(text, name)
         else:
             spec = parse_shorthand(text, name)
         return self.create(
@@ -80,6 +84,8 @@ class ExtractorManager:
         conn = self.project.connections.get(connection)
         if conn.kind == "s3":
             return s3_extractors.build(name, conn, tables, description)
+        if conn.kind == "bigquery":
+            return bigquery_extractors.build(name, conn, tables, description)
         comp = extractor_for_kind(conn.kind)
         connector = conn.connector()
         rows = []

@@ -106,10 +106,12 @@ class KeboolaMagics(Magics):
     @magic_arguments()
     @argument("name", help="a name for the connection, e.g. shop")
     @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database "
-                          "(leave the password out) or s3://bucket/prefix/")
+                          "(leave the password out), s3://bucket/prefix/ or bigquery://project/dataset")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
     @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key")
+    @argument("--key-file", metavar="PATH", help="BigQuery: the service account's JSON key file")
+    @argument("--key-file-env", metavar="VAR", help="BigQuery: environment variable holding the key JSON (or its path)")
     @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
     @argument("--keyring", action="store_true", help="with --ask-password: keep it in the system keyring instead")
     @argument("--replace", action="store_true", help="replace an existing connection of this name")
@@ -129,8 +131,13 @@ class KeboolaMagics(Magics):
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
+        extra: dict[str, Any] = {}
+        if args.key_file or args.key_file_env:
+            from .connectors.bigquery import service_account_node
+
+            extra["service_account"] = service_account_node(args.name, key_file=args.key_file, key_env=args.key_file_env)
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
-                                                       replace=args.replace)
+                                                       replace=args.replace, **extra)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()
 
@@ -392,9 +399,21 @@ class KeboolaMagics(Magics):
     cmd_ask.takes_cell = True  # type: ignore[attr-defined]
 
     @magic_arguments()
-    @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%%%keboola ask)")
+    @argument("id", nargs="?", help="conversation id (default: the current chat, else the last %%%%keboola ask), "
+                                    "or a BigQuery extractor's name: its dry-run estimate")
     def cmd_cost(self, args: Any) -> Any:
-        """Tokens and dollars per model call and for the whole conversation."""
+        """Tokens and dollars per model call and for the whole conversation; for a BigQuery extractor, what a run
+        would bill (dry runs) against the budget."""
+        config = session_project().configs.find(args.id) if args.id else None
+        if config is not None:
+            from .engine.extract_bigquery import estimate_config
+
+            if config.component_id != "keboola.ex-google-bigquery-v2":
+                raise UsageError(f"{args.id!r} is a {config.component_id} configuration; cost estimates are for "
+                                 "BigQuery extractors")
+            estimate = estimate_config(session_project(), config)
+            print(estimate.summary() + ("" if estimate.billed <= estimate.budget else " - OVER BUDGET: a run would stop"))
+            return estimate.frame()
         store = session_project().conversations
         conversation = args.id or _current_conversation()
         if conversation is None:

@@ -93,6 +93,10 @@ class Project:
             from .engine.extract_s3 import run_s3_extractor
 
             return run_s3_extractor(self, config, rows=rows, progress=progress, actor=actor)
+        if config.component_id == "keboola.ex-google-bigquery-v2":
+            from .engine.extract_bigquery import run_bigquery_extractor
+
+            return run_bigquery_extractor(self, config, rows=rows, progress=progress, actor=actor)
         return run_extractor(self, config, rows=rows, progress=progress, actor=actor)
 
     @property

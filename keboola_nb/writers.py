@@ -11,9 +11,9 @@ import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import s3_writers
+from . import bigquery_writers, s3_writers
 from .errors import KeboolaError
-from .model import s3_writer
+from .model import bigquery_writer, s3_writer
 from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
@@ -36,6 +36,12 @@ def writer_for_kind(kind: str) -> Component:
             return c
     raise KeboolaError(f"there is no writer for connections of kind {kind!r} yet",
                        fix="write to a postgresql connection")
+
+
+def _check(config: Configuration) -> None:
+    """Keboola's rules for the writer's kind of target."""
+    checks = {bigquery_writer.COMPONENT_ID: bigquery_writer.check_rows, s3_writer.COMPONENT_ID: s3_writer.check_rows}
+    checks.get(config.component_id, check_rows)(config)
 
 
 class WriterManager:
@@ -82,7 +88,7 @@ class WriterManager:
         if component(config.component_id).type != "writer":
             raise KeboolaError(f"{config.component_id} is not a writer")
         check_name(config.name, "writer")
-        (s3_writer.check_rows if config.component_id == s3_writer.COMPONENT_ID else check_rows)(config)
+        _check(config)
         return config
 
     def build(
@@ -102,6 +108,8 @@ class WriterManager:
                 raise KeboolaError(f"writer {name!r}: an S3 target has no schema", fix="leave 'schema' out; "
                                    "files go under the connection's prefix, or under 'prefix'")
             return s3_writers.build(self.project, name, connection, tables, prefix=prefix, description=description)
+        if conn.kind == "bigquery":
+            return bigquery_writers.build(self.project, name, conn, tables, dataset=schema, description=description)
         comp = writer_for_kind(conn.kind)
         db = {"driver": DRIVERS[conn.kind], **conn.db}
         if conn.kind == "mysql":  # MySQL has no schemas: the connection's database is the schema
@@ -177,6 +185,8 @@ class WriterManager:
 
         if config.component_id == s3_writer.COMPONENT_ID:
             return s3_writers.summary(config)
+        if config.component_id == bigquery_writer.COMPONENT_ID:
+            return bigquery_writers.summary(config)
         db = config.configuration.get("parameters", {}).get("db", {})
         schema = db["database"] if db.get("driver") == "mysql" else db.get("schema", DEFAULT_SCHEMA)
         records = []

@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from servers import MariaDbServer, PostgresServer  # noqa: E402
 
+pytest_plugins = ["bigquery_fixtures"]  # the emulator and key fixtures the BigQuery tests share
+
 # Canary secrets: they must never show up in a file, an output, a log or an error.
 SUPERUSER_PASSWORD = "canary-Super-9b7d41"
 ETL_PASSWORD = "canary-Etl-5e1f2c"

@@ -193,3 +193,65 @@ class MariaDbServer:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class BigQueryEmulator:
+    """bqemulator (BigQuery REST + Storage Read gRPC on DuckDB), run from its own virtual environment:
+    it pins DuckDB and sqlglot versions that conflict with ours (scripts/test creates .venv-bqemulator)."""
+
+    rest_port: int
+    grpc_port: int
+    project: str
+    process: subprocess.Popen
+    log: Path
+
+    @classmethod
+    def start(cls, project: str = "test-proj") -> "BigQueryEmulator":
+        binary = Path(os.environ.get("BQEMULATOR") or Path(__file__).parent.parent / ".venv-bqemulator/bin/bqemulator")
+        if not binary.exists():
+            raise RuntimeError(f"bqemulator not found at {binary}: run scripts/test, which creates .venv-bqemulator")
+        rest, grpc = free_port(), free_port()
+        log = Path(tempfile.mkstemp(prefix="kbnb-bq-", suffix=".log")[1])
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [str(binary), "start", "--rest-host", "127.0.0.1", "--rest-port", str(rest), "--grpc-host",
+                 "127.0.0.1", "--grpc-port", str(grpc), "--project", project, "--log-level", "warning"],
+                stdout=out, stderr=subprocess.STDOUT)
+        server = cls(rest, grpc, project, process, log)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", rest), timeout=1), \
+                        socket.create_connection(("127.0.0.1", grpc), timeout=1):
+                    return server
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    server.stop()
+                    raise RuntimeError(f"bqemulator did not start: {log.read_text()[-2000:]}") from None
+                time.sleep(0.1)
+
+    @property
+    def rest(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    @property
+    def grpc(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def client(self):  # type: ignore[no-untyped-def]
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        return bigquery.Client(project=self.project, credentials=AnonymousCredentials(),
+                               client_options={"api_endpoint": self.rest})
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.unlink(missing_ok=True)

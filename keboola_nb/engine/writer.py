@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 UNTOUCHED = "The target and the writer's state were left as they were."
 BATCH_ROWS = 100_000
 STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
-TARGETS = {"postgresql": "write_postgres", "mysql": "write_mysql"}
+TARGETS = {"postgresql": "write_postgres", "mysql": "write_mysql", "bigquery": "write_bigquery"}
 _LOST_TARGET = ("server closed the connection", "terminating connection", "consuming input failed",
                 "connection to server", "connection reset", "sending query failed")
 
@@ -45,13 +45,14 @@ def run_writer(
     job = project.jobs.start(config.component_id, config.id, config.name, actor)
     current = ""
     try:
-        checked = check_rows(config)
+        checked = _check_rows(config)
         selected = select_rows(config, checked, rows, lambda p: p.export)
         db = checked[0][1].db.model_dump(by_alias=True, exclude_none=True)
         kind = component(config.component_id).kind
         target = importlib.import_module(f".{TARGETS[kind]}", __package__).target(config.name, db)
+        where = getattr(target, "label", None) or f"{db.get('host')}:{db.get('port')}/{db.get('database')}"
         job.note(f"writer {config.name} ({config.component_id}): {len(selected)} table(s) to "
-                 f"{db.get('host')}:{db.get('port')}/{db.get('database')} schema {target.schema}")
+                 f"{where} schema {target.schema}")
         new_state: dict[str, dict[str, Any]] = {}
         try:
             target.open()
@@ -88,6 +89,15 @@ def run_writer(
         job.tables.clear()
         job.note(f"failed: {redact(str(e))}")
         return project.jobs.finish(job, "error", _explain(e, current or f"running {config.name!r}"))
+
+
+def _check_rows(config: Configuration) -> list[tuple[str, Any]]:
+    """The rows of a writer, by its component's format (the BigQuery writer has its own)."""
+    from ..model import bigquery_writer
+
+    if config.component_id == bigquery_writer.COMPONENT_ID:
+        return bigquery_writer.check_rows(config)
+    return check_rows(config)
 
 
 class _Read:

@@ -1,0 +1,136 @@
+"""The BigQuery writer (keboola.wr-google-bigquery-v2) against bqemulator."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from bigquery_fixtures import CANARY, KEY
+
+from keboola_nb.connectors.base import Scan
+
+
+@pytest.fixture
+def dwh(project, bq_env):  # type: ignore[no-untyped-def]
+    from keboola_nb.connectors.bigquery import service_account_node
+
+    client = bq_env.client()
+    dataset = f"dwh_{len(list(client.list_datasets()))}"
+    client.create_dataset(dataset)
+    conn = project.connections.add("dwh", f"bigquery://test-proj/{dataset}",
+                                   service_account=service_account_node("dwh", key_env="GBQ_KEY"))
+    conn.client = client
+    return conn
+
+
+def put(project, table_id: str, values: str, incremental: bool = False) -> None:  # type: ignore[no-untyped-def]
+    sql = ("SELECT * FROM (VALUES " + values + ") AS t(id, amount, note, flag, day, updated_at)")
+    cast = ("SELECT id::INTEGER AS id, amount::DECIMAL(12,3) AS amount, note::VARCHAR AS note, flag::BOOLEAN AS flag, "
+            f"day::DATE AS day, updated_at::TIMESTAMPTZ AS updated_at FROM ({sql})")
+    with project.storage.transaction() as loader:
+        loader.load(table_id, Scan(cast), incremental=incremental, primary_key=["id"])
+
+
+def rows(conn, table: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return [tuple(r.values()) for r in conn.client.query(
+        f"SELECT id, amount, note FROM `test-proj.{conn.db['dataset']}.{table}` ORDER BY id").result()]
+
+
+def writer(project, body: str, name: str = "to-bq"):  # type: ignore[no-untyped-def]
+    return project.writers.create_from_yaml(name, body)
+
+
+def test_full_load_creates_table_with_mapped_types_and_replaces_it(project, dwh):
+    put(project, "out.c-crm.orders", "(1, 12345.678, 'čaj 😀', true, DATE '2024-02-29', TIMESTAMPTZ '2024-02-29 12:34:56+00'),"
+                                     " (2, -0.5, '', false, NULL, NULL), (3, NULL, NULL, NULL, NULL, NULL)")
+    config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n")
+    params = config.configuration["parameters"]
+    assert config.component_id == "keboola.wr-google-bigquery-v2"
+    assert params["dataset"] == dwh.db["dataset"] and params["service_account"]["#private_key"] == "KBNB::env::GBQ_KEY"
+    table = config.rows[0].configuration["parameters"]["tables"][0]
+    assert {i["name"]: i["type"] for i in table["items"]} == {
+        "id": "INT64", "amount": "NUMERIC", "note": "STRING", "flag": "BOOL", "day": "DATE", "updated_at": "TIMESTAMP"}
+    assert table["primaryKey"] == ["id"] and table["tableId"] == "out.c-crm.orders"
+    job = project.run(config)
+    assert job.status == "success", job.error
+    assert rows(dwh, "orders") == [(1, Decimal("12345.678"), "čaj 😀"), (2, Decimal("-0.5"), ""), (3, None, None)]
+    schema = {f.name: f.field_type for f in dwh.client.get_table(f"test-proj.{dwh.db['dataset']}.orders").schema}
+    assert schema["amount"] == "NUMERIC" and schema["updated_at"] == "TIMESTAMP" and schema["flag"] in ("BOOL", "BOOLEAN")
+    put(project, "out.c-crm.orders", "(7, 1.5, 'only', true, NULL, NULL)")
+    assert project.run(config).status == "success"
+    assert rows(dwh, "orders") == [(7, Decimal("1.5"), "only")]
+    leftovers = [t.table_id for t in dwh.client.list_tables(dwh.db["dataset"]) if t.table_id.startswith("kbnb_stage")]
+    assert leftovers == []
+
+
+def test_incremental_upsert_and_adaptive_writes_only_new_rows(project, dwh):
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL), (2, 2.0, 'b', true, NULL, NULL)")
+    config = writer(project, """
+connection: dwh
+tables:
+  - table: out.c-crm.orders
+    incremental: true
+    changed_since: adaptive
+""")
+    first = project.run(config)
+    assert first.status == "success", first.error
+    assert first.tables[0]["rows"] == 2
+    put(project, "out.c-crm.orders", "(2, 20.0, 'B', true, NULL, NULL), (3, 3.0, 'c', true, NULL, NULL)", incremental=True)
+    second = project.run(config)
+    assert second.status == "success", second.error
+    assert second.tables[0]["rows"] == 2  # only the rows imported since the last write
+    assert rows(dwh, "orders") == [(1, Decimal("1"), "a"), (2, Decimal("20"), "B"), (3, Decimal("3"), "c")]
+    third = project.run(config)
+    assert third.tables[0]["rows"] == 0 and len(rows(dwh, "orders")) == 3
+
+
+def test_failure_leaves_target_as_it_was_and_retry_writes_exactly_once(project, dwh):
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    put(project, "out.c-crm.notes", "(1, 1.0, 'x', true, NULL, NULL)")
+    config = writer(project, """
+connection: dwh
+tables:
+  - table: out.c-crm.orders
+    incremental: true
+    primary_key: []                 # appends: a second write of a row would show as a duplicate
+    changed_since: adaptive
+  - table: out.c-crm.notes
+""")
+    assert project.run(config).status == "success"
+    put(project, "out.c-crm.orders", "(2, 2.0, 'b', true, NULL, NULL)", incremental=True)
+    # The second table now holds text that does not fit INT64: the whole run must change nothing.
+    with project.storage.connect() as con:
+        con.execute('ALTER TABLE "out.c-crm".notes ALTER id TYPE VARCHAR')
+        con.execute("""UPDATE "out.c-crm".notes SET id = 'not a number'""")
+    failed = project.run(config)
+    assert failed.status == "error" and "does not fit BigQuery type INT64" in failed.error
+    assert "left as they were" in failed.error
+    assert rows(dwh, "orders") == [(1, Decimal("1"), "a")]  # the append of the first table did not happen
+    assert rows(dwh, "notes") == [(1, Decimal("1"), "x")]
+    with project.storage.connect() as con:
+        con.execute("""UPDATE "out.c-crm".notes SET id = '5'""")
+    retried = project.run(config)
+    assert retried.status == "success", retried.error
+    assert rows(dwh, "orders") == [(1, Decimal("1"), "a"), (2, Decimal("2"), "b")]  # each row exactly once
+    assert rows(dwh, "notes") == [(5, Decimal("1"), "x")]
+
+
+def test_incremental_into_table_missing_a_column_is_refused(project, dwh):
+    dwh.client.query(f"CREATE TABLE {dwh.db['dataset']}.orders (id INT64)").result()
+    dwh.client.query(f"INSERT INTO {dwh.db['dataset']}.orders (id) VALUES (42)").result()
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n    incremental: true\n")
+    job = project.run(config)
+    assert job.status == "error" and "has no column(s) amount" in job.error
+    assert [r.id for r in dwh.client.query(f"SELECT id FROM {dwh.db['dataset']}.orders").result()] == [42]
+
+
+def test_writer_outputs_hold_no_private_key(project, dwh, capsys):
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    job = project.run(writer(project, "connection: dwh\ntables:\n  - out.c-crm.orders\n"))
+    assert job.status == "success"
+    assert CANARY not in repr(job) + "\n".join(job.log) + capsys.readouterr().out
+    assert not [p for p in project.root.rglob("*") if p.is_file() and CANARY.encode() in p.read_bytes()]
+    assert json.dumps(KEY["private_key"])[1:40] not in (project.root / ".keboola" / "connections.json").read_text()
