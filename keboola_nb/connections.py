@@ -159,13 +159,17 @@ class ConnectionManager:
         password: SecretRef | str | None = None,
         kind: str | None = None,
         access_key: str | None = None,
+        key_file: str | None = None,
+        key_env: str | None = None,
         replace: bool = False,
         actor: str = "user",
         **db: Any,
     ) -> Connection:
         """Add a connection from a URL or from `db` fields. A password given as text is kept in a
         0600 file outside the project and referenced; it is never written into the project.
-        For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key."""
+        For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key.
+        For `bigquery://project/dataset`, the service-account key JSON comes from `key_file` or the variable
+        `key_env`; its private key is stored by reference."""
         check_name(name, "connection")
         if url and url.strip().startswith("s3://"):
             kind, db = "s3", {**parse_s3_url(url), **db}
@@ -174,7 +178,11 @@ class ConnectionManager:
                                    fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
             db["accessKeyId"] = access_key
         elif url and url.strip().startswith("bigquery://"):
-            kind, db = "bigquery", {**parse_bigquery_url(url), **db}  # db: service_account from the key
+            kind, db = "bigquery", {**parse_bigquery_url(url), **db}
+            if "service_account" not in db:
+                from .connectors.bigquery import service_account_node
+
+                db["service_account"] = service_account_node(name, key_file=key_file, key_env=key_env)
         elif url:
             kind, parsed, url_password = parse_url(url)
             parsed.update(db)

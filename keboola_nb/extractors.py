@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import bigquery_extractors, s3_extractors
 from .errors import KeboolaError, KeboolaNotice
-from .model import bigquery_extractor, s3_extractor
+from .model import bigquery_extractor, db_extractor, s3_extractor
 from .model.components import component, extractor_for_kind
 from .model.configuration import ConfigRow, Configuration, check_name, slug
 from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
@@ -20,6 +20,8 @@ from .storage.ids import TableId, safe_name
 from .store.configs import new_id
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .project import Project
 
 ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey", "incremental",
@@ -60,13 +62,16 @@ class ExtractorManager:
         if component(config.component_id).type != "extractor":
             raise KeboolaError(f"{config.component_id} is not an extractor")
         check_name(config.name, "extractor")
-        if config.component_id == s3_extractor.COMPONENT_ID:
-            s3_extractor.check_rows(config)
-        elif config.component_id == bigquery_extractor.COMPONENT_ID:
-            bigquery_extractor.check_rows(config)
-        else:
-            check_rows(config)
+        self.summary(config)  # checks every row by Keboola's rules for its kind
         return config
+
+    def summary(self, config: Configuration) -> "pd.DataFrame":
+        """One line per row: row, source, output_table, primary_key, load."""
+        import pandas as pd
+
+        kinds = {s3_extractor.COMPONENT_ID: s3_extractor, bigquery_extractor.COMPONENT_ID: bigquery_extractor}
+        lines = kinds.get(config.component_id, db_extractor).summarize(config)
+        return pd.DataFrame(lines, columns=["row", "source", "output_table", "primary_key", "load"])
 
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
         if s3_extractors.is_s3_shorthand(text):

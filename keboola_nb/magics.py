@@ -131,13 +131,9 @@ class KeboolaMagics(Magics):
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
-        extra: dict[str, Any] = {}
-        if args.key_file or args.key_file_env:
-            from .connectors.bigquery import service_account_node
-
-            extra["service_account"] = service_account_node(args.name, key_file=args.key_file, key_env=args.key_file_env)
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
-                                                       replace=args.replace, **extra)
+                                                       key_file=args.key_file, key_env=args.key_file_env,
+                                                       replace=args.replace)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()
 
@@ -212,10 +208,8 @@ class KeboolaMagics(Magics):
         if not cell or not cell.strip():
             raise UsageError("%%keboola extractor needs a YAML body in the cell (see %keboola extractor --help)")
         config = session_project().extractors.create_from_yaml(args.name, cell, replace=args.replace)
-        from .ui.display import config_summary
-
         print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
-        return config_summary(config)
+        return session_project().extractors.summary(config)
 
     cmd_extractor.takes_cell = True  # type: ignore[attr-defined]
 

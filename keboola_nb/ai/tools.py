@@ -25,7 +25,9 @@ PREVIEW_ROWS = 5
 
 class TableEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    table: Annotated[str, "schema.table"]
+    table: Annotated[str | None, "schema.table (BigQuery: dataset.table)"] = None
+    query: Annotated[str | None, "a SELECT instead of a table; needs name"] = None
+    name: Annotated[str | None, "output table name"] = None
     incremental_fetching_column: Annotated[str | None, "timestamp or increasing id; only new rows are read"] = None
     primary_key: Annotated[list[str] | None, "defaults to the source's primary key"] = None
     columns: Annotated[list[str] | None, "defaults to all columns"] = None
@@ -238,14 +240,16 @@ def write_code_cell(
 def add_connection(
     ctx: ToolContext,
     name: Annotated[str, "a short name, e.g. shop"],
-    url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, or s3://bucket/prefix/"],
+    url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, s3://bucket/prefix/ "
+                        "or bigquery://project/dataset"],
     password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message "
                                                "(S3: the secret access key)"] = None,
     access_key_id: Annotated[str | None, "S3 only: the access key id, or its KBNB:: reference"] = None,
+    key_file: Annotated[str | None, "BigQuery only: path of the service-account key JSON file"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Save a named connection to a source, then test it."""
-    from ..connections import parse_s3_url, parse_url, redact_url
+    from ..connections import parse_bigquery_url, parse_s3_url, parse_url, redact_url
     from ..store.secrets import SecretRef
 
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
@@ -254,6 +258,11 @@ def add_connection(
         if not access_key_id:
             raise KeboolaError("an S3 connection needs access_key_id", fix="ask the user for the access key id")
         target = f"s3://{node['bucket']}/{node['prefix']} (access key {access_key_id})"
+    elif url.strip().startswith("bigquery://"):
+        node = parse_bigquery_url(url)
+        if not key_file:
+            raise KeboolaError("a BigQuery connection needs key_file", fix="ask the user for the key file's path")
+        target = f"bigquery://{node['project']}/{node['dataset']} (key file {key_file})"
     else:
         kind, db, _ = parse_url(url)
         target = f"{kind}://{db['user']}@{db['host']}:{db['port']}/{db['database']}"
@@ -265,7 +274,7 @@ def add_connection(
     if not decision.accepted:
         raise Declined(decision.reason)
     connection = ctx.project.connections.add(name, redact_url(url), password=password, access_key=access_key_id,
-                                             replace=replace, actor=ACTOR)
+                                             key_file=key_file, replace=replace, actor=ACTOR)
     d = connection.test()
     return {"saved": True, "test": {"ok": d.ok, "problem": d.problem, "message": d.message, "fix": d.fix},
             "summary": "saved; test OK" if d.ok else f"saved; test failed: {d.problem}"}
@@ -279,33 +288,27 @@ def create_extractor(
     tables: list[TableEntry],
     replace: Annotated[bool, "save as a new version of an existing extractor"] = False,
 ) -> dict[str, Any]:
-    """Propose a database extractor; the user sees a card (overview, data preview, JSON) and creates it."""
+    """Propose a database (or BigQuery) extractor; the user sees a card (overview, data preview, JSON) and creates it."""
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
     entries = [t.model_dump(exclude_none=True) for t in tables]
     with notices() as notes:  # e.g. a suggested key for a table without a primary key
         config = ctx.project.extractors.build(name, connection, entries)
     conn = ctx.project.connections.get(connection)
-    first = entries[0]["table"] if entries else None
+    first = entries[0].get("table") if entries else None
     preview = conn.preview(first, PREVIEW_ROWS) if first else None
-    overview = [("Component", config.component_id), ("Connection", f"{connection} ({conn.target()})")]
-    for row in config.rows:
-        p = row.configuration["parameters"]
-        how = f"incremental by {p['incrementalFetchingColumn']}" if p.get("incrementalFetchingColumn") else "full load"
-        overview.append((row.name, f"{p['table']['schema']}.{p['table']['tableName']} -> {p['outputTable']} "
-                                   f"(primary key {', '.join(p['primaryKey']) or 'none'}; {how})"))
-    overview += [("Note", note) for note in notes]
-    saved, edited = _propose_extractor(ctx, "create_extractor", config, overview, preview, replace)
-    outputs = [r.configuration["parameters"].get("outputTable") for r in saved.rows]
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "edited_by_user": edited, "output_tables": outputs, "notes": notes,
-            "summary": f"created {saved.name} (version {saved.version})"}
+    return _propose_extractor(ctx, "create_extractor", config, conn, preview, replace, notes)
 
 
-def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, overview: list[tuple[str, str]],
-                       preview: Any, replace: bool) -> tuple[Any, bool]:
+def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, conn: Any, preview: Any, replace: bool,
+                       notes: list[str]) -> dict[str, Any]:
     """Show the card with the draft (kept in the conversation store); save what the user confirms."""
     extractors = ctx.project.extractors
+    overview = [("Component", config.component_id), ("Connection", f"{conn.name} ({conn.target()})")]
+    for line in extractors.summary(config).to_dict("records"):
+        overview.append((line["row"], f"{line['source']} -> {line['output_table']} "
+                                      f"(primary key {', '.join(line['primary_key']) or 'none'}; {line['load']})"))
+    overview += [("Note", note) for note in notes]
     draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, config.name, config.component_id, draft)
     decision = ctx.view.confirm(
@@ -318,7 +321,10 @@ def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, overview: 
         raise Declined(decision.reason)
     saved = extractors.save(decision.value or config, replace=replace, actor=ACTOR)
     ctx.conversations.set_draft_state(draft_id, "created")
-    return saved, decision.value is not None
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+            "edited_by_user": decision.value is not None,
+            "output_tables": list(extractors.summary(saved)["output_table"]), "notes": notes,
+            "summary": f"created {saved.name} (version {saved.version})"}
 
 
 class FileEntry(BaseModel):
@@ -352,19 +358,7 @@ def create_file_extractor(
         preview = conn.preview(conn.connector().first_match(key) if "*" in key else key, PREVIEW_ROWS)
     except KeboolaError:
         preview = None  # no file matches yet: the card says so by showing none
-    overview = [("Component", config.component_id), ("Connection", f"{connection} ({conn.target()})")]
-    for row in config.rows:
-        p = row.configuration["parameters"]
-        manifest = row.configuration["processors"]["after"][1]["parameters"]
-        overview.append((row.name, f"s3://{p['bucket']}/{p['key']} -> table {row.name} (primary key "
-                                   f"{', '.join(manifest['primary_key']) or 'none'}; "
-                                   f"{'new files only' if p['newFilesOnly'] else 'all files'})"))
-    saved, edited = _propose_extractor(ctx, "create_file_extractor", config, overview, preview, replace)
-    from ..engine.extract_s3 import output_table
-
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version, "edited_by_user": edited,
-            "output_tables": [output_table(saved, r.name) for r in saved.rows],
-            "summary": f"created {saved.name} (version {saved.version})"}
+    return _propose_extractor(ctx, "create_file_extractor", config, conn, preview, replace, [])
 
 
 @tool(changes=True)
@@ -374,18 +368,16 @@ def run_configuration(
     rows: Annotated[list[str] | None, "only these rows (tables)"] = None,
 ) -> dict[str, Any]:
     """Run a configuration into storage (the user confirms first); returns the job with rows per table."""
+    from ..model.components import component
+
     config = ctx.project.configs.get(name)
-    chosen = [r for r in config.rows if not rows or r.name in rows]
     overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
-    for r in chosen:
-        merged = config.merged(r)
-        p, mapping = merged.get("parameters", {}), (merged.get("storage", {}).get("input", {}).get("tables") or [{}])[0]
-        what = p.get("outputTable") or (f"{p['tableId']} -> {p.get('dbName')}" if "tableId" in p else None)
-        if "key" in p:  # S3 extractor
-            what = f"s3://{p.get('bucket')}/{p['key']} -> {r.name}"
-        elif "prefix" in p:  # S3 writer
-            what = f"{mapping.get('source')} -> s3://{p.get('bucket')}/{p['prefix']}{mapping.get('destination')}"
-        overview.append((r.name, str(what)))
+    if component(config.component_id).type == "writer":
+        lines = [(s["row"], f"{s['table']} -> {s['target']}") for s in ctx.project.writers.summary(config).to_dict("records")]
+    else:
+        lines = [(s["row"], f"{s['source']} -> {s['output_table']}")
+                 for s in ctx.project.extractors.summary(config).to_dict("records")]
+    overview += [line for line in lines if not rows or line[0] in rows]
     decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
     if not decision.accepted:
         raise Declined(decision.reason)

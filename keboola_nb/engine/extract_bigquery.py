@@ -14,7 +14,7 @@ from ..connectors.base import ExtractSpec
 from ..connectors.bigquery import BigQueryConnector
 from ..errors import KeboolaError
 from ..model.bigquery_cost import Estimate, budget
-from ..model.bigquery_extractor import BigQueryRow, check_rows, output_table
+from ..model.bigquery_extractor import BigQueryRow, check_rows
 from ..model.configuration import Configuration
 from ..store.secrets import redact
 from .extractor import UNTOUCHED
@@ -86,7 +86,7 @@ def run_bigquery_extractor(
         cost.check()
         with project.storage.transaction() as loader:
             for index, (_, row_name, params) in enumerate(selected, 1):
-                current = output_table(config, params.query.tableName)
+                current = config.default_table_id(params.query.tableName)
                 progress.step(index, len(selected), f"{row_name} -> {current}")
                 started = time.perf_counter()
                 scan = connector.scan(loader.con, _spec(params), legacy_sql=params.query.useLegacySql,

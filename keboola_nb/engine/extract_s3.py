@@ -26,11 +26,6 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
-def output_table(config: Configuration, table: str) -> str:
-    """Keboola's default bucket for a component configuration: in.c-keboola-ex-aws-s3-<configId>."""
-    return f"in.c-{config.component_id.replace('.', '-')}-{config.id}.{table}"
-
-
 def new_files(files: list[S3File], state: dict[str, Any]) -> list[S3File]:
     """Files modified after the last run, or at its last timestamp but not loaded then."""
     last = state.get("lastTimestamp")
@@ -68,7 +63,7 @@ def run_s3_extractor(
                 params = table.params
                 node = {**params.model_dump(by_alias=True), "prefix": ""}
                 connector = S3Connector(config.name, node)
-                current = output_table(config, table.table)
+                current = config.default_table_id(table.table)
                 state = project.state.row(config.id, row_id) if params.newFilesOnly else {}
                 files = match_files(connector, params)
                 if params.newFilesOnly:

@@ -77,11 +77,6 @@ def table_query(project: str, dataset: str, table: str, columns: list[str] | Non
     return f"SELECT {select} FROM `{project}.{dataset}.{table}`"
 
 
-def output_table(config: Configuration, table: str) -> str:
-    """Keboola's default bucket: in.c-keboola-ex-google-bigquery-v2-<configId>.<tableName>."""
-    return f"in.c-{config.component_id.replace('.', '-')}-{config.id}.{table}"
-
-
 def check_rows(config: Configuration) -> list[tuple[str, BigQueryRow]]:
     where = f"extractor {config.name!r}"
     if not config.rows:
@@ -97,6 +92,17 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryRow]]:
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same tableName", fix="give each query its own tableName")
     return out
+
+
+def summarize(config: Configuration) -> list[dict[str, Any]]:
+    """One line per row: what it reads, where it lands, how it loads."""
+    lines = []
+    for name, p in check_rows(config):
+        read = p.query.table_read()
+        lines.append({"row": name, "source": ".".join(read[:3]) if read else f"query: {p.query.query}",
+                      "output_table": config.default_table_id(p.query.tableName), "primary_key": p.query.primaryKey,
+                      "load": "incremental" if p.query.incremental else "full"})
+    return lines
 
 
 def row_configuration(query: str, table_name: str, *, incremental: bool = False,

@@ -83,6 +83,10 @@ class Configuration:
         known = ", ".join(r.name for r in self.rows) or "none"
         raise KeboolaError(f"configuration {self.name!r} has no row {name!r} (rows: {known})")
 
+    def default_table_id(self, table: str) -> str:
+        """Keboola's default output bucket for this configuration: in.c-<componentId, '.' as '-'>-<configId>."""
+        return f"in.c-{self.component_id.replace('.', '-')}-{self.id}.{table}"
+
     def merged(self, row: ConfigRow) -> dict[str, Any]:
         return deep_merge(self.configuration, row.configuration)
 

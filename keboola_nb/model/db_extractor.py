@@ -109,6 +109,17 @@ def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
     return out
 
 
+def summarize(config: Configuration) -> list[dict[str, Any]]:
+    """One line per row: what it reads, where it lands, how it loads."""
+    return [
+        {"row": name, "source": f"{p.table.schema_}.{p.table.tableName}" if p.table else f"query: {p.query}",
+         "output_table": p.outputTable, "primary_key": p.primaryKey,
+         "load": ("incremental" if p.incremental else "full")
+                 + (f", fetching by {p.incrementalFetchingColumn}" if p.incrementalFetchingColumn else "")}
+        for name, p in check_rows(config)
+    ]
+
+
 # The YAML shorthand of `%%keboola extractor NAME` ------------------------------------------------
 
 SHORTHAND_ROW_KEYS = {

@@ -129,6 +129,17 @@ def check_rows(config: Configuration) -> list[tuple[str, S3Table]]:
     return out
 
 
+def summarize(config: Configuration) -> list[dict[str, Any]]:
+    """One line per row: what it reads, where it lands, how it loads."""
+    return [
+        {"row": name, "source": f"s3://{t.params.bucket}/{t.params.key}", "output_table": config.default_table_id(t.table),
+         "primary_key": t.manifest.primary_key,
+         "load": ("incremental" if t.manifest.incremental else "full")
+                 + (", new files only" if t.params.newFilesOnly else "")}
+        for name, t in check_rows(config)
+    ]
+
+
 def row_configuration(
     bucket: str, key: str, table: str, *, include_subfolders: bool = False, new_files_only: bool = False,
     limit: int = 0, incremental: bool = False, primary_key: list[str] | None = None, delimiter: str = ",",

@@ -23,27 +23,6 @@ def configs_frame(configs: "list[Configuration]") -> "pd.DataFrame":
     return pd.DataFrame(rows, columns=["name", "component", "id", "rows", "version", "description"])
 
 
-def config_summary(config: "Configuration") -> "pd.DataFrame":
-    """One line per row: what it reads, where it lands, how it loads."""
-    import pandas as pd
-
-    records = []
-    for row in config.rows:
-        p = config.merged(row).get("parameters", {})
-        table = p.get("table")
-        records.append(
-            {
-                "row": row.name,
-                "source": f"{table['schema']}.{table['tableName']}" if table else "query",
-                "output_table": p.get("outputTable"),
-                "primary_key": p.get("primaryKey", []),
-                "incremental_fetching": p.get("incrementalFetchingColumn") or "",
-                "load": "incremental" if p.get("incremental") else "full",
-            }
-        )
-    return pd.DataFrame(records)
-
-
 def config_json(config: "Configuration") -> Any:
     from IPython.display import Code
 
