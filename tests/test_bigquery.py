@@ -21,10 +21,7 @@ from keboola_nb.errors import KeboolaError
 
 @pytest.fixture
 def gbq(project, bq_env):  # type: ignore[no-untyped-def]
-    from keboola_nb.connectors.bigquery import service_account_node
-
-    return project.connections.add("gbq", "bigquery://test-proj/sales",
-                                   service_account=service_account_node("gbq", key_env="GBQ_KEY"))
+    return project.connections.add("gbq", "bigquery://test-proj/sales", key_env="GBQ_KEY")
 
 
 def test_connection_keeps_keboola_service_account_with_private_key_as_reference(project, gbq, tmp_path):

@@ -124,8 +124,8 @@ def component_help(ctx: ToolContext, component: Annotated[str, "component id"] =
 
     if component not in COMPONENTS:
         raise KeboolaError(f"unknown component {component!r}", fix=f"known: {', '.join(COMPONENTS)}")
-    if component in S3_HELP:
-        return {"component": component, **S3_HELP[component]}
+    if component in HELP:
+        return {"component": component, **HELP[component]}
     if COMPONENTS[component].type == "writer":
         return {
             "component": component,
@@ -156,7 +156,8 @@ def component_help(ctx: ToolContext, component: Annotated[str, "component id"] =
     }
 
 
-S3_HELP: dict[str, dict[str, Any]] = {
+# Components whose entries differ from the database extractors' and writers'.
+HELP: dict[str, dict[str, Any]] = {
     "keboola.ex-aws-s3": {
         "rules": ["create it with create_file_extractor; a key ending in * is a wildcard (prefix*suffix)",
                   "include_subfolders needs a wildcard; new_files_only reads only files added since the last run",
@@ -171,6 +172,19 @@ S3_HELP: dict[str, dict[str, Any]] = {
                   "changed_since adaptive writes only rows imported since the last write"],
         "example": {"name": "to-s3", "connection": "exports",
                     "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]},
+    },
+    "keboola.ex-google-bigquery-v2": {
+        "rules": ["create_extractor entries: table (dataset.table, read without query cost) or query plus name",
+                  "queries are dry-run first: bytes and dollars are in the job log; a run over the budget stops",
+                  "incremental with a primary key upserts; tables land in in.c-keboola-ex-google-bigquery-v2-<id>"],
+        "example": {"name": "gbq-sales", "connection": "gbq",
+                    "tables": [{"query": "SELECT day, SUM(amount) AS amount FROM `p.sales.orders` GROUP BY day",
+                                "name": "daily_sales", "primary_key": ["day"]}]},
+    },
+    "keboola.wr-google-bigquery-v2": {
+        "rules": ["create_writer with a bigquery connection; schema_name is the dataset (default: the connection's)",
+                  "a full load replaces the table; incremental MERGEs by primary key in one transaction"],
+        "example": {"name": "to-gbq", "connection": "gbq", "tables": [{"table": "out.c-report.daily_revenue"}]},
     },
 }
 
@@ -295,7 +309,7 @@ def create_extractor(
     with notices() as notes:  # e.g. a suggested key for a table without a primary key
         config = ctx.project.extractors.build(name, connection, entries)
     conn = ctx.project.connections.get(connection)
-    first = entries[0].get("table") if entries else None
+    first = next((e["table"] for e in entries if e.get("table")), None)  # queries are not run for a preview
     preview = conn.preview(first, PREVIEW_ROWS) if first else None
     return _propose_extractor(ctx, "create_extractor", config, conn, preview, replace, notes)
 
@@ -408,7 +422,7 @@ def create_writer(
     name: Annotated[str, "configuration name, e.g. to-dwh"],
     connection: Annotated[str, "target connection name"],
     tables: list[WriterEntry],
-    schema_name: Annotated[str | None, "target schema (PostgreSQL, default public; MySQL has none)"] = None,
+    schema_name: Annotated[str | None, "target schema (PostgreSQL: default public; BigQuery: the dataset)"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
     """Propose a writer (storage tables to a database, or to CSV files in S3); the user sees a card and creates it."""
@@ -419,8 +433,7 @@ def create_writer(
     config = writers.build(name, connection, entries, schema=schema_name)
     conn = ctx.project.connections.get(connection)
     preview = ctx.project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
-    schema = "" if conn.kind in ("mysql", "s3") else f", schema {schema_name or 'public'}"
-    overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()}){schema}")]
+    overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()})")]
     for s in writers.summary(config).to_dict("records"):
         since = f", changed since {s['changed_since']}" if s["changed_since"] else ""
         overview.append((s["row"], f"{s['table']} -> {s['target']} ({s['columns']} columns; {s['load']}; "
