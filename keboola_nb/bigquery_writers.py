@@ -7,15 +7,14 @@ TIMESTAMP, TIMESTAMP -> DATETIME, nested -> JSON).
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from .errors import KeboolaError
 from .model.bigquery_writer import COMPONENT_ID, bq_type, check_rows, table_parameters
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS
-from .storage.ids import TableId
 from .store.configs import new_id
+from .writer_entries import storage_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,39 +46,13 @@ def build(project: "Project", name: str, connection: "Connection", tables: list[
 
 
 def _row(project: "Project", name: str, index: int, entry: Any) -> ConfigRow:
-    where = f"writer {name!r}, table entry {index}"
-    if not isinstance(entry, dict) or "table" not in entry:
-        raise KeboolaError(f"{where}: say which storage table to write with 'table: in.c-bucket.table'")
-    unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
-    if unknown:
-        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                           fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}")
-    tid = TableId.parse(str(entry["table"]))
-    meta = project.storage.metadata(str(tid))
-    types: dict[str, str] = meta["columns"]
-    columns = list(entry.get("columns") or types)
-    for column in columns:
-        if column not in types:
-            close = difflib.get_close_matches(column, list(types), n=1)
-            raise KeboolaError(f"{where}: storage table {tid} has no column {column!r}",
-                               fix=f"{'did you mean ' + repr(close[0]) + '? ' if close else ''}its columns are: "
-                                   f"{', '.join(types)}")
-    pk = list(entry["primary_key"]) if entry.get("primary_key") is not None else list(meta.get("primary_key") or [])
-    if any(c not in columns for c in pk):
-        raise KeboolaError(f"{where}: primary key column(s) are not among the columns written",
-                           fix="add them to 'columns', or set 'primary_key'")
-    changed_since = entry.get("changed_since")
-    if changed_since not in (None, "adaptive"):
-        raise KeboolaError(f"{where}: changed_since {changed_since!r} is not supported", fix="use 'adaptive' or leave it out")
-    db_name = str(entry.get("db_name") or tid.table)
-    items = [{"name": c, "dbName": c, "type": bq_type(types[c])} for c in columns]
-    mapping: dict[str, Any] = {"source": str(tid), "destination": f"{tid}.csv", "columns": columns}
-    if changed_since:
-        mapping["changed_since"] = changed_since
-    params = table_parameters(str(tid), db_name, items, incremental=bool(entry.get("incremental", False)),
-                              primary_key=pk)
+    inp = storage_input(project, f"writer {name!r}, table entry {index}", entry, SHORTHAND_ROW_KEYS)
+    entry = {"table": entry} if isinstance(entry, str) else entry
+    db_name = str(entry.get("db_name") or inp.table.table)
+    items = [{"name": c, "dbName": c, "type": bq_type(inp.types[c])} for c in inp.columns]
+    params = table_parameters(str(inp.table), db_name, items, incremental=inp.incremental, primary_key=inp.primary_key)
     return ConfigRow(id=new_id(), name=db_name, configuration={"parameters": params,
-                                                               "storage": {"input": {"tables": [mapping]}}})
+                                                               "storage": {"input": {"tables": [inp.mapping()]}}})
 
 
 def summary(config: Configuration) -> "pd.DataFrame":

@@ -12,14 +12,13 @@ tables:
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 from .errors import KeboolaError
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.s3_writer import COMPONENT_ID, SHORTHAND_ROW_KEYS, check_rows, row_configuration
-from .storage.ids import TableId
 from .store.configs import new_id
+from .writer_entries import storage_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,25 +47,11 @@ def build(project: Project, name: str, connection: str, entries: list[Any], *, p
     prefix = node.get("prefix", "") if prefix is None else prefix
     rows = []
     for i, entry in enumerate(entries, 1):
-        where = f"writer {name!r}, table entry {i}"
+        inp = storage_input(project, f"writer {name!r}, table entry {i}", entry, SHORTHAND_ROW_KEYS, keyed=False)
         entry = {"table": entry} if isinstance(entry, str) else entry
-        if not isinstance(entry, dict) or "table" not in entry:
-            raise KeboolaError(f"{where}: say which storage table to write with 'table: in.c-bucket.table'")
-        unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
-        if unknown:
-            raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                               fix=f"allowed keys for an S3 target: {', '.join(SHORTHAND_ROW_KEYS)}")
-        tid = TableId.parse(str(entry["table"]))
-        types = project.storage.metadata(str(tid))["columns"]  # a clear error, with suggestions, for unknown tables
-        columns = list(entry.get("columns") or [])  # empty: every column, as Keboola's input mapping
-        for column in columns:
-            if column not in types:
-                close = difflib.get_close_matches(column, list(types), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise KeboolaError(f"{where}: storage table {tid} has no column {column!r}",
-                                   fix=f"{hint}its columns are: {', '.join(types)}")
+        tid = inp.table
         file = str(entry.get("file") or f"{tid.table}.csv")
-        configuration = row_configuration(str(tid), file, prefix, columns, entry.get("changed_since"))
+        configuration = row_configuration(str(tid), file, prefix, inp.named, inp.changed_since)
         rows.append(ConfigRow(id=new_id(), name=file.split(".")[0] or tid.table, configuration=configuration))
     if len({r.name for r in rows}) != len(rows):
         raise KeboolaError(f"writer {name!r}: two entries have the same file name", fix="give each its own 'file'")

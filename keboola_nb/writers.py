@@ -7,7 +7,6 @@ storage before anything is saved; column types are mapped from storage to the ta
 
 from __future__ import annotations
 
-import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,8 @@ from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
 from .model.mysql_types import mysql_type
-from .storage.ids import TableId
 from .store.configs import new_id
+from .writer_entries import storage_input
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,48 +134,18 @@ class WriterManager:
 
     def _row(self, name: str, index: int, entry: Any, kind: str) -> ConfigRow:
         where = f"writer {name!r}, table entry {index}"
-        if not isinstance(entry, dict):
-            raise KeboolaError(f"{where} must be a mapping or a storage table id")
-        unknown = set(entry) - set(SHORTHAND_ROW_KEYS)
-        if unknown:
-            raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                               fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}")
-        if "table" not in entry:
-            raise KeboolaError(f"{where}: say which storage table to write with 'table: in.c-bucket.table'")
-        tid = TableId.parse(str(entry["table"]))
-        meta = self.project.storage.metadata(str(tid))  # a clear error, with suggestions, for unknown tables
-        types: dict[str, str] = meta["columns"]
-        columns = list(entry.get("columns") or types)
-        for column in columns:
-            if column not in types:
-                close = difflib.get_close_matches(column, list(types), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise KeboolaError(f"{where}: storage table {tid} has no column {column!r}",
-                                   fix=f"{hint}its columns are: {', '.join(types)}")
-        pk = list(entry["primary_key"]) if entry.get("primary_key") is not None else list(meta.get("primary_key") or [])
-        outside = [c for c in pk if c not in columns]
-        if outside:
-            raise KeboolaError(f"{where}: primary key column(s) {', '.join(outside)} are not among the columns written",
-                               fix="add them to 'columns', or set 'primary_key'")
-        incremental = entry.get("incremental", False)
-        if not isinstance(incremental, bool):
-            raise KeboolaError(f"{where}: 'incremental' must be true or false")
-        changed_since = entry.get("changed_since")
-        if changed_since not in (None, "adaptive"):
-            raise KeboolaError(f"{where}: changed_since {changed_since!r} is not supported",
-                               fix="use 'changed_since: adaptive' (only rows imported since the last write) or leave it out")
-        db_name = str(entry.get("db_name") or tid.table)
+        inp = storage_input(self.project, where, entry, SHORTHAND_ROW_KEYS)
+        pk = inp.primary_key
+        db_name = str(entry.get("db_name") or inp.table.table)
         items = []
-        for column in columns:
-            target, size = mysql_type(types[column], column in pk) if kind == "mysql" else pg_type(types[column])
+        for column in inp.columns:
+            storage_type = inp.types[column]
+            target, size = mysql_type(storage_type, column in pk) if kind == "mysql" else pg_type(storage_type)
             items.append({"name": column, "dbName": column, "type": target, "nullable": column not in pk,
                           "default": "", "size": size})
-        params = {"tableId": str(tid), "dbName": db_name, "incremental": incremental, "primaryKey": pk,
+        params = {"tableId": str(inp.table), "dbName": db_name, "incremental": inp.incremental, "primaryKey": pk,
                   "items": items}
-        mapping: dict[str, Any] = {"source": str(tid), "destination": f"{tid}.csv", "columns": columns}
-        if changed_since:
-            mapping["changed_since"] = changed_since
-        configuration = {"parameters": params, "storage": {"input": {"tables": [mapping]}}}
+        configuration = {"parameters": params, "storage": {"input": {"tables": [inp.mapping()]}}}
         return ConfigRow(id=new_id(), name=db_name, configuration=configuration)
 
     def summary(self, config: Configuration) -> "pd.DataFrame":
