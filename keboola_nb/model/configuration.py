@@ -37,6 +37,14 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def processor(row_configuration: dict[str, Any], stage: str, component_id: str) -> dict[str, Any] | None:
+    """The parameters of a row's `processors.<stage>` entry for `component_id` (stage: before or after)."""
+    for entry in (row_configuration.get("processors") or {}).get(stage, []):
+        if entry.get("definition", {}).get("component") == component_id:
+            return entry.get("parameters") or {}
+    return None
+
+
 @dataclass
 class ConfigRow:
     id: str

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import KeboolaError
 from .configuration import Configuration
-from .validation import check_row_keys, explain, load_shorthand
+from .validation import check_row_keys, explain, load_shorthand, single_input
 
 IGNORE = "ignore"  # an item of this type is not written (Keboola UI's "IGNORE")
 PG_IDENTIFIER_BYTES = 63
@@ -139,12 +139,9 @@ def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
         merged = config.merged(row)
         where = f"writer {config.name!r}, row {row.name!r}"
         check_row_keys(row.configuration, where)
-        tables = merged.get("storage", {}).get("input", {}).get("tables", [])
-        if len(tables) != 1:
-            raise KeboolaError(f"{where}: storage.input.tables must hold exactly one table",
-                               fix="one row writes one storage table")
+        mapping = single_input(merged, where)
         try:
-            out.append((row.name, WriterRow.model_validate({**merged.get("parameters", {}), "input": tables[0]})))
+            out.append((row.name, WriterRow.model_validate({**merged.get("parameters", {}), "input": mapping})))
         except ValidationError as e:
             raise explain(e, where, WriterRow) from None
     return out

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import KeboolaError
-from .configuration import Configuration
+from .configuration import Configuration, processor
 from .validation import explain
 
 COMPONENT_ID = "keboola.ex-aws-s3"
@@ -91,13 +91,6 @@ class S3Table(BaseModel):
     added: list[tuple[str, str]] = Field(default_factory=list)  # (processor, column name), in their order
 
 
-def _processor(row_config: dict[str, Any], component_id: str) -> dict[str, Any] | None:
-    for entry in (row_config.get("processors") or {}).get("after", []):
-        if entry.get("definition", {}).get("component") == component_id:
-            return entry.get("parameters") or {}
-    return None
-
-
 def check_rows(config: Configuration) -> list[tuple[str, S3Table]]:
     where = f"extractor {config.name!r}"
     try:
@@ -113,11 +106,11 @@ def check_rows(config: Configuration) -> list[tuple[str, S3Table]]:
             params = S3Row.model_validate(merged.get("parameters", {}))
         except ValidationError as e:
             raise explain(e, f"{where}, row {row.name!r}", S3Row) from None
-        move = _processor(row.configuration, MOVE_FILES)
+        move = processor(row.configuration, "after", MOVE_FILES)
         if not move or not move.get("folder"):
             raise KeboolaError(f"{where}, row {row.name!r}: no {MOVE_FILES} processor with a 'folder'",
                                fix="the folder names the output table; add the processor")
-        manifest = Manifest.model_validate(_processor(row.configuration, CREATE_MANIFEST) or {})
+        manifest = Manifest.model_validate(processor(row.configuration, "after", CREATE_MANIFEST) or {})
         if manifest.columns_from not in ("header", "auto"):
             raise KeboolaError(f"{where}, row {row.name!r}: columns_from {manifest.columns_from!r} is not supported",
                                fix="use 'header' (the first line names the columns) or 'auto' (col_1, col_2, ...)")

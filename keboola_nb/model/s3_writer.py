@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import KeboolaError
-from .configuration import Configuration
+from .configuration import Configuration, processor
 from .db_writer import InputTable
 from .s3_extractor import MOVE_FILES
-from .validation import check_row_keys, explain, load_shorthand
+from .validation import check_row_keys, explain, load_shorthand, single_input
 
 COMPONENT_ID = "keboola.wr-aws-s3"
 
@@ -62,13 +62,6 @@ class S3WriterRow(BaseModel):
         return self
 
 
-def _moves_files(row_configuration: dict[str, Any]) -> bool:
-    for entry in (row_configuration.get("processors") or {}).get("before", []):
-        if entry.get("definition", {}).get("component") == MOVE_FILES:
-            return (entry.get("parameters") or {}).get("direction") == "files"
-    return False
-
-
 def check_rows(config: Configuration) -> list[tuple[str, S3WriterRow]]:
     """Every row, merged and validated: (row name, parameters with its input mapping)."""
     where = f"writer {config.name!r}"
@@ -83,15 +76,12 @@ def check_rows(config: Configuration) -> list[tuple[str, S3WriterRow]]:
         merged = config.merged(row)
         at = f"{where}, row {row.name!r}"
         check_row_keys(row.configuration, at)
-        tables = merged.get("storage", {}).get("input", {}).get("tables", [])
-        if len(tables) != 1:
-            raise KeboolaError(f"{at}: storage.input.tables must hold exactly one table",
-                               fix="one row writes one storage table to one file")
-        if not _moves_files(row.configuration):
+        mapping = single_input(merged, at, fix="one row writes one storage table to one file")
+        if (processor(row.configuration, "before", MOVE_FILES) or {}).get("direction") != "files":
             raise KeboolaError(f"{at}: no {MOVE_FILES} processor with direction 'files' in processors.before",
                                fix="it turns the table into the file that is uploaded; add it")
         try:
-            out.append((row.name, S3WriterRow.model_validate({**merged.get("parameters", {}), "input": tables[0]})))
+            out.append((row.name, S3WriterRow.model_validate({**merged.get("parameters", {}), "input": mapping})))
         except ValidationError as e:
             raise explain(e, at, S3WriterRow) from None
     names = [p.key for _, p in out]

@@ -63,3 +63,11 @@ def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str) -> dict
     if not isinstance(tables, list) or not tables:
         raise KeboolaError(f"{where}: 'tables' must be a list with at least one entry")
     return data
+
+
+def single_input(configuration: dict[str, Any], where: str, fix: str = "one row writes one storage table") -> dict[str, Any]:
+    """A writer row's one input mapping (`storage.input.tables[0]`); Keboola writers take one table per row."""
+    tables = configuration.get("storage", {}).get("input", {}).get("tables", [])
+    if len(tables) != 1:
+        raise KeboolaError(f"{where}: storage.input.tables must hold exactly one table", fix=fix)
+    return tables[0]
