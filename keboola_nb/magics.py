@@ -100,11 +100,13 @@ class KeboolaMagics(Magics):
     # connections -----------------------------------------------------------------------------
     @magic_arguments()
     @argument("name", help="a name for the connection, e.g. shop")
-    @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database "
+    @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database, "
+                          "snowflake://user@account/DATABASE/SCHEMA?warehouse=WH "
                           "(leave the password out) or s3://bucket/prefix/")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
     @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key")
+    @argument("--private-key-env", metavar="VAR", help="Snowflake key pair: environment variable that holds the PEM private key")
     @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
     @argument("--keyring", action="store_true", help="with --ask-password: keep it in the system keyring instead")
     @argument("--replace", action="store_true", help="replace an existing connection of this name")
@@ -124,8 +126,9 @@ class KeboolaMagics(Magics):
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
+        private_key = SecretRef("env", args.private_key_env) if args.private_key_env else None
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
-                                                       replace=args.replace)
+                                                       private_key=private_key, replace=args.replace)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()
 

@@ -16,6 +16,7 @@ from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
 from .model.mysql_types import mysql_type
+from .model.snowflake_types import snowflake_type
 from .storage.ids import TableId
 from .store.configs import new_id
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from .project import Project
 
-DRIVERS = {"postgresql": "pgsql", "mysql": "mysql"}
+DRIVERS = {"postgresql": "pgsql", "mysql": "mysql", "snowflake": "snowflake"}
 DEFAULT_SCHEMA = "public"
 
 
@@ -95,9 +96,9 @@ class WriterManager:
                 raise KeboolaError(f"writer {name!r}: MySQL has no schemas; tables go to database "
                                    f"{conn.db.get('database')!r} of connection {connection!r}",
                                    fix="leave 'schema' out, or use a connection to the other database")
-        else:
-            db["schema"] = schema or DEFAULT_SCHEMA
-        order = ["driver", "host", "port", "database", "schema", "user", "#password"]
+        else:  # a Snowflake connection names its own schema
+            db["schema"] = schema or conn.db.get("schema") or DEFAULT_SCHEMA
+        order = ["driver", "host", "port", "database", "schema", "warehouse", "roleName", "user", "#password"]
         db = {k: db[k] for k in order if k in db} | {k: v for k, v in db.items() if k not in order}
         rows: list[ConfigRow] = []
         for i, entry in enumerate(tables, 1):
@@ -146,7 +147,10 @@ class WriterManager:
         db_name = str(entry.get("db_name") or tid.table)
         items = []
         for column in columns:
-            target, size = mysql_type(types[column], column in pk) if kind == "mysql" else pg_type(types[column])
+            if kind == "mysql":
+                target, size = mysql_type(types[column], column in pk)
+            else:
+                target, size = snowflake_type(types[column]) if kind == "snowflake" else pg_type(types[column])
             items.append({"name": column, "dbName": column, "type": target, "nullable": column not in pk,
                           "default": "", "size": size})
         params = {"tableId": str(tid), "dbName": db_name, "incremental": incremental, "primaryKey": pk,

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import KeboolaError
 from .base import Connector, Diagnosis, ExtractSpec, Scan
 
-KINDS = {"postgresql": "postgres", "mysql": "mysql", "s3": "s3"}
+KINDS = {"postgresql": "postgres", "mysql": "mysql", "s3": "s3", "snowflake": "snowflake"}
 
 __all__ = ["Connector", "Diagnosis", "ExtractSpec", "Scan", "KINDS", "open_connector"]
 

@@ -21,8 +21,10 @@ COMPONENTS: dict[str, Component] = {
         Component("keboola.ex-db-pgsql", "extractor", "postgresql", "PostgreSQL extractor"),
         Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
         Component("keboola.ex-aws-s3", "extractor", "s3", "AWS S3 extractor"),
+        Component("keboola.ex-db-snowflake", "extractor", "snowflake", "Snowflake extractor"),
         Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
         Component("keboola.wr-db-mysql", "writer", "mysql", "MySQL writer"),
+        Component("keboola.wr-snowflake", "writer", "snowflake", "Snowflake writer"),
     ]
 }
 
