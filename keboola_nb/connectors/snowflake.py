@@ -287,7 +287,8 @@ class SnowflakeConnector:
         keys: dict[str, list[tuple[int, str]]] = {}
         for row in rows:
             keys.setdefault(row[at["table_name"]], []).append((int(row[at["key_sequence"]]), row[at["column_name"]]))
-        return {t: [c for _, c in sorted(cols)] for t, cols in keys.items()}
+        # A stable sort: rows come in key order where the sequence repeats (fakesnow numbers every column 1).
+        return {t: [c for _, c in sorted(cols, key=lambda c: c[0])] for t, cols in keys.items()}
 
     def _resolve(self, table: str | tuple[str, str]) -> tuple[str, str, int | None]:
         schema, name = parse_table_name(table, self.schema) if isinstance(table, str) else table
