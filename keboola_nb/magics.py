@@ -214,12 +214,12 @@ class KeboolaMagics(Magics):
     @argument("name", help="configuration name, e.g. to-dwh")
     @argument("--replace", action="store_true", help="save as a new version of an existing writer")
     def cmd_writer(self, args: Any, cell: str | None) -> Any:
-        """Create a database writer (storage -> PostgreSQL or MySQL) from a YAML cell body.
+        """Create a database writer (storage -> PostgreSQL, MySQL or Snowflake) from a YAML cell body.
 
         ::
 
             %%keboola writer to-dwh
-            connection: dwh                       # a postgresql or mysql connection
+            connection: dwh                       # a postgresql, mysql or snowflake connection
             schema: public                        # optional; PostgreSQL only
             tables:
               - table: in.c-shop-orders.orders
