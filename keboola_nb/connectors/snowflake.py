@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_S = 30  # browsing and previews; extraction and writing lift it
 HOST_SUFFIX = ".snowflakecomputing.com"
-SYSTEM_SCHEMAS = ("INFORMATION_SCHEMA",)
 _PLAIN = re.compile(r"^[A-Z_][A-Z0-9_$]*$")  # an identifier Snowflake needs no quotes for
 
 # Snowflake errors a user can cause, by the connector's errno.
