@@ -49,13 +49,17 @@ class Connection:
             return f"s3://{self.db.get('bucket')}/{self.db.get('prefix', '')}"
         if self.kind == "bigquery":
             return f"bigquery://{self.db.get('project')}/{self.db.get('dataset', '')}"
+        if self.kind == "snowflake":
+            return f"snowflake://{self.db.get('user')}@{self.db.get('host')}:{self.db.get('port')}/" \
+                   f"{self.db.get('database')}/{self.db.get('schema')}"
         user = self.db.get("user", "")
         return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
 
     def secret(self) -> str:
         if self.kind == "bigquery":  # the key's private part, inside Keboola's service_account object
             return describe_reference((self.db.get("service_account") or {}).get("#private_key"))
-        return describe_reference(self.db.get(SECRET_KEYS.get(self.kind, "#password")))
+        key = "#privateKey" if "#privateKey" in self.db else SECRET_KEYS.get(self.kind, "#password")
+        return describe_reference(self.db.get(key))
 
     def connector(self) -> "Connector":
         assert self._manager is not None, "connection is not attached to a project"
@@ -85,7 +89,7 @@ def parse_url(url: str) -> tuple[str, dict[str, Any], str | None]:
     if kind is None:
         raise KeboolaError(
             f"cannot tell the kind of connection from {redact_url(url)!r}",
-            fix="start the URL with postgresql://, mysql:// or mariadb://",
+            fix="start the URL with postgresql://, mysql://, mariadb:// or snowflake://",
         )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     try:
@@ -133,6 +137,44 @@ def parse_bigquery_url(url: str) -> dict[str, Any]:
     return {"project": parts.netloc, "dataset": dataset, "location": location}
 
 
+def parse_snowflake_url(url: str) -> tuple[dict[str, Any], str | None]:
+    """`snowflake://user@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=R` -> the Keboola `db` node, password.
+
+    ACCOUNT may also be a host (`xy123.eu-central-1.snowflakecomputing.com`). A local endpoint, such as an
+    emulator, is a host with a port plus `?account=NAME&protocol=http`: `snowflake://user@127.0.0.1:8080/DB/SCHEMA?account=x&protocol=http`.
+    """
+    from .connectors.snowflake import HOST_SUFFIX
+
+    parts = urlsplit(url.strip())
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    path = [unquote(p) for p in parts.path.strip("/").split("/") if p]
+    if not parts.hostname or not parts.username or len(path) != 2:
+        raise KeboolaError(f"{redact_url(url)!r} is not a Snowflake URL of the form snowflake://user@account/DATABASE/SCHEMA",
+                           fix="name the user, the account, the database and the schema, e.g. "
+                               "snowflake://etl@xy12345.eu-central-1/SHOP/PUBLIC?warehouse=COMPUTE_WH")
+    try:
+        port = parts.port
+    except ValueError:
+        raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
+    host = parts.hostname
+    local = port is not None or query.get("protocol") == "http"
+    if not local and not host.endswith(HOST_SUFFIX):
+        host += HOST_SUFFIX  # an account identifier: xy12345.eu-central-1
+    db: dict[str, Any] = {"host": host, "port": port or 443, "database": path[0], "schema": path[1],
+                          "warehouse": query.pop("warehouse", None), "roleName": query.pop("role", None),
+                          "user": unquote(parts.username)}
+    db = {k: v for k, v in db.items() if v is not None}
+    if local:  # not part of Keboola's node: only a local endpoint needs them
+        if "account" not in query:
+            raise KeboolaError(f"the local Snowflake endpoint in {redact_url(url)!r} needs ?account=NAME")
+        db["account"] = query.pop("account")
+        db["protocol"] = query.pop("protocol", "https")
+    if query:
+        raise KeboolaError(f"URL option(s) {', '.join(sorted(query))} are not supported",
+                           fix="supported options: warehouse, role (and account, protocol for a local endpoint)")
+    return db, unquote(parts.password) if parts.password else None
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -161,6 +203,7 @@ class ConnectionManager:
         access_key: str | None = None,
         key_file: str | None = None,
         key_env: str | None = None,
+        private_key: SecretRef | str | None = None,
         replace: bool = False,
         actor: str = "user",
         **db: Any,
@@ -169,7 +212,8 @@ class ConnectionManager:
         0600 file outside the project and referenced; it is never written into the project.
         For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key.
         For `bigquery://project/dataset`, the service-account key JSON comes from `key_file` or the variable
-        `key_env`; its private key is stored by reference."""
+        `key_env`; its private key is stored by reference.
+        For `snowflake://`, `private_key` (a PEM key-pair secret) may replace the password."""
         check_name(name, "connection")
         if url and url.strip().startswith("s3://"):
             kind, db = "s3", {**parse_s3_url(url), **db}
@@ -184,7 +228,10 @@ class ConnectionManager:
 
                 db["service_account"] = service_account_node(name, key_file=key_file, key_env=key_env)
         elif url:
-            kind, parsed, url_password = parse_url(url)
+            if url.strip().startswith("snowflake://"):
+                kind, (parsed, url_password) = "snowflake", parse_snowflake_url(url)
+            else:
+                kind, parsed, url_password = parse_url(url)
             parsed.update(db)
             db = parsed
             if url_password and password is None:
@@ -200,6 +247,10 @@ class ConnectionManager:
             password = store_secret(f"{name}-password", password)
         if password is not None:
             db[SECRET_KEYS.get(kind, "#password")] = str(password)
+        if isinstance(private_key, str):
+            private_key = store_secret(f"{name}-private-key", private_key)
+        if private_key is not None:
+            db["#privateKey"] = str(private_key)
         with locked(self.lock_path, "the project"):
             connections = self._read()
             if name in connections and not replace:

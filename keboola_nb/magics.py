@@ -105,11 +105,13 @@ class KeboolaMagics(Magics):
     # connections -----------------------------------------------------------------------------
     @magic_arguments()
     @argument("name", help="a name for the connection, e.g. shop")
-    @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database "
-                          "(leave the password out), s3://bucket/prefix/ or bigquery://project/dataset")
+    @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database, "
+                          "snowflake://user@account/DATABASE/SCHEMA?warehouse=WH (leave the password out), "
+                          "s3://bucket/prefix/ or bigquery://project/dataset")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
     @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key")
+    @argument("--private-key-env", metavar="VAR", help="Snowflake key pair: environment variable that holds the PEM private key")
     @argument("--key-file", metavar="PATH", help="BigQuery: the service account's JSON key file")
     @argument("--key-file-env", metavar="VAR", help="BigQuery: environment variable holding the key JSON (or its path)")
     @argument("--ask-password", action="store_true", help="type the password; it is kept in a 0600 file outside the project")
@@ -131,9 +133,10 @@ class KeboolaMagics(Magics):
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
+        private_key = SecretRef("env", args.private_key_env) if args.private_key_env else None
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
-                                                       key_file=args.key_file, key_env=args.key_file_env,
-                                                       replace=args.replace)
+                                                       private_key=private_key, key_file=args.key_file,
+                                                       key_env=args.key_file_env, replace=args.replace)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()
 
@@ -217,12 +220,12 @@ class KeboolaMagics(Magics):
     @argument("name", help="configuration name, e.g. to-dwh")
     @argument("--replace", action="store_true", help="save as a new version of an existing writer")
     def cmd_writer(self, args: Any, cell: str | None) -> Any:
-        """Create a writer (storage -> PostgreSQL, MySQL or S3 files) from a YAML cell body.
+        """Create a writer (storage -> PostgreSQL, MySQL, Snowflake, BigQuery or S3 files) from a YAML cell body.
 
         ::
 
             %%keboola writer to-dwh
-            connection: dwh                       # a postgresql or mysql connection
+            connection: dwh                       # a postgresql, mysql or snowflake connection
             schema: public                        # optional; PostgreSQL only
             tables:
               - table: in.c-shop-orders.orders

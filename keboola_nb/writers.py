@@ -17,6 +17,7 @@ from .model.components import COMPONENTS, Component, component
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
 from .model.mysql_types import mysql_type
+from .model.snowflake_types import snowflake_type
 from .store.configs import new_id
 from .writer_entries import storage_input
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from .project import Project
 
-DRIVERS = {"postgresql": "pgsql", "mysql": "mysql"}
+DRIVERS = {"postgresql": "pgsql", "mysql": "mysql", "snowflake": "snowflake"}
 DEFAULT_SCHEMA = "public"
 
 
@@ -116,9 +117,9 @@ class WriterManager:
                 raise KeboolaError(f"writer {name!r}: MySQL has no schemas; tables go to database "
                                    f"{conn.db.get('database')!r} of connection {connection!r}",
                                    fix="leave 'schema' out, or use a connection to the other database")
-        else:
-            db["schema"] = schema or DEFAULT_SCHEMA
-        order = ["driver", "host", "port", "database", "schema", "user", "#password"]
+        else:  # a Snowflake connection names its own schema
+            db["schema"] = schema or conn.db.get("schema") or DEFAULT_SCHEMA
+        order = ["driver", "host", "port", "database", "schema", "warehouse", "roleName", "user", "#password"]
         db = {k: db[k] for k in order if k in db} | {k: v for k, v in db.items() if k not in order}
         rows: list[ConfigRow] = []
         for i, entry in enumerate(tables, 1):
@@ -140,7 +141,10 @@ class WriterManager:
         items = []
         for column in inp.columns:
             storage_type = inp.types[column]
-            target, size = mysql_type(storage_type, column in pk) if kind == "mysql" else pg_type(storage_type)
+            if kind == "mysql":
+                target, size = mysql_type(storage_type, column in pk)
+            else:
+                target, size = snowflake_type(storage_type) if kind == "snowflake" else pg_type(storage_type)
             items.append({"name": column, "dbName": column, "type": target, "nullable": column not in pk,
                           "default": "", "size": size})
         params = {"tableId": str(inp.table), "dbName": db_name, "incremental": inp.incremental, "primaryKey": pk,

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import KeboolaError
 from .base import Connector, Diagnosis, ExtractSpec, Scan
 
-KINDS = {"postgresql": "postgres", "mysql": "mysql", "s3": "s3", "bigquery": "bigquery"}
+KINDS = {"postgresql": "postgres", "mysql": "mysql", "s3": "s3", "bigquery": "bigquery", "snowflake": "snowflake"}
 
 __all__ = ["Connector", "Diagnosis", "ExtractSpec", "Scan", "KINDS", "open_connector"]
 

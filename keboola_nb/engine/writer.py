@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 UNTOUCHED = "The target and the writer's state were left as they were."
 BATCH_ROWS = 100_000
 STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
-TARGETS = {"postgresql": "write_postgres", "mysql": "write_mysql", "bigquery": "write_bigquery"}
+TARGETS = {"postgresql": "write_postgres", "mysql": "write_mysql", "bigquery": "write_bigquery",
+           "snowflake": "write_snowflake"}
 _LOST_TARGET = ("server closed the connection", "terminating connection", "consuming input failed",
                 "connection to server", "connection reset", "sending query failed")
 

@@ -22,10 +22,12 @@ COMPONENTS: dict[str, Component] = {
         Component("keboola.ex-db-mysql", "extractor", "mysql", "MySQL extractor"),
         Component("keboola.ex-aws-s3", "extractor", "s3", "AWS S3 extractor"),
         Component("keboola.ex-google-bigquery-v2", "extractor", "bigquery", "Google BigQuery extractor"),
+        Component("keboola.ex-db-snowflake", "extractor", "snowflake", "Snowflake extractor"),
         Component("keboola.wr-db-pgsql", "writer", "postgresql", "PostgreSQL writer"),
         Component("keboola.wr-db-mysql", "writer", "mysql", "MySQL writer"),
         Component("keboola.wr-aws-s3", "writer", "s3", "AWS S3 writer"),
         Component("keboola.wr-google-bigquery-v2", "writer", "bigquery", "Google BigQuery writer"),
+        Component("keboola.wr-snowflake", "writer", "snowflake", "Snowflake writer"),
     ]
 }
 

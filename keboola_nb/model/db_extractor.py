@@ -1,4 +1,4 @@
-"""Database extractor configurations (`keboola.ex-db-pgsql`, `keboola.ex-db-mysql`), with Keboola's own rules.
+"""Database extractor configurations (`keboola.ex-db-pgsql`, `-mysql`, `-snowflake`), with Keboola's own rules.
 
 Root: `parameters.db` holds the credentials. Each row: one table (or one query) with its output.
 """
@@ -18,6 +18,7 @@ FETCHING_TYPES = {
     "postgresql": ("smallint", "integer", "bigint", "numeric", "real", "double precision", "timestamp", "date"),
     "mysql": ("tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "timestamp",
               "datetime", "date"),
+    "snowflake": ("NUMBER", "FLOAT", "TIMESTAMP", "DATE"),
 }
 
 
@@ -40,6 +41,14 @@ class DbNode(BaseModel):
     password: str | None = Field(default=None, alias="#password")
     ssl: SslNode | None = None
     ssh: dict[str, Any] | None = None
+    # Snowflake: the schema, warehouse and role of the session; a key pair instead of the password.
+    schema_: str | None = Field(default=None, alias="schema")
+    warehouse: str | None = None
+    roleName: str | None = None
+    privateKey: str | None = Field(default=None, alias="#privateKey")
+    # Snowflake at a local endpoint (an emulator) only: no Keboola counterpart.
+    account: str | None = None
+    protocol: str | None = None
 
 
 class TableNode(BaseModel):

@@ -1,4 +1,4 @@
-"""Database writer configurations (`keboola.wr-db-pgsql`), with Keboola's own layout.
+"""Database writer configurations (`keboola.wr-db-pgsql`, `-mysql`, `keboola.wr-snowflake`), with Keboola's layout.
 
 Root: `parameters.db` holds the target's credentials and schema. Each row: one storage table (`tableId`)
 written to one database table (`dbName`), its columns as `items`, and the input mapping under
@@ -33,6 +33,12 @@ class WriterDbNode(BaseModel):
     password: str | None = Field(default=None, alias="#password")
     ssl: dict[str, Any] | None = None
     ssh: dict[str, Any] | None = None
+    # Snowflake (see db_extractor.DbNode)
+    warehouse: str | None = None
+    roleName: str | None = None
+    privateKey: str | None = Field(default=None, alias="#privateKey")
+    account: str | None = None
+    protocol: str | None = None
 
 
 class Item(BaseModel):
