@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .connectors import KINDS, open_connector
-from .errors import KeboolaError
+from .errors import KeboolaError, KeboolaNotice
 from .model.configuration import check_name
 from .store.audit import AuditLog
 from .store.files import locked, read_json, write_json_atomic
@@ -89,7 +89,7 @@ def parse_url(url: str) -> tuple[str, dict[str, Any], str | None]:
     if kind is None:
         raise KeboolaError(
             f"cannot tell the kind of connection from {redact_url(url)!r}",
-            fix="start the URL with postgresql://, mysql://, mariadb:// or snowflake://",
+            fix="start the URL with postgresql://, mysql://, mariadb://, snowflake://, s3:// or bigquery://",
         )
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     try:
@@ -175,6 +175,19 @@ def parse_snowflake_url(url: str) -> tuple[dict[str, Any], str | None]:
     return db, unquote(parts.password) if parts.password else None
 
 
+def parse_connection_url(url: str) -> tuple[str, dict[str, Any], str | None]:
+    """Any URL a connection can be made from -> kind, its node (no credentials), a password written in it."""
+    scheme = urlsplit(url.strip()).scheme
+    if scheme == "s3":
+        return "s3", parse_s3_url(url), None
+    if scheme == "bigquery":
+        return "bigquery", parse_bigquery_url(url), None
+    if scheme == "snowflake":
+        node, password = parse_snowflake_url(url)
+        return "snowflake", node, password
+    return parse_url(url)
+
+
 def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
@@ -215,32 +228,26 @@ class ConnectionManager:
         `key_env`; its private key is stored by reference.
         For `snowflake://`, `private_key` (a PEM key-pair secret) may replace the password."""
         check_name(name, "connection")
-        if url and url.strip().startswith("s3://"):
-            kind, db = "s3", {**parse_s3_url(url), **db}
-            if not access_key:
-                raise KeboolaError(f"the S3 connection {name!r} needs an access key id",
-                                   fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
-            db["accessKeyId"] = access_key
-        elif url and url.strip().startswith("bigquery://"):
-            kind, db = "bigquery", {**parse_bigquery_url(url), **db}
-            if "service_account" not in db:
-                from .connectors.bigquery import service_account_node
-
-                db["service_account"] = service_account_node(name, key_file=key_file, key_env=key_env)
-        elif url:
-            if url.strip().startswith("snowflake://"):
-                kind, (parsed, url_password) = "snowflake", parse_snowflake_url(url)
-            else:
-                kind, parsed, url_password = parse_url(url)
-            parsed.update(db)
-            db = parsed
+        if url:
+            kind, parsed, url_password = parse_connection_url(url)
+            db = {**parsed, **db}
             if url_password and password is None:
                 password = url_password
                 warnings.warn(
                     f"the password in the URL of {name!r} was moved to a local secret file; "
                     "use --password-env next time so it never appears in the notebook",
+                    KeboolaNotice,
                     stacklevel=2,
                 )
+        if kind == "s3":
+            if not access_key:
+                raise KeboolaError(f"the S3 connection {name!r} needs an access key id",
+                                   fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
+            db["accessKeyId"] = access_key
+        if kind == "bigquery" and "service_account" not in db:
+            from .connectors.bigquery import service_account_node
+
+            db["service_account"] = service_account_node(name, key_file=key_file, key_env=key_env)
         if kind not in KINDS:
             raise KeboolaError(f"connection kind {kind!r} is not supported", fix=f"use one of: {', '.join(KINDS)}")
         if isinstance(password, str):

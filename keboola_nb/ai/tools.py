@@ -254,8 +254,8 @@ def write_code_cell(
 def add_connection(
     ctx: ToolContext,
     name: Annotated[str, "a short name, e.g. shop"],
-    url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, s3://bucket/prefix/ "
-                        "or bigquery://project/dataset"],
+    url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, "
+                        "snowflake://user@account/DB/SCHEMA?warehouse=WH, s3://bucket/prefix/ or bigquery://project/dataset"],
     password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message "
                                                "(S3: the secret access key)"] = None,
     access_key_id: Annotated[str | None, "S3 only: the access key id, or its KBNB:: reference"] = None,
@@ -263,23 +263,20 @@ def add_connection(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Save a named connection to a source, then test it."""
-    from ..connections import parse_bigquery_url, parse_s3_url, parse_url, redact_url
+    from ..connections import Connection, parse_connection_url, redact_url
     from ..store.secrets import SecretRef
 
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
-    if url.strip().startswith("s3://"):
-        node = parse_s3_url(url)
+    kind, node, _ = parse_connection_url(url)
+    target = Connection(name, kind, node).target()
+    if kind == "s3":
         if not access_key_id:
             raise KeboolaError("an S3 connection needs access_key_id", fix="ask the user for the access key id")
-        target = f"s3://{node['bucket']}/{node['prefix']} (access key {access_key_id})"
-    elif url.strip().startswith("bigquery://"):
-        node = parse_bigquery_url(url)
+        target += f" (access key {access_key_id})"
+    if kind == "bigquery":
         if not key_file:
             raise KeboolaError("a BigQuery connection needs key_file", fix="ask the user for the key file's path")
-        target = f"bigquery://{node['project']}/{node['dataset']} (key file {key_file})"
-    else:
-        kind, db, _ = parse_url(url)
-        target = f"{kind}://{db['user']}@{db['host']}:{db['port']}/{db['database']}"
+        target += f" (key file {key_file})"
     decision = ctx.view.confirm(
         Proposal("add_connection", f"Add connection {name}", "Save",
                  [("Name", name), ("Target", target), ("Password", str(password) if password else "none")]),
