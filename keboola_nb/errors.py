@@ -27,15 +27,20 @@ class KeboolaNotice(UserWarning):
 
 @contextmanager
 def notices() -> Iterator[list[str]]:
-    """Collect the KeboolaNotice texts raised inside the block; other warnings pass through."""
+    """Collect the KeboolaNotice texts raised inside the block (filled when it ends, also on an error);
+    other warnings pass through."""
     collected: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", KeboolaNotice)
-        try:
-            yield collected
-        finally:
-            for w in caught:
-                if issubclass(w.category, KeboolaNotice):
-                    collected.append(str(w.message))
-                else:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    recorded: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", KeboolaNotice)
+            try:
+                yield collected
+            finally:
+                recorded = list(caught)
+    finally:  # outside the recording block: warnings passed on must not be recorded again
+        for w in recorded:
+            if issubclass(w.category, KeboolaNotice):
+                collected.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

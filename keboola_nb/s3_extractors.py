@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connectors.s3 import file_format
+from .connectors.s3 import file_format, key_matches
 from .errors import KeboolaError
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.s3_extractor import (
@@ -63,14 +63,8 @@ def parse_shorthand(text: str, name: str) -> dict[str, Any]:
 def match_files(connector: S3Connector, row: S3Row) -> list[S3File]:
     """Keboola's Finder: an exact key, or `prefix*suffix` listed by prefix and filtered by suffix;
     without includeSubfolders the wildcard does not cross a '/'. Oldest first."""
-    if not row.wildcard:
-        return [f for f in connector.list_files(row.key) if f.key == row.key]
-    prefix, suffix = row.key.split("*")
-    files = [
-        f for f in connector.list_files(prefix)
-        if f.key.endswith(suffix) and len(f.key) >= len(prefix) + len(suffix)
-        and (row.includeSubfolders or "/" not in f.key[len(prefix):len(f.key) - len(suffix)])
-    ]
+    files = [f for f in connector.list_files(row.key.partition("*")[0])
+             if key_matches(f.key, row.key, row.includeSubfolders)]
     return sorted(files, key=lambda f: (f.modified, f.key))
 
 

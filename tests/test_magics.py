@@ -101,6 +101,23 @@ def test_a_suggested_key_is_printed_as_a_note(ip, shop, capsys):
     assert "Warning" not in out
 
 
+def test_notices_are_collected_and_other_warnings_pass_through_once():
+    import warnings
+
+    from keboola_nb.errors import KeboolaError, KeboolaNotice, notices
+
+    with warnings.catch_warnings(record=True) as outer:
+        warnings.simplefilter("always")
+        with notices() as notes:
+            warnings.warn("a suggested key", KeboolaNotice)
+            warnings.warn("something else", DeprecationWarning)
+        with pytest.raises(KeboolaError), notices() as failed:
+            warnings.warn("said before failing", KeboolaNotice)
+            raise KeboolaError("failed")
+    assert notes == ["a suggested key"] and failed == ["said before failing"]
+    assert [str(w.message) for w in outer] == ["something else"]
+
+
 def test_load_ext_imports_nothing_heavy():
     code = (
         "import sys\n"

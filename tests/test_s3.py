@@ -113,6 +113,17 @@ files:
 """
 
 
+def test_a_pasted_url_with_a_wildcard_lists_what_it_matches(project, s3):
+    put(s3, "exports/a.csv", b"id\n1\n")
+    put(s3, "exports/2024/b.csv", b"id\n2\n")
+    put(s3, "exports/c.json", b'{"id": 3}\n')
+    csvs = project.connections.add("csvs", f"s3://{s3.bucket}/exports/*.csv", access_key="test",
+                                   password=kb.secret("SK"))
+    assert list(csvs.tables()["key"]) == ["exports/2024/b.csv", "exports/a.csv"]  # browsing includes subfolders
+    assert list(csvs.tables("exports/*.json")["key"]) == ["exports/c.json"]
+    assert csvs.test().ok
+
+
 def test_shorthand_becomes_keboola_config(project, s3, exports):
     put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
     config = project.extractors.create_from_yaml("sales", SHORTHAND)

@@ -57,6 +57,17 @@ def read_sql(urls: list[str], fmt: str, delimiter: str = ",", enclosure: str = '
             f"quote = {duck_literal(enclosure)}{named}, union_by_name = true)")
 
 
+def key_matches(key: str, pattern: str, include_subfolders: bool = False) -> bool:
+    """Keboola's Finder rule: `prefix*suffix` matches keys with that prefix and suffix, and its `*` does not
+    cross a '/' unless `include_subfolders`; a pattern without `*` is one exact key."""
+    if "*" not in pattern:
+        return key == pattern
+    prefix, _, suffix = pattern.partition("*")
+    if not (key.startswith(prefix) and key.endswith(suffix) and len(key) >= len(prefix) + len(suffix)):
+        return False
+    return include_subfolders or "/" not in key[len(prefix):len(key) - len(suffix)]
+
+
 class S3Connector:
     kind = "s3"
 
@@ -124,7 +135,7 @@ class S3Connector:
 
         details = {"bucket": self.bucket, "prefix": self.prefix or "(whole bucket)"}
         try:
-            self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+            self.client().list_objects_v2(Bucket=self.bucket, Prefix=self.prefix.partition("*")[0], MaxKeys=1)
         except KeboolaError as e:
             return Diagnosis(False, "secret", e.what, e.fix, details)
         except EndpointConnectionError as e:
@@ -145,10 +156,13 @@ class S3Connector:
         return Diagnosis(True, "ok", f"bucket {self.bucket!r} is readable", "", details)
 
     def tables(self, schema: str | None = None) -> pd.DataFrame:
-        """Keys under `schema` (a prefix; default the connection's) with sizes and formats."""
+        """Keys under `schema` (a prefix, or a `prefix*suffix` pattern; default the connection's) with sizes
+        and formats. A pattern lists its matches in subfolders too: this is browsing."""
         import pandas as pd
 
-        files = self.list_files(self.prefix if schema is None else schema)
+        pattern = self.prefix if schema is None else schema
+        files = [f for f in self.list_files(pattern.partition("*")[0])
+                 if "*" not in pattern or key_matches(f.key, pattern, include_subfolders=True)]
         return pd.DataFrame(
             [{"key": f.key, "size": f.size, "last_modified": f.modified, "format": file_format(f.key)} for f in files],
             columns=["key", "size", "last_modified", "format"],
@@ -179,9 +193,8 @@ class S3Connector:
         return self._read(table, "SELECT column_name AS column, column_type AS type FROM (DESCRIBE {source})", header)
 
     def first_match(self, key: str) -> str:
-        prefix, _, suffix = key.partition("*")
-        for f in self.list_files(prefix):
-            if f.key.endswith(suffix) and "/" not in f.key[len(prefix):len(f.key) - len(suffix)]:
+        for f in self.list_files(key.partition("*")[0]):
+            if key_matches(f.key, key):
                 return f.key
         raise KeboolaError(f"no file in s3://{self.bucket} matches {key!r}",
                            fix=f"list the keys with %keboola tables {self.name}")
