@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from ..project import Project
 
 
+# DuckDB's CSV reader holds buffers of ~30 MB per file and thread: 16 files of 60 MB (1 GB) failed to load
+# within the 128 MB that database loads use, and loaded within 256 MB; 512 MB leaves room for HTTP buffers.
+FILE_LOAD_MEMORY_LIMIT = "512MB"
+
+
 def new_files(files: list[S3File], state: dict[str, Any]) -> list[S3File]:
     """Files modified after the last run, or at its last timestamp but not loaded then."""
     last = state.get("lastTimestamp")
@@ -58,7 +63,7 @@ def run_s3_extractor(
         selected = select_rows(config, checked, rows, lambda table: True)
         job.note(f"extractor {config.name} ({config.component_id}): {len(selected)} row(s)")
         new_state: dict[str, dict[str, Any]] = {}
-        with project.storage.transaction() as loader:
+        with project.storage.transaction(FILE_LOAD_MEMORY_LIMIT) as loader:
             for index, (row_id, row_name, table) in enumerate(selected, 1):
                 params = table.params
                 node = {**params.model_dump(by_alias=True), "prefix": ""}

@@ -109,10 +109,10 @@ class Storage:
                 con.close()
 
     @contextmanager
-    def transaction(self) -> Iterator["Loader"]:
+    def transaction(self, memory_limit: str = LOAD_MEMORY_LIMIT) -> Iterator["Loader"]:
         """Loads made through the yielded Loader commit together, or not at all."""
         with self.connect() as con:
-            con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+            con.execute(f"SET memory_limit = '{memory_limit}'")
             con.execute("SET preserve_insertion_order = false")
             # String compression (FSST, dictionaries) costs more CPU than the extraction itself;
             # loads stay fast, and DuckDB still compresses numbers and dates.
