@@ -240,10 +240,16 @@ class ConnectionManager:
                     stacklevel=2,
                 )
         if kind == "s3":
-            if not access_key:
-                raise KeboolaError(f"the S3 connection {name!r} needs an access key id",
-                                   fix="pass --access-key-env VAR (the variable holding AWS_ACCESS_KEY_ID)")
-            db["accessKeyId"] = access_key
+            if bool(access_key) != (password is not None):
+                raise KeboolaError(f"the S3 connection {name!r} needs both the access key id and the secret "
+                                   "access key, or neither (then the standard AWS credential chain is used)",
+                                   fix="pass --access-key-env VAR and --secret-env VAR, or leave both out")
+            if access_key:
+                db["accessKeyId"] = access_key
+            else:
+                warnings.warn(f"connection {name!r} has no keys of its own: it uses the standard AWS credential "
+                              "chain (AWS_* variables, ~/.aws files, an instance role) of the kernel", KeboolaNotice,
+                              stacklevel=2)
         if kind == "bigquery" and "service_account" not in db:
             from .connectors.bigquery import service_account_node
 

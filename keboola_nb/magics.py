@@ -110,7 +110,8 @@ class KeboolaMagics(Magics):
                           "s3://bucket/prefix/ or bigquery://project/dataset")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
-    @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key")
+    @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key "
+                                                  "(without both, the standard AWS credential chain is used)")
     @argument("--private-key-env", metavar="VAR", help="Snowflake key pair: environment variable that holds the PEM private key")
     @argument("--key-file", metavar="PATH", help="BigQuery: the service account's JSON key file")
     @argument("--key-file-env", metavar="VAR", help="BigQuery: environment variable holding the key JSON (or its path)")

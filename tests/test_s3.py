@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+import boto3
+import moto.server as moto_server
 
 import keboola_nb as kb
 from keboola_nb.errors import KeboolaError
@@ -122,6 +122,33 @@ def test_a_pasted_url_with_a_wildcard_lists_what_it_matches(project, s3):
     assert list(csvs.tables()["key"]) == ["exports/2024/b.csv", "exports/a.csv"]  # browsing includes subfolders
     assert list(csvs.tables("exports/*.json")["key"]) == ["exports/c.json"]
     assert csvs.test().ok
+
+
+def test_without_keys_the_standard_aws_chain_is_used(project, s3, monkeypatch, tmp_path):
+    put(s3, "exports/a.csv", b"id,city\n1,Prague\n2,Brno\n")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "chain-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-chain-4d1e")
+    with pytest.warns(kb.KeboolaNotice, match="standard AWS credential chain"):
+        chain = project.connections.add("chain", f"s3://{s3.bucket}/exports/")
+    assert "accessKeyId" not in chain.db and "#secretAccessKey" not in chain.db
+    assert chain.test().ok and list(chain.tables()["key"]) == ["exports/a.csv"]
+    project.extractors.create_from_yaml("chain-csv", "connection: chain\nfiles:\n  - key: exports/*.csv\n    table: cities\n")
+    job = project.run("chain-csv")
+    assert job.status == "success" and job.tables[0]["rows"] == 2, job.error
+    assert not [p for p in project.root.rglob("*") if p.is_file() and b"canary-chain-4d1e" in p.read_bytes()]
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    project.connections.close()  # a fresh connector looks for credentials again
+    d = project.connections.get("chain").test()
+    assert d.problem == "secret" and "no AWS credentials were found" in d.message and "AWS_PROFILE" in d.fix
+    with pytest.raises(KeboolaError, match="both the access key id and the secret access key, or neither"):
+        project.connections.add("half", f"s3://{s3.bucket}/exports/", access_key="test")
 
 
 def test_shorthand_becomes_keboola_config(project, s3, exports):

@@ -258,7 +258,7 @@ def add_connection(
                         "snowflake://user@account/DB/SCHEMA?warehouse=WH, s3://bucket/prefix/ or bigquery://project/dataset"],
     password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message "
                                                "(S3: the secret access key)"] = None,
-    access_key_id: Annotated[str | None, "S3 only: the access key id, or its KBNB:: reference"] = None,
+    access_key_id: Annotated[str | None, "S3: the access key id or its KBNB:: reference; none: the AWS chain"] = None,
     key_file: Annotated[str | None, "BigQuery only: path of the service-account key JSON file"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:
@@ -270,9 +270,7 @@ def add_connection(
     kind, node, _ = parse_connection_url(url)
     target = Connection(name, kind, node).target()
     if kind == "s3":
-        if not access_key_id:
-            raise KeboolaError("an S3 connection needs access_key_id", fix="ask the user for the access key id")
-        target += f" (access key {access_key_id})"
+        target += f" (access key {access_key_id})" if access_key_id else " (the kernel's AWS credential chain)"
     if kind == "bigquery":
         if not key_file:
             raise KeboolaError("a BigQuery connection needs key_file", fix="ask the user for the key file's path")

@@ -79,21 +79,32 @@ class S3Connector:
         self._client: Any = None
 
     # credentials -------------------------------------------------------------------------------
-    def _secret(self) -> str:
-        return resolve(self.node.get("#secretAccessKey") or "", f"connection {self.name!r}")
-
-    def _key_id(self) -> str:
-        """The access key id; the chat may hold it as a reference (an AKIA... id looks like a secret)."""
+    def _credentials(self) -> tuple[str, str, str | None]:
+        """(access key id, secret access key, session token): the connection's own keys, or, when it has
+        none, the standard AWS chain (environment, ~/.aws files, SSO, an instance or container role)."""
+        where = f"connection {self.name!r}"
         key = self.node.get("accessKeyId") or ""
-        return resolve(key, f"connection {self.name!r}") if is_reference(key) else key
+        if key:  # the chat may hold the id as a reference (an AKIA... id looks like a secret)
+            return (resolve(key, where) if is_reference(key) else key,
+                    resolve(self.node.get("#secretAccessKey") or "", where), None)
+        import boto3
+
+        found = boto3.Session().get_credentials()
+        if found is None:
+            raise KeboolaError(f"{where} has no access key and no AWS credentials were found",
+                               fix="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the kernel's "
+                                   "environment, or reconnect with --access-key-env and --secret-env")
+        frozen = found.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token
 
     def client(self) -> Any:
         if self._client is None:
             import boto3
             from botocore.config import Config
 
+            key, secret, token = self._credentials()
             self._client = boto3.client(
-                "s3", aws_access_key_id=self._key_id(), aws_secret_access_key=self._secret(),
+                "s3", aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
                 region_name=self.node.get("region") or DEFAULT_REGION,
                 config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 1}),
             )  # boto3 itself honours AWS_ENDPOINT_URL_S3
@@ -104,8 +115,10 @@ class S3Connector:
         from ..storage.extensions import load_extension
 
         load_extension(con, "httpfs")
-        options = {"TYPE": "s3", "KEY_ID": self._key_id(), "SECRET": self._secret(),
-                   "REGION": self.node.get("region") or DEFAULT_REGION}
+        key, secret, token = self._credentials()
+        options = {"TYPE": "s3", "KEY_ID": key, "SECRET": secret, "REGION": self.node.get("region") or DEFAULT_REGION}
+        if token:
+            options["SESSION_TOKEN"] = token
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3")
         if endpoint:
             parts = urlsplit(endpoint)

@@ -26,8 +26,8 @@ ADDED_COLUMNS = {"keboola.processor-add-filename-column": "filename",
 class S3Root(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     loginType: str = "credentials"
-    accessKeyId: str
-    secretAccessKey: str = Field(alias="#secretAccessKey")
+    accessKeyId: str = ""  # both empty: the standard AWS credential chain (not Keboola's; fill them in there)
+    secretAccessKey: str = Field(default="", alias="#secretAccessKey")
 
     @model_validator(mode="after")
     def _credentials_only(self) -> S3Root:
@@ -41,8 +41,8 @@ class S3Row(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     loginType: str = "credentials"
-    accessKeyId: str
-    secretAccessKey: str = Field(alias="#secretAccessKey")
+    accessKeyId: str = ""  # both empty: the standard AWS credential chain (not Keboola's; fill them in there)
+    secretAccessKey: str = Field(default="", alias="#secretAccessKey")
     bucket: str
     key: str
     includeSubfolders: bool = False
