@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -33,6 +33,7 @@ from ..connectors.mysql import quote_ident as q
 from ..errors import KeboolaError
 from ..model.mysql_types import mysql_type
 from ..store.secrets import redact
+from .staging import StagingTarget
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -76,7 +77,7 @@ class _Staged:
     refill: bool = False  # a full load of a table other tables' foreign keys point at: emptied and refilled
 
 
-class MySqlTarget:
+class MySqlTarget(StagingTarget):
     def __init__(self, name: str, db: dict[str, Any]) -> None:
         self.name = name
         self.database = str(db.get("database") or "")
@@ -87,6 +88,9 @@ class MySqlTarget:
         self.local_infile = True  # the server's answer, read by open()
         self.statement_bytes = INSERT_BYTES
 
+    def _errors(self) -> AbstractContextManager[None]:
+        return driver_errors()
+
     def where(self, db_name: str) -> str:
         return f"{self.database}.{db_name}"
 
@@ -94,7 +98,7 @@ class MySqlTarget:
         """Connect (a wrong password or unknown database gets the connector's diagnosis)."""
         conn = self.connector.connection()
         conn._read_timeout = None  # a large load may take longer than a preview's backstop
-        with _errors(), conn.cursor() as cur:
+        with driver_errors(), conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
             mariadb = "mariadb" in cur.fetchone()[0].lower()  # type: ignore[index]
             cur.execute("SET SESSION max_statement_time = 0" if mariadb else "SET SESSION max_execution_time = 0")
@@ -113,20 +117,6 @@ class MySqlTarget:
         with self.conn.cursor() as cur:
             cur.execute(sql, args)
             return list(cur.fetchall())
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Stage every table inside the block; on a clean exit upsert (one transaction), then swap (one RENAME)."""
-        self.staged = []
-        try:
-            with _errors():
-                yield
-                self._commit()
-        except BaseException:
-            self._clean_up()
-            raise
-        finally:
-            self.staged = []
 
     def _commit(self) -> None:
         assert self.conn is not None
@@ -420,7 +410,7 @@ def _from_code(code: int, text: str) -> KeboolaError:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def driver_errors() -> Iterator[None]:
     """Driver errors as one clear line each."""
     import pymysql
 

@@ -22,7 +22,7 @@ emulator the tests run against cannot take a PUT, and untested code is not shipp
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -30,6 +30,7 @@ from ..connectors.snowflake import SnowflakeConnector, _ident, _message, _named
 from ..connectors.snowflake import quote_ident as q
 from ..errors import KeboolaError
 from ..model.snowflake_types import snowflake_type
+from .staging import StagingTarget
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,7 +52,7 @@ class _Staged:
     pk: list[str] = field(default_factory=list)
 
 
-class SnowflakeTarget:
+class SnowflakeTarget(StagingTarget):
     def __init__(self, name: str, db: dict[str, Any]) -> None:
         self.name = name
         self.database = str(db.get("database") or "")
@@ -60,13 +61,16 @@ class SnowflakeTarget:
         self.conn: "SnowflakeConnection | None" = None
         self.staged: list[_Staged] = []
 
+    def _errors(self) -> AbstractContextManager[None]:
+        return driver_errors()
+
     def where(self, db_name: str) -> str:
         return f"{self.database}.{self.schema}.{db_name}"
 
     def open(self) -> None:
         """A session of its own with autocommit off (a wrong password gets the connector's diagnosis)."""
         self.conn = self.connector.open(statement_timeout=0, autocommit=False)
-        with _errors():
+        with driver_errors():
             exists = self._run(f"SHOW SCHEMAS IN DATABASE {_ident(self.database)}", named=self.schema)
         if not exists:
             raise KeboolaError(
@@ -86,20 +90,6 @@ class SnowflakeTarget:
             if named is not None:
                 return _named(cur, named)
             return cur.fetchall() if cur.description else []
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Stage every table inside the block; on a clean exit change the targets in one transaction."""
-        self.staged = []
-        try:
-            with _errors():
-                yield
-                self._commit()
-        except BaseException:
-            self._clean_up()
-            raise
-        finally:
-            self.staged = []
 
     def _commit(self) -> None:
         assert self.conn is not None
@@ -246,7 +236,7 @@ def _columns(items: "list[Item]", pk: list[str]) -> str:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def driver_errors() -> Iterator[None]:
     """Driver errors as one clear line each."""
     import snowflake.connector
 
