@@ -288,3 +288,14 @@ def test_magics_connect_extract_write_run(project, snow, monkeypatch, capsys):
         monkeypatch.setattr(magics, "_project", None)
     assert snow.execute("SELECT COUNT(*) FROM DWH.MAGIC.ORDERS") == [[(ROWS,)]]
     assert SF_PASSWORD not in capsys.readouterr().out and canaries(project.root) == []
+
+
+def test_a_table_without_keys_extracts_and_gets_no_invented_key(project, snow, sf):
+    snow.execute("CREATE SCHEMA IF NOT EXISTS SHOP.LOGS",
+                 "CREATE OR REPLACE TABLE SHOP.LOGS.EVENTS (CODE VARCHAR NOT NULL, NOTE VARCHAR)",
+                 "INSERT INTO SHOP.LOGS.EVENTS VALUES ('a', 'x'), ('b', NULL)")
+    assert sf.connector().primary_key(("LOGS", "EVENTS")) == [] and sf.connector().key_suggestion(("LOGS", "EVENTS")) == []
+    config = project.extractors.create("events", "sf", ["LOGS.EVENTS"])
+    assert config.rows[0].configuration["parameters"]["primaryKey"] == []
+    job = project.run("events")
+    assert job.status == "success" and job.rows == {"in.c-events.EVENTS": 2}, job.error

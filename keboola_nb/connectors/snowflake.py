@@ -278,16 +278,32 @@ class SnowflakeConnector:
         return schema if schema in names else schema.upper() if schema.upper() in names else schema
 
     def _primary_keys(self, schema: str, table: str | None = None) -> dict[str, list[str]]:
-        """Primary key columns per table, in key order (SHOW PRIMARY KEYS: the catalog has no view of them)."""
+        """Primary key columns per table, in key order."""
+        return {t: columns for (t, _), columns in self._declared_keys("PRIMARY", schema, table).items()}
+
+    def _declared_keys(self, what: str, schema: str, table: str | None = None) -> dict[tuple[str, str], list[str]]:
+        """Columns of each declared PRIMARY or UNIQUE key per (table, constraint), in key order (SHOW ... KEYS:
+        the catalog has no view of them)."""
         scope = (f"TABLE {_ident(self.database)}.{_ident(schema)}.{_ident(table)}" if table
                  else f"SCHEMA {_ident(self.database)}.{_ident(schema)}")
-        meta, rows = self._execute(f"SHOW PRIMARY KEYS IN {scope}")
+        meta, rows = self._execute(f"SHOW {what} KEYS IN {scope}")
         at = {m.name.lower(): i for i, m in enumerate(meta)}
-        keys: dict[str, list[tuple[int, str]]] = {}
+        keys: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for row in rows:
-            keys.setdefault(row[at["table_name"]], []).append((int(row[at["key_sequence"]]), row[at["column_name"]]))
+            key = (row[at["table_name"]], row[at["constraint_name"]])
+            keys.setdefault(key, []).append((int(row[at["key_sequence"]]), row[at["column_name"]]))
         # A stable sort: rows come in key order where the sequence repeats (fakesnow numbers every column 1).
-        return {t: [c for _, c in sorted(cols, key=lambda c: c[0])] for t, cols in keys.items()}
+        return {k: [c for _, c in sorted(cols, key=lambda c: c[0])] for k, cols in keys.items()}
+
+    def key_suggestion(self, table: str | tuple[str, str]) -> list[str]:
+        """The narrowest declared UNIQUE key whose columns are all NOT NULL (Snowflake declares keys but does
+        not enforce them: a suggestion only)."""
+        schema, name, _ = self._resolve(table)
+        described = self.describe((schema, name))
+        nullable = dict(zip(described["column"], described["nullable"]))
+        candidates = [columns for columns in self._declared_keys("UNIQUE", schema, name).values()
+                      if not any(nullable.get(c, True) for c in columns)]
+        return min(candidates, key=len) if candidates else []
 
     def _resolve(self, table: str | tuple[str, str]) -> tuple[str, str, int | None]:
         schema, name = parse_table_name(table, self.schema) if isinstance(table, str) else table
