@@ -295,7 +295,20 @@ def test_a_table_without_keys_extracts_and_gets_no_invented_key(project, snow, s
                  "CREATE OR REPLACE TABLE SHOP.LOGS.EVENTS (CODE VARCHAR NOT NULL, NOTE VARCHAR)",
                  "INSERT INTO SHOP.LOGS.EVENTS VALUES ('a', 'x'), ('b', NULL)")
     assert sf.connector().primary_key(("LOGS", "EVENTS")) == [] and sf.connector().key_suggestion(("LOGS", "EVENTS")) == []
+    assert sf.tables("LOGS").set_index("table").loc["EVENTS", "suggested_key"] == []
     config = project.extractors.create("events", "sf", ["LOGS.EVENTS"])
     assert config.rows[0].configuration["parameters"]["primaryKey"] == []
     job = project.run("events")
     assert job.status == "success" and job.rows == {"in.c-events.EVENTS": 2}, job.error
+
+
+def test_the_suggested_key_is_the_narrowest_declared_unique_key_over_not_null_columns(monkeypatch):
+    """fakesnow reports no UNIQUE keys, so the catalog answers are given here; the choice is the code's."""
+    from keboola_nb.connectors.snowflake import SnowflakeConnector
+
+    conn = SnowflakeConnector("wh", {"database": "SHOP", "schema": "SALES"})
+    declared = {("ORDERS", "U1"): ["REGION", "DAY"], ("ORDERS", "U2"): ["EMAIL"], ("ORDERS", "U3"): ["CODE"],
+                ("NOTES", "U4"): ["EMAIL"]}
+    monkeypatch.setattr(conn, "_declared_keys", lambda what, schema, table=None: declared if what == "UNIQUE" else {})
+    monkeypatch.setattr(conn, "_query", lambda sql, args: [("ORDERS", "REGION"), ("ORDERS", "DAY"), ("ORDERS", "CODE")])
+    assert conn._suggested_keys("SALES") == {"ORDERS": ["CODE"]}  # EMAIL may be NULL; NOTES has no NOT NULL key

@@ -259,12 +259,13 @@ class SnowflakeConnector:
                            "WHERE table_schema = ? ORDER BY table_name", [schema])
         counts = {t: n for t, n in self._query(f"SELECT table_name, COUNT(*) FROM {info}.columns "
                                                "WHERE table_schema = ? GROUP BY table_name", [schema])}
-        keys = self._primary_keys(schema)
+        keys, suggested = self._primary_keys(schema), self._suggested_keys(schema)
         frame = pd.DataFrame(
             [{"schema": s, "table": t, "type": "view" if "VIEW" in kind else "table",
               "rows_estimate": None if "VIEW" in kind else n, "primary_key": keys.get(t, []),
-              "columns": counts.get(t, 0)} for s, t, kind, n in rows],
-            columns=["schema", "table", "type", "rows_estimate", "primary_key", "columns"],
+              "suggested_key": [] if t in keys else suggested.get(t, []), "columns": counts.get(t, 0)}
+             for s, t, kind, n in rows],
+            columns=["schema", "table", "type", "rows_estimate", "primary_key", "suggested_key", "columns"],
         )
         frame["rows_estimate"] = frame["rows_estimate"].astype("Int64")
         frame["columns"] = frame["columns"].astype(int)
@@ -296,14 +297,23 @@ class SnowflakeConnector:
         return {k: [c for _, c in sorted(cols, key=lambda c: c[0])] for k, cols in keys.items()}
 
     def key_suggestion(self, table: str | tuple[str, str]) -> list[str]:
-        """The narrowest declared UNIQUE key whose columns are all NOT NULL (Snowflake declares keys but does
-        not enforce them: a suggestion only)."""
         schema, name, _ = self._resolve(table)
-        described = self.describe((schema, name))
-        nullable = dict(zip(described["column"], described["nullable"]))
-        candidates = [columns for columns in self._declared_keys("UNIQUE", schema, name).values()
-                      if not any(nullable.get(c, True) for c in columns)]
-        return min(candidates, key=len) if candidates else []
+        return self._suggested_keys(schema, name).get(name, [])
+
+    def _suggested_keys(self, schema: str, table: str | None = None) -> dict[str, list[str]]:
+        """Per table, the narrowest declared UNIQUE key whose columns are all NOT NULL (Snowflake declares
+        keys but does not enforce them: a suggestion only)."""
+        unique = self._declared_keys("UNIQUE", schema, table)
+        if not unique:
+            return {}
+        not_null = {(t, c) for t, c in self._query(
+            f"SELECT table_name, column_name FROM {_ident(self.database)}.information_schema.columns "
+            "WHERE table_schema = ? AND is_nullable = 'NO'", [schema])}
+        best: dict[str, list[str]] = {}
+        for (t, _), columns in sorted(unique.items(), key=lambda item: len(item[1])):
+            if t not in best and all((t, c) in not_null for c in columns):
+                best[t] = columns
+        return best
 
     def _resolve(self, table: str | tuple[str, str]) -> tuple[str, str, int | None]:
         schema, name = parse_table_name(table, self.schema) if isinstance(table, str) else table
