@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .connectors import KINDS, open_connector
 from .errors import KeboolaError, KeboolaNotice
+from .model.aws_login import role_node
 from .model.configuration import check_name
 from .store.audit import AuditLog
 from .store.files import locked, read_json, write_json_atomic
@@ -214,6 +215,7 @@ class ConnectionManager:
         password: SecretRef | str | None = None,
         kind: str | None = None,
         access_key: str | None = None,
+        role_arn: str | None = None,
         key_file: str | None = None,
         key_env: str | None = None,
         private_key: SecretRef | str | None = None,
@@ -223,7 +225,8 @@ class ConnectionManager:
     ) -> Connection:
         """Add a connection from a URL or from `db` fields. A password given as text is kept in a
         0600 file outside the project and referenced; it is never written into the project.
-        For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key.
+        For `s3://bucket/prefix/`, `access_key` is the access key id and `password` the secret access key, or
+        `role_arn` a role the kernel's AWS identity assumes; with neither, the standard AWS chain is used.
         For `bigquery://project/dataset`, the service-account key JSON comes from `key_file` or the variable
         `key_env`; its private key is stored by reference.
         For `snowflake://`, `private_key` (a PEM key-pair secret) may replace the password."""
@@ -239,7 +242,12 @@ class ConnectionManager:
                     KeboolaNotice,
                     stacklevel=2,
                 )
-        if kind == "s3":
+        if kind == "s3" and role_arn:
+            if access_key or password is not None:
+                raise KeboolaError(f"the S3 connection {name!r} takes a role or keys, not both",
+                                   fix="leave out --access-key-env and --secret-env with --role-arn")
+            db.update(role_node(role_arn))
+        elif kind == "s3":
             if bool(access_key) != (password is not None):
                 raise KeboolaError(f"the S3 connection {name!r} needs both the access key id and the secret "
                                    "access key, or neither (then the standard AWS credential chain is used)",

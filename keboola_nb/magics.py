@@ -112,6 +112,7 @@ class KeboolaMagics(Magics):
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
     @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key "
                                                   "(without both, the standard AWS credential chain is used)")
+    @argument("--role-arn", metavar="ARN", help="S3: an IAM role to assume (arn:aws:iam::ACCOUNT:role/NAME)")
     @argument("--private-key-env", metavar="VAR", help="Snowflake key pair: environment variable that holds the PEM private key")
     @argument("--key-file", metavar="PATH", help="BigQuery: the service account's JSON key file")
     @argument("--key-file-env", metavar="VAR", help="BigQuery: environment variable holding the key JSON (or its path)")
@@ -136,7 +137,8 @@ class KeboolaMagics(Magics):
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
         private_key = SecretRef("env", args.private_key_env) if args.private_key_env else None
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
-                                                       private_key=private_key, key_file=args.key_file,
+                                                       private_key=private_key, role_arn=args.role_arn,
+                                                       key_file=args.key_file,
                                                        key_env=args.key_file_env, replace=args.replace)
         print(f"connection {connection.name!r} saved ({connection.target()}; secret: {connection.secret()})")
         return connection.test()

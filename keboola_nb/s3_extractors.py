@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .connectors.s3 import file_format, key_matches
 from .errors import KeboolaError
+from .model.aws_login import login_parameters
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.s3_extractor import (
     COMPONENT_ID,
@@ -134,8 +135,7 @@ def build(name: str, connection: Connection, entries: list[Any], description: st
         raise KeboolaError(f"extractor {name!r}: two entries write the same table", fix="give each a distinct 'table'")
     config = Configuration(
         component_id=COMPONENT_ID, id=new_id(), name=name, description=description,
-        configuration={"parameters": {"loginType": "credentials", "accessKeyId": node.get("accessKeyId", ""),
-                                      "#secretAccessKey": node.get("#secretAccessKey", "")}},
+        configuration={"parameters": login_parameters(node)},
         rows=rows,
     )
     for row_name, table in check_rows(config):  # Keboola's rules first, then the files themselves

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import KeboolaError
+from .model.aws_login import login_parameters
 from .model.configuration import ConfigRow, Configuration, check_name
 from .model.s3_writer import COMPONENT_ID, SHORTHAND_ROW_KEYS, check_rows, row_configuration
 from .store.configs import new_id
@@ -57,9 +58,7 @@ def build(project: Project, name: str, connection: str, entries: list[Any], *, p
         raise KeboolaError(f"writer {name!r}: two entries have the same file name", fix="give each its own 'file'")
     config = Configuration(
         component_id=COMPONENT_ID, id=new_id(), name=name, description=description,
-        configuration={"parameters": {"accessKeyId": node.get("accessKeyId", ""),
-                                      "#secretAccessKey": node.get("#secretAccessKey", ""),
-                                      "bucket": node["bucket"]}},
+        configuration={"parameters": {**_login(node), "bucket": node["bucket"]}},
         rows=rows,
     )
     check_rows(config)  # Keboola's rules: file names, changed_since, one table per row
@@ -77,3 +76,9 @@ def summary(config: Configuration) -> pd.DataFrame:
                         "load": "overwrite" + (" (gzip)" if p.gzip else ""),
                         "changed_since": p.input.changed_since or ""})
     return pd.DataFrame(records)
+
+
+def _login(node: dict[str, Any]) -> dict[str, Any]:
+    """The writer's root keeps Keboola's shape: keys without a loginType, or the role login."""
+    login = login_parameters(node)
+    return login if login["loginType"] == "role" else {k: v for k, v in login.items() if k != "loginType"}

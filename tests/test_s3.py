@@ -151,6 +151,36 @@ def test_without_keys_the_standard_aws_chain_is_used(project, s3, monkeypatch, t
         project.connections.add("half", f"s3://{s3.bucket}/exports/", access_key="test")
 
 
+def test_role_login_assumes_the_role_and_is_stored_as_keboola_does(project, s3, moto_endpoint, monkeypatch, tmp_path):
+    put(s3, "exports/a.csv", b"id,city\n1,Prague\n2,Brno\n")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto_endpoint)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "base-identity")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "base-secret")
+    arn = "arn:aws:iam::123456789012:role/keboola-s3-reader"
+    role = project.connections.add("role", f"s3://{s3.bucket}/exports/", role_arn=arn)
+    assert role.db == {"bucket": s3.bucket, "prefix": "exports/", "loginType": "role", "accountId": "123456789012",
+                       "roleName": "keboola-s3-reader"}
+    key, _, token = role.connector()._credentials()
+    assert token and key != "base-identity"  # temporary keys from STS, not the kernel's own
+    assert role.test().ok
+    config = project.extractors.create_from_yaml(
+        "role-csv", "connection: role\nfiles:\n  - key: exports/*.csv\n    table: cities\n")
+    login = {"loginType": "role", "accountId": "123456789012", "roleName": "keboola-s3-reader"}
+    assert config.configuration["parameters"] == login
+    job = project.run("role-csv")
+    assert job.status == "success" and job.tables[0]["rows"] == 2, job.error
+    writer = project.writers.create("role-out", "role", [{"table": config.default_table_id("cities"), "file": "c.csv"}])
+    assert writer.configuration["parameters"] == {**login, "bucket": s3.bucket}
+    assert project.run("role-out").status == "success"
+    assert s3.get_object(Bucket=s3.bucket, Key="exports/c.csv")["Body"].read().startswith(b"id,city")
+    with pytest.raises(KeboolaError, match="not an IAM role ARN"):
+        project.connections.add("bad", f"s3://{s3.bucket}/", role_arn="keboola-s3-reader")
+    with pytest.raises(KeboolaError, match="a role or keys, not both"):
+        project.connections.add("both", f"s3://{s3.bucket}/", role_arn=arn, access_key="x", password=kb.secret("SK"))
+
+
 def test_shorthand_becomes_keboola_config(project, s3, exports):
     put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
     config = project.extractors.create_from_yaml("sales", SHORTHAND)

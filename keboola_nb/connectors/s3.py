@@ -94,8 +94,23 @@ class S3Connector:
             raise KeboolaError(f"{where} has no access key and no AWS credentials were found",
                                fix="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) in the kernel's "
                                    "environment, or reconnect with --access-key-env and --secret-env")
+        if self.node.get("loginType") == "role":  # the chain's identity assumes the role; its keys are temporary
+            return self._assume_role(boto3.Session())
         frozen = found.get_frozen_credentials()
         return frozen.access_key, frozen.secret_key, frozen.token
+
+    def _assume_role(self, session: Any) -> tuple[str, str, str | None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        arn = f"arn:aws:iam::{self.node['accountId']}:role/{self.node['roleName']}"
+        try:  # boto3 honours AWS_ENDPOINT_URL_STS
+            answer = session.client("sts", region_name=self.node.get("region") or DEFAULT_REGION).assume_role(
+                RoleArn=arn, RoleSessionName="keboola-nb", DurationSeconds=3600)
+        except (BotoCoreError, ClientError) as e:
+            raise KeboolaError(f"connection {self.name!r} could not assume the role {arn}: {e}",
+                               fix="the role's trust policy must let the kernel's AWS identity assume it") from None
+        keys = answer["Credentials"]
+        return keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"]
 
     def client(self) -> Any:
         if self._client is None:

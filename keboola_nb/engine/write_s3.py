@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..connectors.base import duck_literal
 from ..connectors.s3 import S3Connector
 from ..errors import KeboolaError
+from ..model.aws_login import AwsLogin
 from ..model.configuration import Configuration
 from ..model.s3_writer import S3WriterRow, check_rows
 from ..storage.ids import TableId
@@ -55,8 +56,8 @@ def run_s3_writer(
         checked = check_rows(config)
         selected = select_rows(config, checked, rows, lambda p: True)
         first = checked[0][1]
-        connector = S3Connector(config.name, {"bucket": first.bucket, "prefix": "", "accessKeyId": first.accessKeyId,
-                                              "#secretAccessKey": first.secretAccessKey})
+        login = first.model_dump(by_alias=True, include=set(AwsLogin.model_fields))
+        connector = S3Connector(config.name, {**login, "bucket": first.bucket, "prefix": ""})
         token = uuid.uuid4().hex[:12]
         job.note(f"writer {config.name} ({config.component_id}): {len(selected)} file(s) to s3://{first.bucket}")
         new_state: dict[str, dict[str, Any]] = {}

@@ -1,6 +1,6 @@
 """The AWS S3 extractor (`keboola.ex-aws-s3`) configuration, with Keboola's own rules.
 
-Root `parameters`: {loginType: credentials, accessKeyId, #secretAccessKey}. Each row: `parameters`
+Root `parameters`: the login (model/aws_login.py). Each row: `parameters`
 {bucket, key, includeSubfolders, newFilesOnly, limit} and the processors that name the table
 (`keboola.processor-move-files` folder) and describe the load (`keboola.processor-create-manifest`).
 """
@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import KeboolaError
+from .aws_login import AwsLogin
 from .configuration import Configuration, processor
 from .validation import explain
 
@@ -23,26 +24,13 @@ ADDED_COLUMNS = {"keboola.processor-add-filename-column": "filename",
                  "keboola.processor-add-row-number-column": "row_number"}
 
 
-class S3Root(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    loginType: str = "credentials"
-    accessKeyId: str = ""  # both empty: the standard AWS credential chain (not Keboola's; fill them in there)
-    secretAccessKey: str = Field(default="", alias="#secretAccessKey")
-
-    @model_validator(mode="after")
-    def _credentials_only(self) -> S3Root:
-        if self.loginType != "credentials":
-            raise ValueError("only loginType 'credentials' is supported here (not role login)")
-        return self
+class S3Root(AwsLogin):
+    """The root `parameters`: the login only."""
 
 
-class S3Row(BaseModel):
+class S3Row(AwsLogin):
     """One row's `parameters`, merged with the root."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    loginType: str = "credentials"
-    accessKeyId: str = ""  # both empty: the standard AWS credential chain (not Keboola's; fill them in there)
-    secretAccessKey: str = Field(default="", alias="#secretAccessKey")
     bucket: str
     key: str
     includeSubfolders: bool = False

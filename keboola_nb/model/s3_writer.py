@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 
 from ..errors import KeboolaError
+from .aws_login import AwsLogin
 from .configuration import Configuration, processor
 from .db_writer import InputTable
 from .s3_extractor import MOVE_FILES
@@ -21,19 +22,13 @@ from .validation import check_row_keys, explain, load_shorthand, single_input
 COMPONENT_ID = "keboola.wr-aws-s3"
 
 
-class S3WriterRoot(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    accessKeyId: str
-    secretAccessKey: str = Field(alias="#secretAccessKey")
+class S3WriterRoot(AwsLogin):
     bucket: str
 
 
-class S3WriterRow(BaseModel):
+class S3WriterRow(AwsLogin):
     """One row's `parameters` merged with the root, plus its input mapping."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    accessKeyId: str
-    secretAccessKey: str = Field(alias="#secretAccessKey")
     bucket: str
     prefix: str = ""
     input: InputTable
