@@ -31,6 +31,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
 from ..connectors.mysql import MySqlConnector
 from ..connectors.mysql import quote_ident as q
 from ..errors import KeboolaError
+from ..model.db_writer import column_definitions
 from ..model.mysql_types import mysql_type
 from ..store.secrets import redact
 from .staging import StagingTarget
@@ -387,17 +388,11 @@ def _csv_lines(batch: "pa.RecordBatch") -> bytes:
 
 
 def _columns(items: "list[Item]", pk: list[str]) -> str:
-    parts = []
-    for item in items:
-        column = f"{q(item.dbName)} {item.sql_type()}"
-        if not item.nullable:
-            column += " NOT NULL"
-        if item.default:
-            column += " DEFAULT '" + item.default.replace("\\", "\\\\").replace("'", "''") + "'"
-        parts.append(column)
-    if pk:
-        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in pk)})")
-    return ", ".join(parts)
+    return column_definitions(items, pk, q, _string_literal)
+
+
+def _string_literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _from_code(code: int, text: str) -> KeboolaError:

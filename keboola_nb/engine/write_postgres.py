@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from ..connectors import open_connector
 from ..connectors.postgres import quote_ident as q
 from ..errors import KeboolaError
+from ..model.db_writer import column_definitions
 
 if TYPE_CHECKING:
     import psycopg
@@ -174,17 +175,7 @@ class PostgresTarget:
 
 
 def _columns(items: "list[Item]", pk: list[str]) -> str:
-    parts = []
-    for item in items:
-        column = f"{q(item.dbName)} {item.sql_type()}"
-        if not item.nullable:
-            column += " NOT NULL"
-        if item.default:
-            column += f" DEFAULT {_literal(item.default)}"
-        parts.append(column)
-    if pk:
-        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in pk)})")
-    return ", ".join(parts)
+    return column_definitions(items, pk, q, _literal)
 
 
 def _literal(value: str) -> str:

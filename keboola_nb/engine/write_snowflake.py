@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from ..connectors.snowflake import SnowflakeConnector, _ident, _message, _named
 from ..connectors.snowflake import quote_ident as q
 from ..errors import KeboolaError
+from ..model.db_writer import column_definitions
 from ..model.snowflake_types import snowflake_type
 from .staging import StagingTarget
 
@@ -222,17 +223,11 @@ def _from_text(value: str, item: "Item") -> str:
 
 
 def _columns(items: "list[Item]", pk: list[str]) -> str:
-    parts = []
-    for item in items:
-        column = f"{q(item.dbName)} {item.sql_type()}"
-        if not item.nullable:
-            column += " NOT NULL"
-        if item.default:
-            column += " DEFAULT '" + item.default.replace("\\", "\\\\").replace("'", "''") + "'"
-        parts.append(column)
-    if pk:
-        parts.append(f"PRIMARY KEY ({', '.join(q(c) for c in pk)})")
-    return ", ".join(parts)
+    return column_definitions(items, pk, q, _string_literal)
+
+
+def _string_literal(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 @contextmanager

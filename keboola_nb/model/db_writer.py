@@ -8,6 +8,7 @@ written to one database table (`dbName`), its columns as `items`, and the input 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -197,3 +198,20 @@ def parse_shorthand(text: str, name: str) -> dict[str, Any]:
                           "indent the entries under 'tables:' with '- table: in.c-bucket.table'")
     return {"connection": data["connection"], "schema": data.get("schema"), "tables": data["tables"],
             "description": data.get("description", "")}
+
+
+def column_definitions(items: list[Item], pk: list[str], quote: Callable[[str], str],
+                       literal: Callable[[str], str]) -> str:
+    """The column list of a CREATE TABLE for a writer's items (types, NOT NULL, defaults, primary key),
+    in the target's own quoting."""
+    parts = []
+    for item in items:
+        column = f"{quote(item.dbName)} {item.sql_type()}"
+        if not item.nullable:
+            column += " NOT NULL"
+        if item.default:
+            column += f" DEFAULT {literal(item.default)}"
+        parts.append(column)
+    if pk:
+        parts.append(f"PRIMARY KEY ({', '.join(quote(c) for c in pk)})")
+    return ", ".join(parts)
