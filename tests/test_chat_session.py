@@ -72,6 +72,18 @@ def test_slash_connect_keeps_the_password_out_of_everything(project, pg, no_key)
     assert not scan_for_canaries(project.root)
 
 
+def test_slash_connect_takes_every_kind_of_url(project, snow, no_key):
+    from snowflake_fixtures import SF_PASSWORD, WAREHOUSE
+
+    session = session_for(project)
+    url = snow.url("etl", "SHOP", "SALES", warehouse=WAREHOUSE).replace("snowflake://etl@", f"snowflake://etl:{SF_PASSWORD}@")
+    session.on_submit(f"/connect wh {url}")
+    wait_for(lambda: idle(session))
+    assert project.connections.get("wh").kind == "snowflake" and project.connections.get("wh").test().ok
+    assert SF_PASSWORD not in json.dumps(session.panel.items)
+    assert not [p for p in project.root.rglob("*") if p.is_file() and SF_PASSWORD.encode() in p.read_bytes()]
+
+
 def test_config_card_accept_after_rejected_edits(project, shop, api):
     create = ToolUse("create_extractor", {"name": "orders", "connection": "shop", "tables": [{"table": "orders"}]})
     api.push(Turn([Text("Here it is."), create]), Turn([Text("Created.")]))

@@ -10,7 +10,7 @@ import shlex
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..connections import parse_url, redact_url
+from ..connection_urls import parse_connection_url, redact_url
 from ..errors import KeboolaError
 from ..store.secrets import redact_all, store_secret
 from .context import Decision, Proposal, ToolContext, View
@@ -116,7 +116,7 @@ def _connect_arguments(rest: str) -> tuple[dict[str, Any], str]:
     if len(words) != 2:
         raise KeboolaError("/connect takes a name and a URL", fix=f"usage: {COMMANDS['connect'][2]}")
     name, url = words
-    _, _, password = parse_url(url)
+    _, _, password = parse_connection_url(url)
     arguments: dict[str, Any] = {"name": name, "url": redact_url(url).replace(":***@", "@")}
     if password:
         arguments["password_reference"] = str(store_secret(f"{name}-password", password))

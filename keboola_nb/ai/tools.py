@@ -263,7 +263,8 @@ def add_connection(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Save a named connection to a source, then test it."""
-    from ..connections import Connection, parse_connection_url, redact_url
+    from ..connection_urls import parse_connection_url, redact_url
+    from ..connections import Connection
     from ..store.secrets import SecretRef
 
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
