@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from . import bigquery_extractors, s3_extractors
 from .errors import KeboolaError, KeboolaNotice
 from .model import bigquery_extractor, db_extractor, s3_extractor
-from .model.components import component, extractor_for_kind
-from .model.configuration import ConfigRow, Configuration, check_name, slug
+from .model.components import extractor_for_kind
+from .model.configuration import ConfigRow, Configuration, check_name, from_edited_json, slug
 from .model.db_extractor import FETCHING_TYPES, SHORTHAND_ROW_KEYS, check_rows, parse_shorthand
 from .storage.ids import TableId, safe_name
 from .store.configs import new_id
@@ -51,17 +51,7 @@ class ExtractorManager:
 
     def from_json(self, text: str) -> Configuration:
         """An extractor as Keboola JSON (e.g. edited by the user), checked before it can be saved."""
-        import json
-
-        try:
-            data = json.loads(text)
-            config = Configuration.from_json(data)
-        except (ValueError, KeyError, TypeError) as e:
-            raise KeboolaError(f"the configuration JSON is not valid: {e}",
-                               fix="it needs componentId, name, configuration and rows") from None
-        if component(config.component_id).type != "extractor":
-            raise KeboolaError(f"{config.component_id} is not an extractor")
-        check_name(config.name, "extractor")
+        config = from_edited_json(text, "extractor")
         self.summary(config)  # checks every row by Keboola's rules for its kind
         return config
 

@@ -7,14 +7,13 @@ storage before anything is saved; column types are mapped from storage to the ta
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from . import bigquery_writers, s3_writers
 from .errors import KeboolaError
 from .model import bigquery_writer, s3_writer
-from .model.components import COMPONENTS, Component, component
-from .model.configuration import ConfigRow, Configuration, check_name
+from .model.components import COMPONENTS, Component
+from .model.configuration import ConfigRow, Configuration, check_name, from_edited_json
 from .model.db_writer import SHORTHAND_ROW_KEYS, check_rows, parse_shorthand, pg_type
 from .model.mysql_types import mysql_type
 from .model.snowflake_types import snowflake_type
@@ -80,14 +79,7 @@ class WriterManager:
 
     def from_json(self, text: str) -> Configuration:
         """A writer as Keboola JSON (e.g. edited by the user), checked before it can be saved."""
-        try:
-            config = Configuration.from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError) as e:
-            raise KeboolaError(f"the configuration JSON is not valid: {e}",
-                               fix="it needs componentId, name, configuration and rows") from None
-        if component(config.component_id).type != "writer":
-            raise KeboolaError(f"{config.component_id} is not a writer")
-        check_name(config.name, "writer")
+        config = from_edited_json(text, "writer")
         _check(config)
         return config
 

@@ -19,8 +19,8 @@ from ..model.configuration import Configuration
 from ..store.secrets import redact
 from .extractor import UNTOUCHED
 from .jobs import Job
-from .progress import NoProgress, Progress
-from .runs import fail, select_rows, succeed
+from .progress import Progress
+from .runs import begin, fail, select_rows, succeed
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -69,8 +69,7 @@ def run_bigquery_extractor(
     project: "Project", config: Configuration, rows: list[str] | None = None,
     progress: Progress | None = None, actor: str = "user",
 ) -> Job:
-    progress = progress or NoProgress()
-    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    job, progress = begin(project, config, progress, actor)
     current = ""
     connector = None
     try:

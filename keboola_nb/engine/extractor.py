@@ -16,8 +16,8 @@ from ..model.configuration import Configuration
 from ..model.db_extractor import DbRow, check_rows
 from ..store.secrets import redact
 from .jobs import Job
-from .progress import NoProgress, Progress, watch_query
-from .runs import fail, select_rows, succeed
+from .progress import Progress, watch_query
+from .runs import begin, fail, select_rows, succeed
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -37,8 +37,7 @@ def run_extractor(
     progress: Progress | None = None,
     actor: str = "user",
 ) -> Job:
-    progress = progress or NoProgress()
-    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    job, progress = begin(project, config, progress, actor)
     current = ""
     try:
         checked = check_rows(config)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, TypeVar
+
+from ..errors import KeboolaError
 
 if TYPE_CHECKING:
     import duckdb
 
 POLL_S = 0.25
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -64,3 +67,11 @@ def watch_query(con: "duckdb.DuckDBPyConnection", progress: Progress) -> Iterato
     finally:
         stop.set()
         thread.join()
+
+
+def until_cancelled(items: Iterable[T], progress: Progress) -> Iterator[T]:
+    """The items one by one; once the user cancels, the write stops with a clear error before the next."""
+    for item in items:
+        if progress.cancelled():
+            raise KeboolaError("the write was stopped by the user")
+        yield item

@@ -1,4 +1,4 @@
-"""What every run of a configuration shares: choosing its rows, and ending its Job.
+"""What every run of a configuration shares: starting its Job, choosing its rows, and ending the Job.
 
 The state a run earned is saved only by `succeed`, i.e. after the run's data has committed.
 """
@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from .progress import Progress
 
 P = TypeVar("P")
+
+
+def begin(project: "Project", config: "Configuration", progress: "Progress | None",
+          actor: str) -> tuple["Job", "Progress"]:
+    """The run's Job, started, and where its progress goes (nowhere when no face shows it)."""
+    from .progress import NoProgress
+
+    return project.jobs.start(config.component_id, config.id, config.name, actor), progress or NoProgress()
 
 
 def select_rows(config: "Configuration", checked: list[tuple[str, P]], wanted: list[str] | None,

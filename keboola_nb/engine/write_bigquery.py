@@ -25,6 +25,7 @@ from ..connectors.bigquery import BigQueryConnector
 from ..errors import KeboolaError
 from ..model.bigquery_writer import bq_type
 from ..store.secrets import redact
+from .progress import until_cancelled
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -137,9 +138,7 @@ class BigQueryTarget:
         sent = 0
         try:
             with pq.ParquetWriter(path, schema) as writer:
-                for batch in batches:
-                    if progress.cancelled():
-                        raise KeboolaError("the write was stopped by the user")
+                for batch in until_cancelled(batches, progress):
                     columns = []
                     for item, column in zip(items, batch.columns):
                         try:

@@ -34,6 +34,7 @@ from ..errors import KeboolaError
 from ..model.db_writer import column_definitions
 from ..model.mysql_types import mysql_type
 from ..store.secrets import redact
+from .progress import until_cancelled
 from .staging import StagingTarget
 
 if TYPE_CHECKING:
@@ -203,9 +204,7 @@ class MySqlTarget(StagingTarget):
 
         head = f"INSERT INTO {q(table)} ({', '.join(q(i.dbName) for i in items)}) VALUES "
         sent = 0
-        for batch in batches:
-            if progress.cancelled():
-                raise KeboolaError("the write was stopped by the user")
+        for batch in until_cancelled(batches, progress):
             if batch.num_rows == 0:
                 continue
             line = pc.binary_join_element_wise(*batch.columns, ",")
@@ -262,9 +261,7 @@ class MySqlTarget(StagingTarget):
             out = _open_pipe(path, loader)
             if out is not None:
                 with out:
-                    for batch in batches:
-                        if progress.cancelled():
-                            raise KeboolaError("the write was stopped by the user")
+                    for batch in until_cancelled(batches, progress):
                         try:
                             out.write(_csv_lines(batch))
                         except BrokenPipeError:  # the load stopped reading; its error says why

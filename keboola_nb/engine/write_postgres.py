@@ -18,6 +18,7 @@ from ..connectors import open_connector
 from ..connectors.postgres import quote_ident as q
 from ..errors import KeboolaError
 from ..model.db_writer import column_definitions
+from .progress import until_cancelled
 
 if TYPE_CHECKING:
     import psycopg
@@ -132,9 +133,7 @@ class PostgresTarget:
             # The queued writer sends from its own thread, so formatting the next batch overlaps the server.
             with cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT csv, ENCODING 'UTF8')",
                           writer=QueuedLibpqWriter(cur)) as copy:
-                for batch in batches:
-                    if progress.cancelled():
-                        raise KeboolaError("the write was stopped by the user")
+                for batch in until_cancelled(batches, progress):
                     buffer = io.BytesIO()
                     pacsv.write_csv(batch, buffer, options)
                     copy.write(buffer.getbuffer())

@@ -25,8 +25,8 @@ from ..model.s3_writer import S3WriterRow, check_rows
 from ..storage.ids import TableId
 from ..storage.storage import LOAD_MEMORY_LIMIT, TIMESTAMP_COLUMN, q, qualified
 from ..store.secrets import redact
-from .progress import NoProgress, Progress, watch_query
-from .runs import fail, select_rows, succeed
+from .progress import Progress, watch_query
+from .runs import begin, fail, select_rows, succeed
 from .writer import STATE_KEY
 
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ def run_s3_writer(
     project: Project, config: Configuration, rows: list[str] | None = None,
     progress: Progress | None = None, actor: str = "user",
 ) -> Job:
-    progress = progress or NoProgress()
-    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    job, progress = begin(project, config, progress, actor)
     current = ""
     staged: list[tuple[str, str]] = []  # (temporary key, final key)
     promoted: list[str] = []

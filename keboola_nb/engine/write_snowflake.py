@@ -31,6 +31,7 @@ from ..connectors.snowflake import quote_ident as q
 from ..errors import KeboolaError
 from ..model.db_writer import column_definitions
 from ..model.snowflake_types import snowflake_type
+from .progress import until_cancelled
 from .staging import StagingTarget
 
 if TYPE_CHECKING:
@@ -173,9 +174,7 @@ class SnowflakeTarget(StagingTarget):
         sent = 0
         chunk: list[str] = []
         size = 0
-        for batch in batches:
-            if progress.cancelled():
-                raise KeboolaError("the write was stopped by the user")
+        for batch in until_cancelled(batches, progress):
             if batch.num_rows == 0:
                 continue
             line = pc.binary_join_element_wise(*batch.columns, ",")

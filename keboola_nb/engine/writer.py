@@ -19,8 +19,8 @@ from ..storage.ids import TableId
 from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
 from ..store.secrets import redact
 from .jobs import Job
-from .progress import NoProgress, Progress
-from .runs import fail, select_rows, succeed
+from .progress import Progress
+from .runs import begin, fail, select_rows, succeed
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,8 +42,7 @@ def run_writer(
     progress: Progress | None = None,
     actor: str = "user",
 ) -> Job:
-    progress = progress or NoProgress()
-    job = project.jobs.start(config.component_id, config.id, config.name, actor)
+    job, progress = begin(project, config, progress, actor)
     current = ""
     try:
         checked = _check_rows(config)
