@@ -412,7 +412,7 @@ class KeboolaMagics(Magics):
                 raise UsageError(f"{args.id!r} is a {config.component_id} configuration; cost estimates are for "
                                  "BigQuery extractors")
             estimate = estimate_config(session_project(), config)
-            print(estimate.summary() + ("" if estimate.billed <= estimate.budget else " - OVER BUDGET: a run would stop"))
+            print(estimate.summary() + (" - OVER BUDGET: a run would stop" if estimate.over_budget else ""))
             return estimate.frame()
         store = session_project().conversations
         conversation = args.id or _current_conversation()

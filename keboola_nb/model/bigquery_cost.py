@@ -91,12 +91,16 @@ class Estimate:
     def usd(self) -> float:
         return sum(line["usd"] for line in self.lines)
 
+    @property
+    def over_budget(self) -> bool:
+        return self.billed > self.budget
+
     def summary(self) -> str:
         return (f"estimated {human(self.billed)} billed, ${self.usd:.4f} at ${prices()['query_per_tib']}/TiB "
                 f"(prices of {prices()['checked']}); budget {human(self.budget)}")
 
     def check(self) -> None:
-        if self.billed > self.budget:
+        if self.over_budget:
             worst = max(self.lines, key=lambda line: line["bytes_billed"])
             raise KeboolaError(
                 f"the run would bill {human(self.billed)} (about ${self.usd:.2f}), over the budget of "
