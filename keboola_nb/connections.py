@@ -1,7 +1,6 @@
-"""Named connections: a kind plus a Keboola `db` node whose `#password` is a secret reference.
-An S3 connection holds an `s3` node instead: bucket, prefix, accessKeyId, `#secretAccessKey` (a reference).
-A BigQuery connection holds a `bigquery` node: project, dataset, location and Keboola's `service_account`
-object, whose `#private_key` is a reference.
+"""Named connections: a kind plus its node, e.g. a Keboola `db` node whose `#password` is a secret reference.
+What differs per kind (the URL, the node's key and fields, where its secret lives) is the kind's, in its
+connector module (connectors/); an S3 connection, for one, holds an `s3` node with `#secretAccessKey`.
 
 They live in `.keboola/connections.json` (no secrets in it), so a teammate who clones the project gets
 the connections and supplies their own secrets.
@@ -15,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .connection_urls import parse_connection_url
-from .connectors import KINDS, open_connector
+from .connectors import kind as kind_of
+from .connectors import parse_connection_url
 from .errors import KeboolaError, KeboolaNotice
-from .model.aws_login import role_node
 from .model.configuration import check_name
 from .store.audit import AuditLog
 from .store.files import locked, read_json, write_json_atomic
@@ -29,34 +27,18 @@ if TYPE_CHECKING:
 
     from .connectors import Connector, Diagnosis
 
-# The key of a connection's node in connections.json, per kind (database kinds use "db").
-NODE_KEYS = {"s3": "s3", "bigquery": "bigquery"}
-SECRET_KEYS = {"s3": "#secretAccessKey"}
-
-
 @dataclass
 class Connection:
     name: str
     kind: str
-    db: dict[str, Any]  # the Keboola `db` node: host, port, database, user, #password (reference); or the s3 node
+    db: dict[str, Any]  # the kind's node, e.g. Keboola's `db` node: host, port, database, user, #password (reference)
     _manager: "ConnectionManager | None" = field(default=None, repr=False, compare=False)
 
     def target(self) -> str:
-        if self.kind == "s3":
-            return f"s3://{self.db.get('bucket')}/{self.db.get('prefix', '')}"
-        if self.kind == "bigquery":
-            return f"bigquery://{self.db.get('project')}/{self.db.get('dataset', '')}"
-        if self.kind == "snowflake":
-            return f"snowflake://{self.db.get('user')}@{self.db.get('host')}:{self.db.get('port')}/" \
-                   f"{self.db.get('database')}/{self.db.get('schema')}"
-        user = self.db.get("user", "")
-        return f"{self.kind}://{user}@{self.db.get('host')}:{self.db.get('port')}/{self.db.get('database')}"
+        return kind_of(self.kind).target(self.db)
 
     def secret(self) -> str:
-        if self.kind == "bigquery":  # the key's private part, inside Keboola's service_account object
-            return describe_reference((self.db.get("service_account") or {}).get("#private_key"))
-        key = "#privateKey" if "#privateKey" in self.db else SECRET_KEYS.get(self.kind, "#password")
-        return describe_reference(self.db.get(key))
+        return kind_of(self.kind).secret(self.db)
 
     def connector(self) -> "Connector":
         assert self._manager is not None, "connection is not attached to a project"
@@ -124,36 +106,18 @@ class ConnectionManager:
                     KeboolaNotice,
                     stacklevel=2,
                 )
-        if kind == "s3" and role_arn:
-            if access_key or password is not None:
-                raise KeboolaError(f"the S3 connection {name!r} takes a role or keys, not both",
-                                   fix="leave out --access-key-env and --secret-env with --role-arn")
-            db.update(role_node(role_arn))
-        elif kind == "s3":
-            if bool(access_key) != (password is not None):
-                raise KeboolaError(f"the S3 connection {name!r} needs both the access key id and the secret "
-                                   "access key, or neither (then the standard AWS credential chain is used)",
-                                   fix="pass --access-key-env VAR and --secret-env VAR, or leave both out")
-            if access_key:
-                db["accessKeyId"] = access_key
-            else:
-                warnings.warn(f"connection {name!r} has no keys of its own: it uses the standard AWS credential "
-                              "chain (AWS_* variables, ~/.aws files, an instance role) of the kernel", KeboolaNotice,
-                              stacklevel=2)
-        if kind == "bigquery" and "service_account" not in db:
-            from .connectors.bigquery import service_account_node
-
-            db["service_account"] = service_account_node(name, key_file=key_file, key_env=key_env)
-        if kind not in KINDS:
-            raise KeboolaError(f"connection kind {kind!r} is not supported", fix=f"use one of: {', '.join(KINDS)}")
+        if kind is None:
+            raise KeboolaError(f"connection {name!r} needs a URL or a kind", fix="pass a URL such as postgresql://...")
+        spec = kind_of(kind)
+        given = {"password": password, "access_key": access_key, "role_arn": role_arn, "key_file": key_file,
+                 "key_env": key_env, "private_key": private_key}
+        options = {k: v for k, v in given.items() if v is not None}
+        spec.check_options(name, db, options)
+        db = spec.prepare(name, db, options)
         if isinstance(password, str):
             password = store_secret(f"{name}-password", password)
         if password is not None:
-            db[SECRET_KEYS.get(kind, "#password")] = str(password)
-        if isinstance(private_key, str):
-            private_key = store_secret(f"{name}-private-key", private_key)
-        if private_key is not None:
-            db["#privateKey"] = str(private_key)
+            db[spec.secret_key] = str(password)
         with locked(self.lock_path, "the project"):
             connections = self._read()
             if name in connections and not replace:
@@ -161,7 +125,7 @@ class ConnectionManager:
                     f"a connection named {name!r} already exists ({connections[name]['kind']})",
                     fix="choose another name, or pass --replace (replace=True) to change it",
                 )
-            connections[name] = {"kind": kind, NODE_KEYS.get(kind, "db"): db}
+            connections[name] = {"kind": kind, spec.node_key: db}
             write_json_atomic(self.path, {"connections": dict(sorted(connections.items()))})
             self.audit.record("replace" if replace else "create", f"connection/{name}", actor=actor, kind=kind)
         self._forget(name)
@@ -208,7 +172,7 @@ class ConnectionManager:
                 return cached[1]
             if cached:
                 cached[1].close()
-            made = open_connector(connection.kind, name, connection.db)
+            made = kind_of(connection.kind).connector(name, connection.db)
             self._connectors[name] = (dict(connection.db), made)
             return made
 
@@ -224,4 +188,4 @@ class ConnectionManager:
 
 
 def _node(entry: dict[str, Any]) -> dict[str, Any]:
-    return entry[NODE_KEYS.get(entry["kind"], "db")]
+    return entry[kind_of(entry["kind"]).node_key]

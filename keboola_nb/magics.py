@@ -406,12 +406,12 @@ class KeboolaMagics(Magics):
         would bill (dry runs) against the budget."""
         config = session_project().configs.find(args.id) if args.id else None
         if config is not None:
-            from .engine.extract_bigquery import estimate_config
+            from . import components
 
-            if config.component_id != "keboola.ex-google-bigquery-v2":
-                raise UsageError(f"{args.id!r} is a {config.component_id} configuration; cost estimates are for "
-                                 "BigQuery extractors")
-            estimate = estimate_config(session_project(), config)
+            estimate = components.get(config.component_id).estimate(config)
+            if estimate is None:
+                raise UsageError(f"{args.id!r} is a {config.component_id} configuration, which cannot tell a run's "
+                                 "cost before it runs (BigQuery extractors can)")
             print(estimate.summary() + (" - OVER BUDGET: a run would stop" if estimate.over_budget else ""))
             return estimate.frame()
         store = session_project().conversations

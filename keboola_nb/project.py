@@ -12,16 +12,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import components
+from .builder import Builder
 from .connections import ConnectionManager
+from .engine import runner
 from .engine.jobs import Job, JobStore
 from .engine.state import StateStore
 from .errors import KeboolaError
-from .extractors import ExtractorManager
 from .storage.storage import Storage
 from .store.audit import AuditLog
 from .store.configs import ConfigStore
 from .store.layout import Layout
-from .writers import WriterManager
 
 if TYPE_CHECKING:
     from .ai.conversations import ConversationStore
@@ -37,13 +38,13 @@ class Project:
         self.root = root
         self.local = root / LOCAL_DIR
         lock = self.local / "project.lock"
-        self.layout = Layout(root)
+        self.layout = Layout(root, folder_of=lambda component_id: components.get(component_id).type)
         self.audit = AuditLog(self.local / "audit.jsonl")
         self.configs = ConfigStore(self.layout, self.local, self.audit)
         self.connections = ConnectionManager(root / ".keboola" / "connections.json", lock, self.audit)
-        self.extractors = ExtractorManager(self)
-        self.writers = WriterManager(self)
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
+        self.extractors = Builder(self, self.configs, "extractor")
+        self.writers = Builder(self, self.configs, "writer")
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self._conversations: "ConversationStore | None" = None
@@ -72,32 +73,12 @@ class Project:
         progress: "Progress | None" = None,
         actor: str = "user",
     ) -> Job:
-        """Run a configuration (by name or object) and return its Job; a failure is in `job.error`."""
-        from .engine.extractor import run_extractor
-        from .model.components import component
-
+        """Run a configuration (by name or object) with its component and return its Job; a failure is in
+        `job.error`."""
         if isinstance(config, str):
             config = self.configs.get(config)
-        kind = component(config.component_id).type
-        if config.component_id == "keboola.wr-aws-s3":
-            from .engine.write_s3 import run_s3_writer
-
-            return run_s3_writer(self, config, rows=rows, progress=progress, actor=actor)
-        if kind == "writer":
-            from .engine.writer import run_writer
-
-            return run_writer(self, config, rows=rows, progress=progress, actor=actor)
-        if kind != "extractor":
-            raise KeboolaError(f"running {kind} configurations is not supported yet")
-        if config.component_id == "keboola.ex-aws-s3":
-            from .engine.extract_s3 import run_s3_extractor
-
-            return run_s3_extractor(self, config, rows=rows, progress=progress, actor=actor)
-        if config.component_id == "keboola.ex-google-bigquery-v2":
-            from .engine.extract_bigquery import run_bigquery_extractor
-
-            return run_bigquery_extractor(self, config, rows=rows, progress=progress, actor=actor)
-        return run_extractor(self, config, rows=rows, progress=progress, actor=actor)
+        return runner.run(components.get(config.component_id), config, jobs=self.jobs, storage=self.storage,
+                          state=self.state, rows=rows, progress=progress, actor=actor)
 
     @property
     def conversations(self) -> "ConversationStore":

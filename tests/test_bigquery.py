@@ -201,9 +201,9 @@ queries:
     assert "KEBOOLA_NB_BIGQUERY_BUDGET" in job.error
     assert queries == []
     assert project.storage.tables().equals(before)
-    from keboola_nb.engine.extract_bigquery import estimate_config
+    from keboola_nb import components
 
-    estimate = estimate_config(project, config)
+    estimate = components.get(config.component_id).estimate(config)
     assert estimate.billed == 5 * 10**9 + (-5 * 10**9) % (1 << 20) and estimate.usd > 0.02
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from keboola_nb.errors import KeboolaError
-from keboola_nb.model import bigquery_cost as cost
-from keboola_nb.model.bigquery_extractor import Query
-from keboola_nb.model.bigquery_writer import bq_type
+from keboola_nb.components.bigquery_extractor import cost
+from keboola_nb.components.bigquery_extractor.model import Query
+from keboola_nb.components.bigquery_writer.model import bq_type
 
 MIB, TIB = 1 << 20, 1 << 40
 

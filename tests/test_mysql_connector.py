@@ -8,7 +8,7 @@ import pytest
 from servers import free_port, silent_port
 
 import keboola_nb as kb
-from keboola_nb.connection_urls import parse_url
+from keboola_nb.connectors import parse_connection_url as parse_url
 from keboola_nb.connectors import mysql
 
 

@@ -211,7 +211,7 @@ def test_keboola_rules_are_enforced(project, s3, exports, entry, message):
 
 
 def test_infer_shows_columns_before_creating(project, s3, exports):
-    from keboola_nb.s3_extractors import infer
+    from keboola_nb.components.s3_extractor.build import infer
 
     put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10.5\n")
     schema = infer(exports, "exports/2024/*.csv")

@@ -165,7 +165,7 @@ def test_changed_since_adaptive_writes_only_new_rows(project, s3, exports):  # n
 def test_failure_mid_write_leaves_previous_files_and_no_temporaries(project, s3, exports, monkeypatch):  # noqa: F811
     """The second file fails after DuckDB has streamed parts of it: the first file is not replaced either,
     the state does not move, nothing temporary is left; the retry writes each row once."""
-    from keboola_nb.engine import write_s3
+    from keboola_nb.components.s3_writer import run as write_s3
 
     seed(project)
     load(project, "in.c-crm.big", "SELECT range AS id, md5(range::VARCHAR) AS h FROM range(400000)")
@@ -199,7 +199,7 @@ def test_failure_mid_write_leaves_previous_files_and_no_temporaries(project, s3,
 
 
 def test_failure_while_replacing_says_which_files_changed(project, s3, exports, monkeypatch):  # noqa: F811
-    from keboola_nb.engine import write_s3
+    from keboola_nb.components.s3_writer import run as write_s3
 
     seed(project)
     project.writers.create_from_yaml("to-s3", WRITER)

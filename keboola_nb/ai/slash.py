@@ -10,7 +10,7 @@ import shlex
 import threading
 from typing import TYPE_CHECKING, Any
 
-from ..connection_urls import parse_connection_url, redact_url
+from ..connectors import parse_connection_url, redact_url
 from ..errors import KeboolaError
 from ..store.secrets import redact_all, store_secret
 from .context import Decision, Proposal, ToolContext, View

@@ -119,74 +119,11 @@ def get_configuration(ctx: ToolContext, name: Annotated[str, "configuration name
 
 @tool()
 def component_help(ctx: ToolContext, component: Annotated[str, "component id"] = "keboola.ex-db-pgsql") -> dict[str, Any]:
-    """How a component's configuration is built: table entry keys, Keboola's rules, an example."""
-    from ..model.components import COMPONENTS
+    """How a component's configuration is built: entry keys, Keboola's rules, an example."""
+    from .. import components
 
-    if component not in COMPONENTS:
-        raise KeboolaError(f"unknown component {component!r}", fix=f"known: {', '.join(COMPONENTS)}")
-    if component in HELP:
-        return {"component": component, **HELP[component]}
-    if COMPONENTS[component].type == "writer":
-        return {
-            "component": component,
-            "rules": [
-                "one row per storage table; column types are mapped from storage (decimals stay exact)",
-                "a full load replaces the target table in one transaction; incremental upserts by primary key",
-                "changed_since adaptive needs incremental and writes only rows imported since the last write",
-            ],
-            "example": {"name": "to-dwh", "connection": "dwh",
-                        "tables": [{"table": "in.c-shop.orders", "incremental": True, "changed_since": "adaptive"}]},
-        }
-    return {
-        "component": component,
-        "table_entry_keys": {
-            "table": "schema.table to extract",
-            "incremental_fetching_column": "a timestamp or increasing id column; later runs read only rows >= the last value",
-            "primary_key": "columns identifying a row; incremental loads upsert by it (default: the source's)",
-            "columns": "subset of columns (default: all)",
-        },
-        "rules": [
-            "output tables are in.c-<extractor name>.<table>",
-            "incremental fetching needs a number, date or timestamp column",
-            "without a primary key an incremental load appends rows",
-            "passwords are never written into configurations: a connection holds a secret reference",
-        ],
-        "example": {"name": "shop-orders", "connection": "demo",
-                    "tables": [{"table": "public.orders", "incremental_fetching_column": "updated_at"}]},
-    }
-
-
-# Components whose entries differ from the database extractors' and writers'.
-HELP: dict[str, dict[str, Any]] = {
-    "keboola.ex-aws-s3": {
-        "rules": ["create it with create_file_extractor; a key ending in * is a wildcard (prefix*suffix)",
-                  "include_subfolders needs a wildcard; new_files_only reads only files added since the last run",
-                  "header false: the files have no header row, columns become col_1, col_2, ...",
-                  "a primary key makes the load an upsert; tables land in in.c-keboola-ex-aws-s3-<id>"],
-        "example": {"name": "exports-csv", "connection": "exports",
-                    "files": [{"key": "exports/*.csv", "table": "sales", "primary_key": ["id"]}]},
-    },
-    "keboola.wr-aws-s3": {
-        "rules": ["create_writer with an s3 connection: each table becomes a CSV file with a header under its prefix",
-                  "a file is overwritten on every run; a .gz file name is written gzip-compressed",
-                  "changed_since adaptive writes only rows imported since the last write"],
-        "example": {"name": "to-s3", "connection": "exports",
-                    "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]},
-    },
-    "keboola.ex-google-bigquery-v2": {
-        "rules": ["create_extractor entries: table (dataset.table, read without query cost) or query plus name",
-                  "queries are dry-run first: bytes and dollars are in the job log; a run over the budget stops",
-                  "incremental with a primary key upserts; tables land in in.c-keboola-ex-google-bigquery-v2-<id>"],
-        "example": {"name": "gbq-sales", "connection": "gbq",
-                    "tables": [{"query": "SELECT day, SUM(amount) AS amount FROM `p.sales.orders` GROUP BY day",
-                                "name": "daily_sales", "primary_key": ["day"]}]},
-    },
-    "keboola.wr-google-bigquery-v2": {
-        "rules": ["create_writer with a bigquery connection; schema_name is the dataset (default: the connection's)",
-                  "a full load replaces the table; incremental MERGEs by primary key in one transaction"],
-        "example": {"name": "to-gbq", "connection": "gbq", "tables": [{"table": "out.c-report.daily_revenue"}]},
-    },
-}
+    found = components.get(component)
+    return {"component": found.id, "label": found.label, "entries": found.entries, **found.help}
 
 
 @tool()
@@ -263,18 +200,17 @@ def add_connection(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Save a named connection to a source, then test it."""
-    from ..connection_urls import parse_connection_url, redact_url
-    from ..connections import Connection
+    from ..connectors import kind as kind_of
+    from ..connectors import parse_connection_url, redact_url
     from ..store.secrets import SecretRef
 
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
     kind, node, _ = parse_connection_url(url)
-    target = Connection(name, kind, node).target()
-    if kind == "s3":
-        target += f" (access key {access_key_id})" if access_key_id else " (the kernel's AWS credential chain)"
-    if kind == "bigquery":
-        if not key_file:
-            raise KeboolaError("a BigQuery connection needs key_file", fix="ask the user for the key file's path")
+    kind_of(kind).check_options(name, node, {"password": password, "access_key": access_key_id, "key_file": key_file})
+    target = kind_of(kind).target(node)
+    if access_key_id:
+        target += f" (access key {access_key_id})"
+    if key_file:
         target += f" (key file {key_file})"
     decision = ctx.view.confirm(
         Proposal("add_connection", f"Add connection {name}", "Save",
@@ -359,8 +295,9 @@ def create_file_extractor(
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
     conn = ctx.project.connections.get(connection)
-    if conn.kind != "s3":
-        raise KeboolaError(f"{connection!r} is a {conn.kind} connection", fix="use create_extractor for databases")
+    if ctx.project.extractors.component_for(connection).entries != "files":
+        raise KeboolaError(f"{connection!r} is a {conn.kind} connection, not one of files",
+                           fix="use create_extractor for databases")
     entries = [f.model_dump(exclude_none=True, exclude_defaults=True) for f in files]
     config = ctx.project.extractors.build(name, connection, entries)
     try:
@@ -378,15 +315,12 @@ def run_configuration(
     rows: Annotated[list[str] | None, "only these rows (tables)"] = None,
 ) -> dict[str, Any]:
     """Run a configuration into storage (the user confirms first); returns the job with rows per table."""
-    from ..model.components import component
+    from .. import components
 
     config = ctx.project.configs.get(name)
     overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
-    if component(config.component_id).type == "writer":
-        lines = [(s["row"], f"{s['table']} -> {s['target']}") for s in ctx.project.writers.summary(config).to_dict("records")]
-    else:
-        lines = [(s["row"], f"{s['source']} -> {s['output_table']}")
-                 for s in ctx.project.extractors.summary(config).to_dict("records")]
+    lines = [(s["row"], f"{s.get('source', s.get('table'))} -> {s.get('output_table', s.get('target'))}")
+             for s in components.get(config.component_id).summary(config)]
     overview += [line for line in lines if not rows or line[0] in rows]
     decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
     if not decision.accepted:

@@ -6,9 +6,11 @@ import difflib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import KeboolaError
+from ..store.secrets import describe_reference
 
 if TYPE_CHECKING:
     import duckdb
@@ -142,3 +144,72 @@ class Connector(Protocol):
     def scan(self, con: "duckdb.DuckDBPyConnection", spec: ExtractSpec) -> Scan: ...
 
     def close(self) -> None: ...
+
+
+class ConnectionKind:
+    """A kind of connection (postgresql, s3, ...): the URLs it is made from, the node it keeps in
+    `.keboola/connections.json`, and its connector. Each connector module has one, registered as an entry
+    point of the group `keboola_nb.connectors` under its name."""
+
+    name: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]]  # URL schemes, e.g. postgresql, postgres
+    node_key: ClassVar[str] = "db"  # the key of the connection's node (Keboola's `db` for databases)
+    secret_key: ClassVar[str] = "#password"  # where the node keeps its secret's reference
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        """A URL a person would paste -> the node (no credentials) and a password written in it."""
+        raise NotImplementedError
+
+    def check_options(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> None:
+        """Refuse connect options that cannot work, before anything is stored; `options` are the non-empty
+        ones of `ConnectionManager.add` (password, access_key, role_arn, key_file, key_env, private_key)."""
+
+    def prepare(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """The node with what the kind's own connect options add (keys, a role, a key file)."""
+        return node
+
+    def target(self, node: dict[str, Any]) -> str:
+        """Where the connection points, for lists and cards (never a secret)."""
+        return f"{self.name}://{node.get('user', '')}@{node.get('host')}:{node.get('port')}/{node.get('database')}"
+
+    def secret(self, node: dict[str, Any]) -> str:
+        """Where the secret lives (never its value)."""
+        return describe_reference(node.get(self.secret_key))
+
+    def connector(self, name: str, node: dict[str, Any]) -> "Connector":
+        raise NotImplementedError
+
+
+def parse_server_url(url: str, kind: str, default_port: int, default_user: str,
+                     default_database: str = "") -> tuple[dict[str, Any], str | None]:
+    """`scheme://user[:password]@host[:port]/database[?sslmode=..&host=/socket/dir]` -> the `db` node, password."""
+    parts = urlsplit(url.strip())
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
+    db: dict[str, Any] = {
+        "host": query.pop("host", None) or parts.hostname or "127.0.0.1",
+        "port": port,
+        "database": unquote(parts.path.lstrip("/")) or default_database,
+        "user": unquote(parts.username or "") or default_user,
+    }
+    if not db["database"]:
+        raise KeboolaError(f"the URL {redact_url(url)!r} names no database",
+                           fix=f"end it with the database: {parts.scheme}://user@host:port/DATABASE")
+    sslmode = query.pop("sslmode", None)
+    if sslmode in ("require", "verify-ca", "verify-full"):
+        db["ssl"] = {"enabled": True, "verifyServerCert": sslmode != "require"}
+    if query:
+        raise KeboolaError(
+            f"URL option(s) {', '.join(sorted(query))} are not supported", fix="supported options: sslmode, host"
+        )
+    return db, unquote(parts.password) if parts.password else None
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url

@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import KeboolaError
 from ..store.secrets import SecretRef, describe_reference, redact, remember, resolve, store_secret
-from .base import ARROW_VIEW, Diagnosis, ExtractSpec, Scan, check_columns, table_not_found
+from .base import ARROW_VIEW, ConnectionKind, Diagnosis, ExtractSpec, Scan, check_columns, table_not_found
 
 if TYPE_CHECKING:
     import duckdb
@@ -462,5 +463,47 @@ def _reason(error: Exception) -> str:
     return (message or str(error)).strip().splitlines()[0]
 
 
-def connector(name: str, node: dict[str, Any]) -> BigQueryConnector:
-    return BigQueryConnector(name, node)
+
+def parse_bigquery_url(url: str) -> dict[str, Any]:
+    """`bigquery://project/dataset[?location=EU]` -> the bigquery node (the key is added by the caller)."""
+    parts = urlsplit(url.strip())
+    dataset = unquote(parts.path.strip("/"))
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    location = query.pop("location", "US")
+    if parts.scheme != "bigquery" or not parts.netloc or "/" in dataset or query:
+        raise KeboolaError(f"{url!r} is not a BigQuery URL",
+                           fix="write it as bigquery://PROJECT/DATASET (dataset optional, ?location=EU optional)")
+    return {"project": parts.netloc, "dataset": dataset, "location": location}
+
+
+class BigQueryKind(ConnectionKind):
+    name = "bigquery"
+    schemes = ("bigquery",)
+    node_key = "bigquery"
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        return parse_bigquery_url(url), None
+
+    def check_options(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> None:
+        if "service_account" not in node and not options.get("key_file") and not options.get("key_env"):
+            raise KeboolaError(f"the BigQuery connection {name!r} needs a service-account key",
+                               fix="pass --key-file PATH or --key-file-env VAR (the assistant: key_file)")
+
+    def prepare(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """The service-account key from `key_file` or the variable `key_env`; its private key by reference."""
+        if "service_account" in node:
+            return node
+        return node | {"service_account": service_account_node(name, key_file=options.get("key_file"),
+                                                               key_env=options.get("key_env"))}
+
+    def target(self, node: dict[str, Any]) -> str:
+        return f"bigquery://{node.get('project')}/{node.get('dataset', '')}"
+
+    def secret(self, node: dict[str, Any]) -> str:
+        return describe_reference((node.get("service_account") or {}).get("#private_key"))
+
+    def connector(self, name: str, node: dict[str, Any]) -> BigQueryConnector:
+        return BigQueryConnector(name, node)
+
+
+KIND = BigQueryKind()

@@ -25,11 +25,13 @@ from ..errors import KeboolaError
 from ..store.secrets import describe_reference, redact, resolve
 from .base import (
     ARROW_VIEW,
+    ConnectionKind,
     Diagnosis,
     ExtractSpec,
     Scan,
     check_columns,
     connected,
+    parse_server_url,
     table_not_found,
     with_watermark,
 )
@@ -476,5 +478,17 @@ class MySqlConnector:
             return self.connection().escape(value)
 
 
-def connector(name: str, db: dict[str, Any]) -> MySqlConnector:
-    return MySqlConnector(name, db)
+
+class MySqlKind(ConnectionKind):
+    name = "mysql"
+    schemes = ("mysql", "mariadb")
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        """`mysql://user[:password]@host[:port]/database` (or mariadb://); MySQL has no default database."""
+        return parse_server_url(url, self.name, 3306, "root")
+
+    def connector(self, name: str, node: dict[str, Any]) -> MySqlConnector:
+        return MySqlConnector(name, node)
+
+
+KIND = MySqlKind()

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import KeboolaError
 from ..store.secrets import describe_reference, redact, resolve
 from .base import (
+    ConnectionKind,
     Diagnosis,
     ExtractSpec,
     Scan,
     check_columns,
     connected,
     duck_literal,
+    parse_server_url,
     table_not_found,
     with_watermark,
 )
@@ -400,5 +402,17 @@ class PostgresConnector:
         return alias
 
 
-def connector(name: str, db: dict[str, Any]) -> PostgresConnector:
-    return PostgresConnector(name, db)
+
+class PostgresKind(ConnectionKind):
+    name = "postgresql"
+    schemes = ("postgresql", "postgres")
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        """`postgresql://user[:password]@host[:port]/database[?sslmode=..&host=/socket/dir]`."""
+        return parse_server_url(url, self.name, 5432, "postgres", "postgres")
+
+    def connector(self, name: str, node: dict[str, Any]) -> PostgresConnector:
+        return PostgresConnector(name, node)
+
+
+KIND = PostgresKind()

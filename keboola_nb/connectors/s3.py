@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from ..errors import KeboolaError
+from ..errors import KeboolaError, KeboolaNotice
+from ..model.aws_login import role_node
 from ..store.secrets import is_reference, resolve
-from .base import Diagnosis, duck_literal
+from .base import ConnectionKind, Diagnosis, duck_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -231,5 +233,51 @@ class S3Connector:
         self._client = None
 
 
-def connector(name: str, node: dict[str, Any]) -> S3Connector:
-    return S3Connector(name, node)
+
+def parse_s3_url(url: str) -> dict[str, Any]:
+    """`s3://bucket/prefix/` -> the s3 node (credentials are added by the caller)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "s3" or not parts.netloc:
+        raise KeboolaError(f"{url!r} is not an S3 URL", fix="write it as s3://bucket/optional/prefix/")
+    return {"bucket": parts.netloc, "prefix": unquote(parts.path.lstrip("/")), "loginType": "credentials"}
+
+
+class S3Kind(ConnectionKind):
+    name = "s3"
+    schemes = ("s3",)
+    node_key = "s3"
+    secret_key = "#secretAccessKey"
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        return parse_s3_url(url), None
+
+    def check_options(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> None:
+        """Keys (`access_key` and `password`, the secret access key), a role (`role_arn`) the kernel's AWS
+        identity assumes, or neither: the standard AWS credential chain."""
+        keys = [options.get("access_key"), options.get("password")]
+        if options.get("role_arn") and any(keys):
+            raise KeboolaError(f"the S3 connection {name!r} takes a role or keys, not both",
+                               fix="leave out --access-key-env and --secret-env with --role-arn")
+        if not options.get("role_arn") and any(keys) and not all(keys):
+            raise KeboolaError(f"the S3 connection {name!r} needs both the access key id and the secret "
+                               "access key, or neither (then the standard AWS credential chain is used)",
+                               fix="pass --access-key-env VAR and --secret-env VAR, or leave both out")
+
+    def prepare(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        if options.get("role_arn"):
+            return node | role_node(options["role_arn"])
+        if options.get("access_key"):
+            return node | {"accessKeyId": options["access_key"]}
+        warnings.warn(f"connection {name!r} has no keys of its own: it uses the standard AWS credential "
+                      "chain (AWS_* variables, ~/.aws files, an instance role) of the kernel", KeboolaNotice,
+                      stacklevel=3)
+        return node
+
+    def target(self, node: dict[str, Any]) -> str:
+        return f"s3://{node.get('bucket')}/{node.get('prefix', '')}"
+
+    def connector(self, name: str, node: dict[str, Any]) -> S3Connector:
+        return S3Connector(name, node)
+
+
+KIND = S3Kind()

@@ -16,10 +16,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import KeboolaError
-from ..store.secrets import describe_reference, redact, resolve
-from .base import ARROW_VIEW, Diagnosis, ExtractSpec, Scan, check_columns, connected, table_not_found, with_watermark
+from ..store.secrets import describe_reference, is_reference, redact, resolve, store_secret
+from .base import (ARROW_VIEW, ConnectionKind, Diagnosis, ExtractSpec, Scan, check_columns, connected, redact_url,
+                   table_not_found, with_watermark)
 from .postgres import parse_table_name
 
 if TYPE_CHECKING:
@@ -473,5 +475,66 @@ def _message(error: Exception) -> str:
     return redact(str(text)).strip().splitlines()[0] if str(text).strip() else type(error).__name__
 
 
-def connector(name: str, db: dict[str, Any]) -> SnowflakeConnector:
-    return SnowflakeConnector(name, db)
+
+def parse_snowflake_url(url: str) -> tuple[dict[str, Any], str | None]:
+    """`snowflake://user@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=R` -> the Keboola `db` node, password.
+
+    ACCOUNT may also be a host (`xy123.eu-central-1.snowflakecomputing.com`). A local endpoint, such as an
+    emulator, is a host with a port plus `?account=NAME&protocol=http`: `snowflake://user@127.0.0.1:8080/DB/SCHEMA?account=x&protocol=http`.
+    """
+    parts = urlsplit(url.strip())
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    path = [unquote(p) for p in parts.path.strip("/").split("/") if p]
+    if not parts.hostname or not parts.username or len(path) != 2:
+        raise KeboolaError(f"{redact_url(url)!r} is not a Snowflake URL of the form snowflake://user@account/DATABASE/SCHEMA",
+                           fix="name the user, the account, the database and the schema, e.g. "
+                               "snowflake://etl@xy12345.eu-central-1/SHOP/PUBLIC?warehouse=COMPUTE_WH")
+    try:
+        port = parts.port
+    except ValueError:
+        raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
+    host = parts.hostname
+    local = port is not None or query.get("protocol") == "http"
+    if not local and not host.endswith(HOST_SUFFIX):
+        host += HOST_SUFFIX  # an account identifier: xy12345.eu-central-1
+    db: dict[str, Any] = {"host": host, "port": port or 443, "database": path[0], "schema": path[1],
+                          "warehouse": query.pop("warehouse", None), "roleName": query.pop("role", None),
+                          "user": unquote(parts.username)}
+    db = {k: v for k, v in db.items() if v is not None}
+    if local:  # not part of Keboola's node: only a local endpoint needs them
+        if "account" not in query:
+            raise KeboolaError(f"the local Snowflake endpoint in {redact_url(url)!r} needs ?account=NAME")
+        db["account"] = query.pop("account")
+        db["protocol"] = query.pop("protocol", "https")
+    if query:
+        raise KeboolaError(f"URL option(s) {', '.join(sorted(query))} are not supported",
+                           fix="supported options: warehouse, role (and account, protocol for a local endpoint)")
+    return db, unquote(parts.password) if parts.password else None
+
+
+class SnowflakeKind(ConnectionKind):
+    name = "snowflake"
+    schemes = ("snowflake",)
+
+    def parse_url(self, url: str) -> tuple[dict[str, Any], str | None]:
+        return parse_snowflake_url(url)
+
+    def prepare(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """A key pair (`private_key`: a PEM, or its reference) may replace the password."""
+        key = options.get("private_key")
+        if isinstance(key, str) and not is_reference(key):
+            key = store_secret(f"{name}-private-key", key)
+        return node | ({"#privateKey": str(key)} if key is not None else {})
+
+    def target(self, node: dict[str, Any]) -> str:
+        return f"snowflake://{node.get('user')}@{node.get('host')}:{node.get('port')}/{node.get('database')}/" \
+               f"{node.get('schema')}"
+
+    def secret(self, node: dict[str, Any]) -> str:
+        return describe_reference(node.get("#privateKey" if "#privateKey" in node else "#password"))
+
+    def connector(self, name: str, node: dict[str, Any]) -> SnowflakeConnector:
+        return SnowflakeConnector(name, node)
+
+
+KIND = SnowflakeKind()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ def check_name(name: str, what: str) -> str:
             fix="use 1-96 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit",
         )
     return name
+
+
+def new_id() -> str:
+    """A numeric id like Keboola's."""
+    return str(10**8 + secrets.randbelow(9 * 10**8))
 
 
 def slug(name: str) -> str:
@@ -126,21 +132,3 @@ class Configuration:
 
     def __repr__(self) -> str:
         return f"<Configuration {self.component_id} {self.name!r} id={self.id} rows={len(self.rows)} v{self.version}>"
-
-
-def from_edited_json(text: str, kind: str) -> Configuration:
-    """A configuration of `kind` (extractor, writer) from Keboola JSON a person edited: valid JSON, a component
-    of that kind and an allowed name. The caller then checks the rows by its component's rules."""
-    import json
-
-    from .components import component
-
-    try:
-        config = Configuration.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError) as e:
-        raise KeboolaError(f"the configuration JSON is not valid: {e}",
-                           fix="it needs componentId, name, configuration and rows") from None
-    if component(config.component_id).type != kind:
-        raise KeboolaError(f"{config.component_id} is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
-    check_name(config.name, kind)
-    return config

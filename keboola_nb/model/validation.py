@@ -40,8 +40,24 @@ def check_row_keys(row_configuration: dict[str, Any], where: str) -> None:
                            fix="a row holds parameters, storage, processors and runtime only")
 
 
-def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str) -> dict[str, Any]:
-    """The YAML body of a `%%keboola extractor/writer NAME` cell: a mapping of `keys` with a connection and tables."""
+def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str, entries: str = "tables") -> dict[str, Any]:
+    """The YAML body of a `%%keboola extractor/writer NAME` cell: a mapping of `keys` with a connection and a
+    non-empty list under `entries`."""
+    data = read_yaml(text, where, yaml_fix)
+    unknown = set(data) - keys
+    if unknown:
+        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                           fix=f"allowed keys: {', '.join(sorted(keys))}")
+    if "connection" not in data:
+        raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
+    listed = data.get(entries)
+    if not isinstance(listed, list) or not listed:
+        raise KeboolaError(f"{where}: '{entries}' must be a list with at least one entry")
+    return data
+
+
+def read_yaml(text: str, where: str, yaml_fix: str) -> dict[str, Any]:
+    """A cell body that must be a YAML mapping, or one clear error saying where it is malformed."""
     import yaml
 
     try:
@@ -52,16 +68,7 @@ def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str) -> dict
         raise KeboolaError(f"{where}: the YAML body is malformed{at}: {getattr(e, 'problem', None) or e}",
                            fix=yaml_fix) from None
     if not isinstance(data, dict):
-        raise KeboolaError(f"{where}: the body must be a YAML mapping with 'connection' and 'tables'")
-    unknown = set(data) - keys
-    if unknown:
-        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                           fix=f"allowed keys: {', '.join(sorted(keys))}")
-    if "connection" not in data:
-        raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
-    tables = data.get("tables")
-    if not isinstance(tables, list) or not tables:
-        raise KeboolaError(f"{where}: 'tables' must be a list with at least one entry")
+        raise KeboolaError(f"{where}: the body must be a YAML mapping with 'connection' and its entries")
     return data
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import secrets as _random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,11 +23,6 @@ class Version:
     actor: str
     change: str
     config: Configuration
-
-
-def new_id() -> str:
-    """A numeric id like Keboola's; replaced by the real one when the project is pushed."""
-    return str(10**8 + _random.randbelow(9 * 10**8))
 
 
 class ConfigStore:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ..model.components import component
 from ..model.configuration import ConfigRow, Configuration, slug
 from .files import read_json, write_json_atomic, write_text_atomic
 
@@ -38,8 +37,9 @@ NAMING = {
 
 
 class Layout:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, folder_of: Callable[[str], str]) -> None:
         self.root = root
+        self.folder_of = folder_of  # a component id's folder: extractor, writer, transformation, other
         self.manifest_path = root / ".keboola" / "manifest.json"
         self.branch_dir = root / BRANCH_PATH
 
@@ -102,7 +102,7 @@ class Layout:
         )
 
     def config_path(self, config: Configuration) -> str:
-        return f"{component(config.component_id).type}/{config.component_id}/{slug(config.name)}"
+        return f"{self.folder_of(config.component_id)}/{config.component_id}/{slug(config.name)}"
 
     def write(self, config: Configuration, old_path: str | None) -> None:
         """Write the configuration's folder and its manifest entry (caller holds the project lock)."""

@@ -1,0 +1,70 @@
+"""The Google BigQuery extractor (`keboola.ex-google-bigquery-v2`): queries (dry-run and priced before they run,
+within a budget) and whole tables (read from table storage, no query cost) into storage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..component import Component, ProjectParts
+
+if TYPE_CHECKING:
+    from ...connections import Connection
+    from ...engine.runner import Run
+    from ...model.configuration import Configuration
+    from .cost import Estimate
+
+
+class BigQueryExtractor(Component):
+    id = "keboola.ex-google-bigquery-v2"
+    type = "extractor"
+    label = "Google BigQuery extractor"
+    connection_kind = "bigquery"
+    entries = "queries"
+    help = {
+        "rules": ["create_extractor entries: table (dataset.table, read without query cost) or query plus name",
+                  "queries are dry-run first: bytes and dollars are in the job log; a run over the budget stops",
+                  "incremental with a primary key upserts; tables land in in.c-keboola-ex-google-bigquery-v2-<id>"],
+        "example": {"name": "gbq-sales", "connection": "gbq",
+                    "tables": [{"query": "SELECT day, SUM(amount) AS amount FROM `p.sales.orders` GROUP BY day",
+                                "name": "daily_sales", "primary_key": ["day"]}]},
+    }
+
+    def parse_shorthand(self, text: str, name: str) -> dict[str, Any]:
+        from .build import parse_shorthand
+
+        return parse_shorthand(text, name)
+
+    def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
+              description: str = "", **options: Any) -> "Configuration":
+        from .build import build
+
+        return build(name, connection, entries, description)
+
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        from .model import check_rows
+
+        return check_rows(config)  # type: ignore[return-value]
+
+    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
+        from .model import summarize
+
+        return summarize(config)
+
+    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
+        from .run import extract
+
+        extract(run, rows)
+
+    def estimate(self, config: "Configuration") -> "Estimate":
+        """What running every row would bill now (dry runs and table sizes), against the budget."""
+        from .run import connector_for, estimate
+
+        rows = [(config.row(name).id, name, params) for name, params in self.check(config)]
+        connector = connector_for(config, rows[0][2])
+        try:
+            return estimate(connector, rows)
+        finally:
+            connector.close()
+
+
+BIGQUERY_EXTRACTOR = BigQueryExtractor()

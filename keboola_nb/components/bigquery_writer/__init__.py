@@ -1,0 +1,55 @@
+"""The Google BigQuery writer (`keboola.wr-google-bigquery-v2`): storage tables into a dataset, loaded as Parquet
+into staging tables, then MERGEd (incremental) or copied over (full) once every table is staged."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..component import Component, ProjectParts
+
+if TYPE_CHECKING:
+    from ...connections import Connection
+    from ...engine.runner import Run
+    from ...model.configuration import Configuration
+
+
+class BigQueryWriter(Component):
+    id = "keboola.wr-google-bigquery-v2"
+    type = "writer"
+    label = "Google BigQuery writer"
+    connection_kind = "bigquery"
+    options = ("schema",)  # the dataset
+    untouched = "The target and the writer's state were left as they were."
+    help = {
+        "rules": ["create_writer with a bigquery connection; schema_name is the dataset (default: the connection's)",
+                  "a full load replaces the table; incremental MERGEs by primary key in one transaction"],
+        "example": {"name": "to-gbq", "connection": "gbq", "tables": [{"table": "out.c-report.daily_revenue"}]},
+    }
+
+    def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
+              description: str = "", schema: str | None = None, **options: Any) -> "Configuration":
+        from .build import build
+
+        return build(project, name, connection, entries, dataset=schema, description=description)
+
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        from .model import check_rows
+
+        return check_rows(config)  # type: ignore[return-value]
+
+    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
+        from .build import summary
+
+        return summary(config)
+
+    def enabled(self, params: Any) -> bool:
+        return bool(params.export)
+
+    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
+        from ...engine.table_writer import write_tables
+        from .target import BigQueryTarget
+
+        write_tables(run, BigQueryTarget(run.config.name, rows[0][2].db.model_dump(by_alias=True, exclude_none=True)), rows)
+
+
+BIGQUERY_WRITER = BigQueryWriter()

@@ -1,0 +1,157 @@
+"""The Google BigQuery writer (`keboola.wr-google-bigquery-v2`) configuration, with Keboola's layout.
+
+Root `parameters`: `service_account` (the key, `#private_key` a reference) and `dataset`. Each row:
+`parameters.tables[{dbName, tableId, incremental, primaryKey, items[{name, dbName, type}]}]` (one table)
+and its input mapping under `storage.input.tables` (source, destination, columns, changed_since).
+`primaryKey` is optional: with it an incremental load upserts (MERGE); without it, it appends as
+Keboola's writer does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ...errors import KeboolaError
+from ...model.configuration import Configuration
+from ...model.google_login import ServiceAccount
+from ...model.input_mapping import IGNORE, InputTable
+from ...model.validation import check_row_keys, explain
+
+COMPONENT_ID = "keboola.wr-google-bigquery-v2"
+TYPES = ("STRING", "INT64", "INTEGER", "NUMERIC", "BIGNUMERIC", "FLOAT64", "FLOAT", "BOOL", "BOOLEAN", "DATE",
+         "DATETIME", "TIMESTAMP", "TIME", "BYTES", "JSON")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")  # BigQuery column and table names
+
+
+class BigQueryItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    dbName: str
+    type: str
+
+    @model_validator(mode="after")
+    def _known(self) -> "BigQueryItem":
+        if self.type.upper() not in TYPES and self.type.lower() != IGNORE:
+            raise ValueError(f"item {self.name!r}: type {self.type!r} is not a BigQuery type ({', '.join(TYPES)})")
+        if not _NAME.match(self.dbName):
+            raise ValueError(f"item {self.name!r}: dbName {self.dbName!r} is not a BigQuery column name")
+        return self
+
+
+class BigQueryTarget(BaseModel):
+    """The root: where to write."""
+
+    model_config = ConfigDict(extra="forbid")
+    service_account: ServiceAccount
+    dataset: str
+
+
+class BigQueryTable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dbName: str
+    tableId: str
+    incremental: bool = False
+    primaryKey: list[str] = Field(default_factory=list)
+    export: bool = True
+    items: list[BigQueryItem]
+
+
+class BigQueryWriterRow(BaseModel):
+    """One row: its table merged with the root and its input mapping; the attributes engine/table_writer.py reads."""
+
+    db: BigQueryTarget
+    table: BigQueryTable
+    input: InputTable
+
+    tableId = property(lambda self: self.table.tableId)
+    dbName = property(lambda self: self.table.dbName)
+    incremental = property(lambda self: self.table.incremental)
+    primaryKey = property(lambda self: self.table.primaryKey)
+    export = property(lambda self: self.table.export)
+    items = property(lambda self: self.table.items)
+
+    @property
+    def written(self) -> list[BigQueryItem]:
+        return [i for i in self.table.items if i.type.lower() != IGNORE]
+
+    @property
+    def adaptive(self) -> bool:
+        return self.input.changed_since == "adaptive"
+
+    @model_validator(mode="after")
+    def _keboola_rules(self) -> "BigQueryWriterRow":
+        if not _NAME.match(self.table.dbName):
+            raise ValueError(f"dbName {self.table.dbName!r} is not a BigQuery table name")
+        if self.input.source != self.table.tableId:
+            raise ValueError(f"storage.input.tables[0].source {self.input.source!r} is not tableId {self.table.tableId!r}")
+        if self.input.changed_since not in (None, "", "adaptive"):
+            raise ValueError(f"changed_since {self.input.changed_since!r} is not supported; use 'adaptive' or leave it out")
+        if self.adaptive and not self.table.incremental:
+            raise ValueError("changed_since: adaptive needs incremental: true")
+        if not self.written:
+            raise ValueError("every item is ignored; write at least one column")
+        names = [i.dbName.lower() for i in self.written]
+        if len(set(names)) != len(names):
+            raise ValueError("two items have the same dbName")
+        missing = [c for c in self.table.primaryKey if c not in {i.name for i in self.written}]
+        if missing:
+            raise ValueError(f"primaryKey column(s) {', '.join(missing)} are not written items")
+        return self
+
+
+def check_rows(config: Configuration) -> list[tuple[str, BigQueryWriterRow]]:
+    where = f"writer {config.name!r}"
+    try:
+        root = BigQueryTarget.model_validate(config.configuration.get("parameters", {}))
+    except ValidationError as e:
+        raise explain(e, f"{where}, parameters", BigQueryTarget) from None
+    if not config.rows:
+        raise KeboolaError(f"{where} has no tables", fix="add at least one table")
+    out = []
+    for row in config.rows:
+        at = f"{where}, row {row.name!r}"
+        check_row_keys(row.configuration, at)
+        tables = row.configuration.get("parameters", {}).get("tables", [])
+        inputs = row.configuration.get("storage", {}).get("input", {}).get("tables", [])
+        if len(tables) != 1 or len(inputs) != 1:
+            raise KeboolaError(f"{at}: parameters.tables and storage.input.tables must hold exactly one table",
+                               fix="one row writes one storage table")
+        try:
+            out.append((row.name, BigQueryWriterRow.model_validate({"db": root, "table": tables[0], "input": inputs[0]})))
+        except ValidationError as e:
+            raise explain(e, at, BigQueryTable) from None
+    return out
+
+
+# Storage (DuckDB) types -> BigQuery types --------------------------------------------------------------
+
+_SIMPLE = {"BOOLEAN": "BOOL", "TINYINT": "INT64", "SMALLINT": "INT64", "INTEGER": "INT64", "BIGINT": "INT64",
+           "UTINYINT": "INT64", "USMALLINT": "INT64", "UINTEGER": "INT64", "UBIGINT": "NUMERIC",
+           "HUGEINT": "BIGNUMERIC", "UHUGEINT": "BIGNUMERIC", "FLOAT": "FLOAT64", "DOUBLE": "FLOAT64",
+           "VARCHAR": "STRING", "UUID": "STRING", "DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "DATETIME",
+           "TIMESTAMP_S": "DATETIME", "TIMESTAMP_MS": "DATETIME", "TIMESTAMP_NS": "DATETIME",
+           "TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BLOB": "BYTES", "JSON": "JSON"}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+
+
+def bq_type(duck_type: str) -> str:
+    """DECIMAL fits NUMERIC up to 29 integer digits and scale 9, else BIGNUMERIC; nested types become JSON."""
+    t = duck_type.upper().strip()
+    if t in _SIMPLE:
+        return _SIMPLE[t]
+    match = _DECIMAL.match(t)
+    if match:
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return "NUMERIC" if scale <= 9 and precision - scale <= 29 else "BIGNUMERIC"
+    if t.startswith("ENUM("):
+        return "STRING"
+    return "JSON"
+
+
+def table_parameters(table_id: str, db_name: str, items: list[dict[str, Any]], *, incremental: bool,
+                     primary_key: list[str]) -> dict[str, Any]:
+    return {"tables": [{"dbName": db_name, "tableId": table_id, "incremental": incremental,
+                        "primaryKey": primary_key, "items": items}]}

@@ -1,0 +1,53 @@
+"""The AWS S3 extractor (`keboola.ex-aws-s3`): files under a key (a wildcard, subfolders, new files only)
+into storage tables, as Keboola's component and its processors do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..component import Component, ProjectParts
+
+if TYPE_CHECKING:
+    from ...connections import Connection
+    from ...engine.runner import Run
+    from ...model.configuration import Configuration
+
+
+class S3Extractor(Component):
+    id = "keboola.ex-aws-s3"
+    type = "extractor"
+    label = "AWS S3 extractor"
+    connection_kind = "s3"
+    entries = "files"
+    help = {
+        "rules": ["create it with create_file_extractor; a key ending in * is a wildcard (prefix*suffix)",
+                  "include_subfolders needs a wildcard; new_files_only reads only files added since the last run",
+                  "header false: the files have no header row, columns become col_1, col_2, ...",
+                  "a primary key makes the load an upsert; tables land in in.c-keboola-ex-aws-s3-<id>"],
+        "example": {"name": "exports-csv", "connection": "exports",
+                    "files": [{"key": "exports/*.csv", "table": "sales", "primary_key": ["id"]}]},
+    }
+
+    def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
+              description: str = "", **options: Any) -> "Configuration":
+        from .build import build
+
+        return build(name, connection, entries, description)
+
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        from .model import check_rows
+
+        return check_rows(config)  # type: ignore[return-value]
+
+    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
+        from .model import summarize
+
+        return summarize(config)
+
+    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
+        from .run import extract
+
+        extract(run, rows)
+
+
+S3_EXTRACTOR = S3Extractor()

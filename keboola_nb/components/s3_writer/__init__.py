@@ -1,0 +1,53 @@
+"""The AWS S3 writer (`keboola.wr-aws-s3`): storage tables as CSV files (gzip for a .gz name) under a prefix,
+each file replaced whole only when every file of the run is complete."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..component import Component, ProjectParts
+
+if TYPE_CHECKING:
+    from ...connections import Connection
+    from ...engine.runner import Run
+    from ...model.configuration import Configuration
+
+
+class S3Writer(Component):
+    id = "keboola.wr-aws-s3"
+    type = "writer"
+    label = "AWS S3 writer"
+    connection_kind = "s3"
+    options = ("prefix",)
+    untouched = "The files in S3 and the writer's state were left as they were."
+    help = {
+        "rules": ["create_writer with an s3 connection: each table becomes a CSV file with a header under its prefix",
+                  "a file is overwritten on every run; a .gz file name is written gzip-compressed",
+                  "changed_since adaptive writes only rows imported since the last write"],
+        "example": {"name": "to-s3", "connection": "exports",
+                    "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]},
+    }
+
+    def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
+              description: str = "", prefix: str | None = None, **options: Any) -> "Configuration":
+        from .build import build
+
+        return build(project, name, connection, entries, prefix=prefix, description=description)
+
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        from .model import check_rows
+
+        return check_rows(config)  # type: ignore[return-value]
+
+    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
+        from .build import summary
+
+        return summary(config)
+
+    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
+        from .run import write
+
+        write(run, rows)
+
+
+S3_WRITER = S3Writer()

@@ -1,0 +1,116 @@
+"""Writing storage tables into a database or warehouse target, the part every such writer shares: read each
+row's table from storage in Arrow batches (only the rows imported since the last write, with changed_since:
+adaptive), hand them to the target, and keep the new changed_since mark for the run to save.
+
+All tables are written in one target transaction and the state is saved only after it commits: a failed or
+interrupted run leaves the target and the state as they were, so running it again writes every row exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+
+from ..errors import KeboolaError
+from ..storage.ids import TableId
+from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
+from .progress import Progress
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from .runner import Run
+
+BATCH_ROWS = 100_000
+STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
+
+
+def write_tables(run: "Run", target: "Target", rows: list[tuple[str, str, Any]]) -> None:
+    """Write each row's storage table into `target`, all in one target transaction; the changed_since state
+    of each row is handed to the run, which saves it only after the transaction has committed."""
+    run.note(f"writing {len(rows)} table(s) to {target.label} schema {target.schema}")
+    try:
+        target.open()
+        with run.storage.connect() as con, target.transaction():
+            for index, (row_id, row_name, params) in enumerate(rows, 1):
+                run.where = f"writing {params.tableId} to {target.where(params.dbName)}"
+                since = run.row_state(row_id).get(STATE_KEY) if params.adaptive else None
+                read = _Read(con, params, since, target.as_text)
+                window = f" (imported after {since})" if since else ""
+                run.note(f"{row_name}: {params.tableId}{window} -> {target.where(params.dbName)}, "
+                         f"{'incremental' if params.incremental else 'full load'}, {read.total:,} rows")
+                run.progress.step(index, len(rows), f"{params.tableId} -> {target.where(params.dbName)}")
+                started = time.perf_counter()
+                batches = read.batches()
+                try:
+                    written = target.write(params, batches, read.total, run.progress)
+                finally:
+                    batches.close()
+                seconds = time.perf_counter() - started
+                run.job.tables.append({"table_id": params.tableId, "target": target.where(params.dbName),
+                                       "rows": written, "seconds": round(seconds, 3),
+                                       "incremental": params.incremental})
+                run.note(f"{row_name}: {written:,} rows in {seconds:.2f} s")
+                if params.adaptive and read.newest is not None:
+                    run.save_state(row_id, {STATE_KEY: read.newest})
+            run.where = "committing"
+    finally:
+        target.close()
+
+
+class Target(Protocol):
+    """A database or warehouse that takes storage tables in one transaction (components/db_writer, ...)."""
+
+    label: str  # where it is, for the job log
+    schema: str
+
+    def where(self, db_name: str) -> str: ...
+
+    def open(self) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def as_text(self, column: str, duck_type: str) -> str:
+        """A storage column as the text the target parses for its mapped type."""
+
+    def write(self, params: Any, batches: Iterator["pa.RecordBatch"], total: int, progress: Progress) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class _Read:
+    """The rows of one storage table that a row writes, formatted as text the target reads (`as_text`)."""
+
+    def __init__(self, con: "duckdb.DuckDBPyConnection", params: Any, since: str | None,
+                 as_text: Callable[[str, str], str]) -> None:
+        self.con = con
+        tid = TableId.parse(params.tableId)
+        types = dict(con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [tid.bucket_id, tid.table]).fetchall())
+        if not types:
+            raise KeboolaError(f"storage has no table {tid}", fix="run the extractor that fills it first")
+        missing = [i.name for i in params.written if i.name not in types]
+        if missing:
+            raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
+                               fix="update the writer's items to the table's columns")
+        select = ", ".join(f"{as_text(q(i.name), types[i.name])} AS {q(i.name)}" for i in params.written)
+        self.sql = f"SELECT {select} FROM {qualified(tid)}"
+        self.params: list[Any] = []
+        self.newest: str | None = None
+        if params.adaptive and TIMESTAMP_COLUMN in types:
+            newest = con.execute(f"SELECT max({TIMESTAMP_COLUMN}) FROM {qualified(tid)}").fetchone()[0]  # type: ignore[index]
+            self.newest = newest.isoformat() if newest is not None else since
+            if since is not None:
+                self.sql += f" WHERE {TIMESTAMP_COLUMN} > ?::TIMESTAMPTZ"
+                self.params = [since]
+        self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])  # type: ignore[index]
+
+    def batches(self) -> Iterator["pa.RecordBatch"]:
+        reader = self.con.execute(self.sql, self.params).to_arrow_reader(BATCH_ROWS)
+        try:
+            yield from reader
+        finally:
+            reader.close()  # an open result stream would keep the storage file busy after a failure
