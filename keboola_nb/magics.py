@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.utils.text import dedent
 
 _project: Any = None
@@ -51,8 +51,12 @@ class KeboolaMagics(Magics):
             raise UsageError(f"unknown command {command!r}. `%keboola help` lists the commands.")
         if "--help" in rest.split() or "-h" in rest.split():
             return self._print(handler.parser.format_help())
-        args = parse_argstring(handler, rest)
         from .errors import KeboolaError, notices
+
+        try:
+            args = handler.parser.parse_args(split_arguments(rest, unquote=not getattr(handler, "keeps_quotes", False)))
+        except KeboolaError as e:
+            raise UsageError(str(e)) from None
 
         notes: list[str] = []
         try:
@@ -340,6 +344,7 @@ class KeboolaMagics(Magics):
         return session_project().storage.select(sql, max(0, args.limit))
 
     cmd_query.takes_cell = True  # type: ignore[attr-defined]
+    cmd_query.keeps_quotes = True  # type: ignore[attr-defined]
 
     # the assistant -----------------------------------------------------------------------------
     @magic_arguments()
@@ -440,6 +445,41 @@ class KeboolaMagics(Magics):
                 elif block.get("type") == "tool_use":
                     print(f"  -> {block['name']}({block['input']})")
         return store.tool_calls(args.id)
+
+
+def split_arguments(line: str, unquote: bool = True) -> list[str]:
+    """The words of a magic's line, split at spaces outside quotes. A word that is one quoted string loses its
+    quotes (`"Sales Data.Order Items"`, `'a b'`) unless `unquote` is off (SQL keeps its literals); quotes inside
+    a word stay, so that table names keep theirs: `"Sales Data"."Order Items"` and `sales."Order Items"` reach
+    the connector as typed."""
+    from .errors import KeboolaError
+
+    words: list[str] = []
+    word, quote, started = "", "", False
+    for char in line:
+        if quote:
+            word += char
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            word, quote, started = word + char, char, True
+        elif char.isspace():
+            if started:
+                words.append(word)
+            word, started = "", False
+        else:
+            word, started = word + char, True
+    if quote:
+        raise KeboolaError(f"a quote ({quote}) is not closed in: {line.strip()}", fix="close it, or leave the quotes out")
+    if started:
+        words.append(word)
+    return [_unquoted(w) for w in words] if unquote else words
+
+
+def _unquoted(word: str) -> str:
+    """`"a b"` -> `a b`, when the quotes enclose the whole word and nothing inside closes them."""
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'" and word[0] not in word[1:-1]:
+        return word[1:-1]
+    return word
 
 
 def _current_conversation() -> str | None:

@@ -85,6 +85,42 @@ def test_errors_are_one_clear_message(ip, line, message):
         ip.run_line_magic("keboola", line)
 
 
+@pytest.mark.parametrize("spelling", ['"Sales Data"."Order Items"', '"Sales Data.Order Items"',
+                                      "'Sales Data.Order Items'"])
+def test_tables_with_spaces_work_in_every_magic_that_takes_a_table(ip, shop, spelling):
+    assert len(ip.run_line_magic("keboola", f"preview shop {spelling} --limit 2")) == 2
+    assert "Line No" in set(ip.run_line_magic("keboola", f"describe shop {spelling}")["column"])
+
+
+def test_tables_with_spaces_in_the_extractor_body(ip, shop):
+    summary = ip.run_cell_magic("keboola", "extractor items", (
+        "connection: shop\n"
+        "tables:\n"
+        "  - table: '\"Sales Data\".\"Order Items\"'\n"
+        "  - table: Sales Data.Order Items\n"
+        "    name: again\n"))
+    assert list(summary["source"]) == ["Sales Data.Order Items"] * 2
+
+
+def test_the_spelling_a_hint_suggests_works_when_typed(ip, shop):
+    with pytest.raises(UsageError) as error:
+        ip.run_line_magic("keboola", 'preview shop "Order Items"')  # not in schema public
+    hints = str(error.value).split("did you mean ")[1].rstrip("?").split(", ")
+    assert '"Sales Data"."Order Items"' in hints
+    for hint in hints:  # each spelling offered is one the magic takes
+        assert len(ip.run_line_magic("keboola", f"preview shop {hint} --limit 3")) >= 1
+
+
+def test_schema_dot_quoted_table_works_in_the_magics(ip, myshop):
+    assert len(ip.run_line_magic("keboola", 'preview myshop shop."Order Items" --limit 2')) == 2
+    assert ip.run_line_magic("keboola", 'describe myshop shop."Order Items"')["column"][0] == "Line No"
+
+
+def test_quotes_in_a_query_stay_sql_literals(ip, shop):
+    frame = ip.run_line_magic("keboola", "query SELECT 'a b' AS t, length('x  y') AS n")
+    assert frame["t"][0] == "a b" and frame["n"][0] == 4
+
+
 def test_failed_run_raises_with_the_reason(ip, shop, pg, monkeypatch):
     ip.run_cell_magic("keboola", "extractor fails", "connection: shop\ntables: [orders]\n")
     monkeypatch.setenv("SHOP_PG_PASSWORD", "not-the-password")

@@ -9,19 +9,33 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ..errors import KeboolaError
 from ..store.secrets import redact
 from .progress import NoProgress, Progress, watch_query
 
 if TYPE_CHECKING:
-    from ..components.component import Component
     from ..connectors.base import Scan
     from ..model.configuration import Configuration
     from ..storage.storage import Loader, LoadResult, Storage
     from .jobs import Job, JobStore
     from .state import StateStore
+
+
+class Runnable(Protocol):
+    """What the runner asks of a component (every component is one: components/component.py)."""
+
+    type: str
+    untouched: str
+
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]: ...
+
+    def enabled(self, params: Any) -> bool: ...
+
+    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None: ...
+
+    def explain(self, error: Exception, where: str, untouched: str) -> str: ...
 
 
 @dataclass
@@ -69,7 +83,7 @@ class Run:
         return result
 
 
-def run(component: "Component", config: "Configuration", *, jobs: "JobStore", storage: "Storage",
+def run(component: Runnable, config: "Configuration", *, jobs: "JobStore", storage: "Storage",
         state: "StateStore", rows: list[str] | None = None, progress: Progress | None = None,
         actor: str = "user") -> "Job":
     """Run `config` with its component and return the Job; a failure is in `job.error`."""
@@ -96,7 +110,7 @@ def run(component: "Component", config: "Configuration", *, jobs: "JobStore", st
     return jobs.finish(job, "success")
 
 
-def select_rows(component: "Component", config: "Configuration", wanted: list[str] | None) -> list[tuple[str, str, Any]]:
+def select_rows(component: Runnable, config: "Configuration", wanted: list[str] | None) -> list[tuple[str, str, Any]]:
     """(row id, row name, parameters) of the named rows, or of every enabled row, checked by Keboola's rules."""
     by_name = {name: (config.row(name).id, name, params) for name, params in component.check(config)}
     if wanted:
