@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..component import Component, ProjectParts
+from .build import build, parse_shorthand
+from .model import check_rows, summarize
+from .run import connector_for, estimate, extract
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -30,35 +33,23 @@ class BigQueryExtractor(Component):
     }
 
     def parse_shorthand(self, text: str, name: str) -> dict[str, Any]:
-        from .build import parse_shorthand
-
         return parse_shorthand(text, name)
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", **options: Any) -> "Configuration":
-        from .build import build
-
         return build(name, connection, entries, description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .model import summarize
-
         return summarize(config)
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from .run import extract
-
         extract(run, rows)
 
     def estimate(self, config: "Configuration") -> "Estimate":
         """What running every row would bill now (dry runs and table sizes), against the budget."""
-        from .run import connector_for, estimate
-
         rows = [(config.row(name).id, name, params) for name, params in self.check(config)]
         connector = connector_for(config, rows[0][2])
         try:

@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..component import Component, ProjectParts
+from ...engine.table_writer import write_tables
+from .build import build, summary
+from .model import check_rows
+from .target import BigQueryTarget
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -28,27 +32,18 @@ class BigQueryWriter(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", schema: str | None = None, **options: Any) -> "Configuration":
-        from .build import build
-
         return build(project, name, connection, entries, dataset=schema, description=description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .build import summary
-
         return summary(config)
 
     def enabled(self, params: Any) -> bool:
         return bool(params.export)
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from ...engine.table_writer import write_tables
-        from .target import BigQueryTarget
-
         write_tables(run, BigQueryTarget(run.config.name, rows[0][2].db.model_dump(by_alias=True, exclude_none=True)), rows)
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..component import Component, ProjectParts
+from .build import build
+from .model import check_rows, summarize
+from .run import explain, extract
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -40,31 +43,21 @@ class DbExtractor(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", **options: Any) -> "Configuration":
-        from .build import build
-
-        return build(self, name, connection, entries, description)
+        return build(self.id, self.fetching_types, name, connection, entries, description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .model import summarize
-
         return summarize(config)
 
     def enabled(self, params: "DbRow") -> bool:
         return params.enabled
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from .run import extract
-
         extract(run, rows, str(self.connection_kind))
 
     def explain(self, error: Exception, where: str, untouched: str) -> str:
-        from .run import explain
-
         return explain(error, where, untouched)
 
 

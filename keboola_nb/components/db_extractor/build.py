@@ -17,13 +17,14 @@ from .model import SHORTHAND_ROW_KEYS, check_rows
 
 if TYPE_CHECKING:
     from ...connections import Connection
-    from . import DbExtractor
 
 ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey", "incremental",
                  "incrementalFetchingColumn", "incrementalFetchingLimit", "enabled"]
 
 
-def build(component: "DbExtractor", name: str, conn: "Connection", tables: list[Any], description: str) -> Configuration:
+def build(component_id: str, fetching_types: tuple[str, ...], name: str, conn: "Connection", tables: list[Any],
+          description: str) -> Configuration:
+    """`fetching_types`: the column types (as the connector's describe() spells them) to fetch incrementally by."""
     connector = conn.connector()
     rows = []
     seen: set[str] = set()
@@ -38,7 +39,7 @@ def build(component: "DbExtractor", name: str, conn: "Connection", tables: list[
                 f"extractor {name!r}, table entry {i}: unknown key(s) {', '.join(sorted(unknown))}",
                 fix=f"allowed keys: {', '.join(SHORTHAND_ROW_KEYS)}",
             )
-        params = _row_parameters(name, i, entry, connector, component.fetching_types)
+        params = _row_parameters(name, i, entry, connector, fetching_types)
         row_name = params["name"]
         if row_name in seen:
             raise KeboolaError(
@@ -47,7 +48,7 @@ def build(component: "DbExtractor", name: str, conn: "Connection", tables: list[
         seen.add(row_name)
         rows.append(ConfigRow(id=new_id(), name=row_name, configuration={"parameters": params}))
     config = Configuration(
-        component_id=component.id,
+        component_id=component_id,
         id=new_id(),
         name=name,
         description=description,

@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..component import Component, ProjectParts
+from .build import build, summary
+from .model import check_rows, pg_type
+from .mysql_types import mysql_type
+from .run import explain, write
+from .snowflake_types import snowflake_type
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -41,31 +46,21 @@ class DbWriter(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", schema: str | None = None, **options: Any) -> "Configuration":
-        from .build import build
-
         return build(self, project, name, connection, entries, schema=schema, description=description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .build import summary
-
         return summary(config, self.has_schemas)
 
     def enabled(self, params: "WriterRow") -> bool:
         return params.export
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from .run import write
-
         write(run, rows, self.target_module)
 
     def explain(self, error: Exception, where: str, untouched: str) -> str:
-        from .run import explain
-
         return explain(error, where, untouched)
 
 
@@ -78,8 +73,6 @@ class PostgresWriter(DbWriter):
     target_module = "postgres"
 
     def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]:
-        from .model import pg_type
-
         return pg_type(storage_type)
 
 
@@ -93,8 +86,6 @@ class MySqlWriter(DbWriter):
     target_module = "mysql"
 
     def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]:
-        from .mysql_types import mysql_type
-
         return mysql_type(storage_type, in_key)
 
 
@@ -107,8 +98,6 @@ class SnowflakeWriter(DbWriter):
     target_module = "snowflake"
 
     def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]:
-        from .snowflake_types import snowflake_type
-
         return snowflake_type(storage_type)
 
 

@@ -7,7 +7,7 @@ column types are mapped from storage to the target database by the component.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import KeboolaError
 from ...model.configuration import ConfigRow, Configuration, new_id
@@ -17,13 +17,23 @@ from .model import check_rows
 if TYPE_CHECKING:
     from ...connections import Connection
     from ..component import ProjectParts
-    from . import DbWriter
 
 DEFAULT_SCHEMA = "public"
 DB_KEY_ORDER = ["driver", "host", "port", "database", "schema", "warehouse", "roleName", "user", "#password"]
 
 
-def build(component: "DbWriter", project: "ProjectParts", name: str, conn: "Connection", tables: list[Any], *,
+class Database(Protocol):
+    """What building rows needs to know of the writer's database (each writer of db_writer/ is one)."""
+
+    id: str
+    database: str  # its name in messages
+    driver: str  # Keboola's parameters.db.driver
+    has_schemas: bool
+
+    def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]: ...
+
+
+def build(component: Database, project: "ProjectParts", name: str, conn: "Connection", tables: list[Any], *,
           schema: str | None, description: str) -> Configuration:
     db = {"driver": component.driver, **conn.db}
     if not component.has_schemas:  # MySQL: the connection's database is the schema
@@ -47,7 +57,7 @@ def build(component: "DbWriter", project: "ProjectParts", name: str, conn: "Conn
     return config
 
 
-def _row(component: "DbWriter", project: "ProjectParts", name: str, index: int, entry: Any) -> ConfigRow:
+def _row(component: Database, project: "ProjectParts", name: str, index: int, entry: Any) -> ConfigRow:
     where = f"writer {name!r}, table entry {index}"
     inp = storage_input(project.storage, where, entry, TABLE_ENTRY_KEYS)
     pk = inp.primary_key

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..component import Component, ProjectParts
+from .build import build
+from .model import check_rows, summarize
+from .run import extract
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -30,23 +33,15 @@ class S3Extractor(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", **options: Any) -> "Configuration":
-        from .build import build
-
         return build(name, connection, entries, description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .model import summarize
-
         return summarize(config)
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from .run import extract
-
         extract(run, rows)
 
 

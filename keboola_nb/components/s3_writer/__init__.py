@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..component import Component, ProjectParts
+from .build import build, summary
+from .model import check_rows
+from .run import UNTOUCHED, write
 
 if TYPE_CHECKING:
     from ...connections import Connection
@@ -19,7 +22,7 @@ class S3Writer(Component):
     label = "AWS S3 writer"
     connection_kind = "s3"
     options = ("prefix",)
-    untouched = "The files in S3 and the writer's state were left as they were."
+    untouched = UNTOUCHED
     help = {
         "rules": ["create_writer with an s3 connection: each table becomes a CSV file with a header under its prefix",
                   "a file is overwritten on every run; a .gz file name is written gzip-compressed",
@@ -30,23 +33,15 @@ class S3Writer(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", prefix: str | None = None, **options: Any) -> "Configuration":
-        from .build import build
-
         return build(project, name, connection, entries, prefix=prefix, description=description)
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        from .model import check_rows
-
         return check_rows(config)  # type: ignore[return-value]
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        from .build import summary
-
         return summary(config)
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        from .run import write
-
         write(run, rows)
 
 

@@ -26,7 +26,6 @@ from ...model.aws_login import AwsLogin
 from ...storage.ids import TableId
 from ...storage.storage import LOAD_MEMORY_LIMIT, TIMESTAMP_COLUMN, q, qualified
 from ...store.secrets import redact
-from . import S3Writer
 from .model import S3WriterRow
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 
     from ...engine.jobs import Job
 
+UNTOUCHED = "The files in S3 and the writer's state were left as they were."
 TEMPORARY = ".keboola-nb-{token}.tmp"  # appended to the final key: no `*.csv` wildcard matches it
 # Upload parts of ~10 MB (the default is ~80 MB), at most 4 at a time: bounded memory for any file size
 # up to the 100 GB this allows.
@@ -133,6 +133,6 @@ def _discard(connector: S3Connector, staged: list[tuple[str, str]], job: Job) ->
 
 def _untouched(promoted: list[str]) -> str:
     if not promoted:
-        return S3Writer.untouched
+        return UNTOUCHED
     return (f"File(s) {', '.join(promoted)} were already replaced, the others were not; the writer's state was "
             "left as it was: run it again to write them all.")

@@ -1,0 +1,52 @@
+"""Plug-ins found through entry points: one registry per entry point group (components, connection kinds).
+An entry is loaded on first use, so a plug-in costs nothing until a project uses it."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from .errors import KeboolaError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, group: str, what: str) -> None:
+        self.group = group
+        self.what = what  # e.g. "component", in messages
+        self._entries: dict[str, "EntryPoint"] | None = None
+        self._loaded: dict[str, T] = {}
+        self._lock = threading.Lock()
+
+    def _registered(self) -> dict[str, "EntryPoint"]:
+        if self._entries is None:
+            from importlib.metadata import entry_points
+
+            self._entries = {e.name: e for e in entry_points(group=self.group)}
+            if not self._entries:
+                raise KeboolaError(f"no {self.what}s are registered: keboola_nb is not installed",
+                                   fix="install it with pip install . (entry points come from the installed package)")
+        return self._entries
+
+    def names(self) -> list[str]:
+        return sorted(self._registered())
+
+    def get(self, name: str) -> T:
+        with self._lock:
+            if name not in self._loaded:
+                entry = self._registered().get(name)
+                if entry is None:
+                    raise KeboolaError(f"{self.what} {name!r} is not supported",
+                                       fix=f"registered: {', '.join(self.names())}")
+                self._loaded[name] = entry.load()
+            return self._loaded[name]
+
+    def forget(self) -> None:
+        """Read the entry points again (after a package that registers plug-ins was installed)."""
+        with self._lock:
+            self._entries = None
+            self._loaded.clear()
