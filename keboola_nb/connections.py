@@ -20,7 +20,7 @@ from .errors import KeboolaError, KeboolaNotice
 from .model.configuration import check_name
 from .store.audit import AuditLog
 from .store.files import locked, read_json, write_json_atomic
-from .store.secrets import SecretRef, describe_reference, store_secret
+from .store.secrets import SecretRef, store_secret
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -20,8 +20,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..errors import KeboolaError
 from ..store.secrets import describe_reference, is_reference, redact, resolve, store_secret
-from .base import (ARROW_VIEW, ConnectionKind, Diagnosis, ExtractSpec, Scan, check_columns, connected, redact_url,
-                   table_not_found, with_watermark)
+from .base import (
+    ARROW_VIEW,
+    ConnectionKind,
+    Diagnosis,
+    ExtractSpec,
+    Scan,
+    check_columns,
+    connected,
+    redact_url,
+    table_not_found,
+    with_watermark,
+)
 from .postgres import parse_table_name
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import KeboolaError
 
@@ -27,6 +27,20 @@ def explain(error: "ValidationError", where: str, model: "type[BaseModel] | None
         else:
             problems.append(f"{loc}: {item['msg']}")
     return KeboolaError(f"{where}: {'; '.join(problems)}", fix="correct the configuration and save it again")
+
+
+M = TypeVar("M", bound="BaseModel")
+
+
+def validated(model: "type[M]", data: Any, where: str, named: "type[BaseModel] | None" = None) -> M:
+    """`data` as a `model`, or one KeboolaError naming `where` and each problem (unknown keys are listed
+    against the keys of `named`, default `model`)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise explain(e, where, named or model) from None
 
 
 ROW_KEYS = {"parameters", "storage", "processors", "runtime"}

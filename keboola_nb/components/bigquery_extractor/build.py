@@ -18,6 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...errors import KeboolaError
+from ...model.configuration import ConfigRow, Configuration, new_id
+from ...model.validation import read_yaml
+from ...storage.ids import safe_name
 from .model import (
     COMPONENT_ID,
     SHORTHAND_ENTRY_KEYS,
@@ -25,9 +28,6 @@ from .model import (
     row_configuration,
     table_query,
 )
-from ...model.configuration import ConfigRow, Configuration, new_id
-from ...model.validation import read_yaml
-from ...storage.ids import safe_name
 
 if TYPE_CHECKING:
     from ...connections import Connection

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
 from ...model.google_login import ServiceAccount
-from ...model.validation import check_row_keys, explain
+from ...model.validation import check_row_keys, validated
 
 COMPONENT_ID = "keboola.ex-google-bigquery-v2"
 # A row whose query only selects columns of one table is read straight from table storage (no query cost).
@@ -75,10 +75,7 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryRow]]:
     out = []
     for row in config.rows:
         check_row_keys(row.configuration, f"{where}, row {row.name!r}")
-        try:
-            out.append((row.name, BigQueryRow.model_validate(config.merged(row).get("parameters", {}))))
-        except ValidationError as e:
-            raise explain(e, f"{where}, row {row.name!r}", BigQueryRow) from None
+        out.append((row.name, validated(BigQueryRow, config.merged(row).get("parameters", {}), f"{where}, row {row.name!r}")))
     names = [params.query.tableName for _, params in out]
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same tableName", fix="give each query its own tableName")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..component import Component, ProjectParts
 from ...engine.table_writer import write_tables
+from ..component import Component, ProjectParts
 from .build import build, summary
 from .model import check_rows
 from .target import BigQueryTarget

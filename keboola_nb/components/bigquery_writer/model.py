@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
 from ...model.google_login import ServiceAccount
 from ...model.input_mapping import IGNORE, InputTable
-from ...model.validation import check_row_keys, explain
+from ...model.validation import check_row_keys, validated
 
 COMPONENT_ID = "keboola.wr-google-bigquery-v2"
 TYPES = ("STRING", "INT64", "INTEGER", "NUMERIC", "BIGNUMERIC", "FLOAT64", "FLOAT", "BOOL", "BOOLEAN", "DATE",
@@ -104,10 +104,7 @@ class BigQueryWriterRow(BaseModel):
 
 def check_rows(config: Configuration) -> list[tuple[str, BigQueryWriterRow]]:
     where = f"writer {config.name!r}"
-    try:
-        root = BigQueryTarget.model_validate(config.configuration.get("parameters", {}))
-    except ValidationError as e:
-        raise explain(e, f"{where}, parameters", BigQueryTarget) from None
+    root = validated(BigQueryTarget, config.configuration.get("parameters", {}), f"{where}, parameters")
     if not config.rows:
         raise KeboolaError(f"{where} has no tables", fix="add at least one table")
     out = []
@@ -119,10 +116,7 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryWriterRow]]:
         if len(tables) != 1 or len(inputs) != 1:
             raise KeboolaError(f"{at}: parameters.tables and storage.input.tables must hold exactly one table",
                                fix="one row writes one storage table")
-        try:
-            out.append((row.name, BigQueryWriterRow.model_validate({"db": root, "table": tables[0], "input": inputs[0]})))
-        except ValidationError as e:
-            raise explain(e, at, BigQueryTable) from None
+        out.append((row.name, validated(BigQueryWriterRow, {"db": root, "table": tables[0], "input": inputs[0]}, at, BigQueryTable)))
     return out
 
 

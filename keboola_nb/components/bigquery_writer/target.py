@@ -22,16 +22,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ...connectors.bigquery import BigQueryConnector
-from ...errors import KeboolaError
-from .model import bq_type
-from ...store.secrets import redact
 from ...engine.progress import until_cancelled
+from ...errors import KeboolaError
+from ...store.secrets import redact
+from .model import bq_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from .model import BigQueryItem, BigQueryWriterRow
     from ...engine.progress import Progress
+    from .model import BigQueryItem, BigQueryWriterRow
 
 STAGE_PREFIX = "kbnb_stage__"
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
-from ...model.validation import check_row_keys, explain
+from ...model.validation import check_row_keys, validated
+
 
 class SslNode(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -87,10 +88,7 @@ class DbRoot(BaseModel):
 
 
 def check_root(config: Configuration) -> DbNode:
-    try:
-        return DbRoot.model_validate(config.configuration.get("parameters", {})).db
-    except ValidationError as e:
-        raise explain(e, f"extractor {config.name!r}, parameters", DbRoot) from None
+    return validated(DbRoot, config.configuration.get("parameters", {}), f"extractor {config.name!r}, parameters").db
 
 
 def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
@@ -101,10 +99,7 @@ def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
     out = []
     for row in config.rows:
         params = config.merged(row).get("parameters", {})
-        try:
-            out.append((row.name, DbRow.model_validate(params)))
-        except ValidationError as e:
-            raise explain(e, f"extractor {config.name!r}, row {row.name!r}", DbRow) from None
+        out.append((row.name, validated(DbRow, params, f"extractor {config.name!r}, row {row.name!r}")))
         check_row_keys(row.configuration, f"extractor {config.name!r}, row {row.name!r}")
     return out
 

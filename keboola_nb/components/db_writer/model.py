@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
 from ...model.input_mapping import IGNORE, InputTable
-from ...model.validation import check_row_keys, explain, single_input
+from ...model.validation import check_row_keys, single_input, validated
 
 PG_IDENTIFIER_BYTES = 63
 _TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9 _]*(\[\])?$")
@@ -122,10 +122,7 @@ class WriterRoot(BaseModel):
 
 
 def check_root(config: Configuration) -> WriterDbNode:
-    try:
-        return WriterRoot.model_validate(config.configuration.get("parameters", {})).db
-    except ValidationError as e:
-        raise explain(e, f"writer {config.name!r}, parameters", WriterRoot) from None
+    return validated(WriterRoot, config.configuration.get("parameters", {}), f"writer {config.name!r}, parameters").db
 
 
 def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
@@ -139,10 +136,7 @@ def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
         where = f"writer {config.name!r}, row {row.name!r}"
         check_row_keys(row.configuration, where)
         mapping = single_input(merged, where)
-        try:
-            out.append((row.name, WriterRow.model_validate({**merged.get("parameters", {}), "input": mapping})))
-        except ValidationError as e:
-            raise explain(e, where, WriterRow) from None
+        out.append((row.name, validated(WriterRow, {**merged.get("parameters", {}), "input": mapping}, where)))
     return out
 
 

@@ -30,19 +30,19 @@ from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
 
 from ...connectors.mysql import MySqlConnector
 from ...connectors.mysql import quote_ident as q
-from ...errors import KeboolaError
-from .model import column_definitions
-from .mysql_types import mysql_type
-from ...store.secrets import redact
 from ...engine.progress import until_cancelled
 from ...engine.staging import StagingTarget
+from ...errors import KeboolaError
+from ...store.secrets import redact
+from .model import column_definitions
+from .mysql_types import mysql_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pymysql
 
-    from .model import Item, WriterRow
     from ...engine.progress import Progress
+    from .model import Item, WriterRow
 
 INSERT_BYTES = 4 << 20  # multi-row INSERT statements of up to 4 MB when the server refuses LOAD DATA LOCAL
 COLLATION = "utf8mb4_bin"  # keys compare exactly as in storage ('a' and 'A' are two keys)

@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ...connectors import open_connector
 from ...connectors.postgres import quote_ident as q
+from ...engine.progress import until_cancelled
 from ...errors import KeboolaError
 from .model import column_definitions, pg_type
-from ...engine.progress import until_cancelled
 
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-    from .model import Item, WriterRow
     from ...engine.progress import Progress
+    from .model import Item, WriterRow
 
 TABLE_COLUMNS_SQL = """
 SELECT a.attname::text FROM pg_attribute a

@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ...connectors.snowflake import SnowflakeConnector, _ident, _message, _named
 from ...connectors.snowflake import quote_ident as q
+from ...engine.progress import until_cancelled
+from ...engine.staging import StagingTarget
 from ...errors import KeboolaError
 from .model import column_definitions
 from .snowflake_types import snowflake_type
-from ...engine.progress import until_cancelled
-from ...engine.staging import StagingTarget
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from snowflake.connector import SnowflakeConnection
 
-    from .model import Item, WriterRow
     from ...engine.progress import Progress
+    from .model import Item, WriterRow
 
 CHUNK_BYTES = 8 << 20  # JSON per statement: well below Snowflake's 16 MB limit for one bound value
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.aws_login import AwsLogin
 from ...model.configuration import Configuration, processor
-from ...model.validation import explain
+from ...model.validation import validated
 
 COMPONENT_ID = "keboola.ex-aws-s3"
 MOVE_FILES = "keboola.processor-move-files"
@@ -81,19 +81,13 @@ class S3Table(BaseModel):
 
 def check_rows(config: Configuration) -> list[tuple[str, S3Table]]:
     where = f"extractor {config.name!r}"
-    try:
-        S3Root.model_validate(config.configuration.get("parameters", {}))
-    except ValidationError as e:
-        raise explain(e, f"{where}, parameters", S3Root) from None
+    validated(S3Root, config.configuration.get("parameters", {}), f"{where}, parameters")
     if not config.rows:
         raise KeboolaError(f"{where} has no files", fix="add at least one row with a key")
     out = []
     for row in config.rows:
         merged = config.merged(row)
-        try:
-            params = S3Row.model_validate(merged.get("parameters", {}))
-        except ValidationError as e:
-            raise explain(e, f"{where}, row {row.name!r}", S3Row) from None
+        params = validated(S3Row, merged.get("parameters", {}), f"{where}, row {row.name!r}")
         move = processor(row.configuration, "after", MOVE_FILES)
         if not move or not move.get("folder"):
             raise KeboolaError(f"{where}, row {row.name!r}: no {MOVE_FILES} processor with a 'folder'",

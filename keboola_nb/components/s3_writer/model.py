@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError, model_validator
+from pydantic import model_validator
 
 from ...errors import KeboolaError
 from ...model.aws_login import AwsLogin
 from ...model.configuration import Configuration, processor
 from ...model.input_mapping import InputTable
-from ...model.validation import check_row_keys, explain, single_input
+from ...model.validation import check_row_keys, single_input, validated
 
 COMPONENT_ID = "keboola.wr-aws-s3"
 MOVE_FILES = "keboola.processor-move-files"  # turns the table into the file that is uploaded
@@ -60,10 +60,7 @@ class S3WriterRow(AwsLogin):
 def check_rows(config: Configuration) -> list[tuple[str, S3WriterRow]]:
     """Every row, merged and validated: (row name, parameters with its input mapping)."""
     where = f"writer {config.name!r}"
-    try:
-        S3WriterRoot.model_validate(config.configuration.get("parameters", {}))
-    except ValidationError as e:
-        raise explain(e, f"{where}, parameters", S3WriterRoot) from None
+    validated(S3WriterRoot, config.configuration.get("parameters", {}), f"{where}, parameters")
     if not config.rows:
         raise KeboolaError(f"{where} has no tables", fix="add at least one table")
     out = []
@@ -75,10 +72,7 @@ def check_rows(config: Configuration) -> list[tuple[str, S3WriterRow]]:
         if (processor(row.configuration, "before", MOVE_FILES) or {}).get("direction") != "files":
             raise KeboolaError(f"{at}: no {MOVE_FILES} processor with direction 'files' in processors.before",
                                fix="it turns the table into the file that is uploaded; add it")
-        try:
-            out.append((row.name, S3WriterRow.model_validate({**merged.get("parameters", {}), "input": mapping})))
-        except ValidationError as e:
-            raise explain(e, at, S3WriterRow) from None
+        out.append((row.name, validated(S3WriterRow, {**merged.get("parameters", {}), "input": mapping}, at)))
     names = [p.key for _, p in out]
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same file", fix="give each a distinct destination")
