@@ -7,8 +7,6 @@ measured about twice as fast as streaming Arrow batches through Python and keeps
 from __future__ import annotations
 
 import re
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError
@@ -19,20 +17,18 @@ from .base import (
     ExtractSpec,
     Scan,
     check_columns,
-    connected,
     duck_literal,
     parse_server_url,
     table_not_found,
     with_watermark,
 )
+from .sql import CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_S, SqlConnector
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
     import psycopg
 
-CONNECT_TIMEOUT_S = 10
-STATEMENT_TIMEOUT_MS = 30_000
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 # Types whose DuckDB mapping would lose information: read them as text instead.
 _AS_TEXT = re.compile(r"^numeric$|^money$")
@@ -153,14 +149,8 @@ def format_table(table: tuple[str, str]) -> str:
     return ".".join(p if re.fullmatch(r"[a-z_][a-z0-9_]*", p) else quote_ident(p) for p in table)
 
 
-class PostgresConnector:
+class PostgresConnector(SqlConnector):
     kind = "postgresql"
-
-    def __init__(self, name: str, db: dict[str, Any]) -> None:
-        self.name = name
-        self.db = db
-        self._conn: psycopg.Connection | None = None
-        self._lock = threading.RLock()  # chat handlers may call in from another thread
 
     # connecting ------------------------------------------------------------------------------
     def _params(self) -> dict[str, Any]:
@@ -185,24 +175,19 @@ class PostgresConnector:
 
         params = self._params()
         try:
-            # Browsing and previews must come back in bounded time, whatever the table or view.
-            return psycopg.connect(autocommit=True, options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", **params)
+            return psycopg.connect(autocommit=True, options=f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
+                                   **params)
         except psycopg.Error as e:
             diagnosis = self._diagnose(e, params)
             raise KeboolaError(diagnosis.message, fix=diagnosis.fix) from None
 
-    def connection(self) -> "psycopg.Connection":
-        """A warm connection, re-opened when the previous one broke."""
-        with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = self._connect()
-            return self._conn
+    def _alive(self, conn: "psycopg.Connection") -> bool:
+        return not conn.closed and not conn.broken
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    def _driver_errors(self) -> type[Exception]:
+        import psycopg
+
+        return psycopg.Error
 
     def _query(self, sql: str, args: Any = None) -> tuple[list[str], list[tuple]]:
         import psycopg
@@ -220,34 +205,23 @@ class PostgresConnector:
                         continue  # the server dropped a pooled connection: reconnect once
                     raise KeboolaError(f"connection {self.name!r}: {redact(str(e)).strip()}") from None
                 except psycopg.errors.QueryCanceled:
-                    raise KeboolaError(
-                        f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_MS // 1000} s and was stopped",
-                        fix="preview a smaller table or view, or a simpler query",
-                    ) from None
+                    raise self._too_long() from None
                 except psycopg.Error as e:
                     raise KeboolaError(f"connection {self.name!r}: {redact(str(e)).strip()}") from None
         raise AssertionError("unreachable")
 
     # test ------------------------------------------------------------------------------------
-    def test(self) -> Diagnosis:
+    def _probe(self, params: dict[str, Any]) -> tuple[str, Any]:
         import psycopg
 
-        started = time.perf_counter()
-        try:
-            params = self._params()
-        except KeboolaError as e:
-            return Diagnosis(False, "secret", e.what, e.fix or "")
-        try:
-            with psycopg.connect(autocommit=True, **params) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-                can_read = conn.execute(
-                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relkind IN ('r','p','v','m') AND n.nspname NOT IN ('pg_catalog','information_schema') "
-                    "AND has_table_privilege(c.oid, 'SELECT')"
-                ).fetchone()[0]  # type: ignore[index]
-        except psycopg.Error as e:
-            return self._diagnose(e, params)
-        return connected(self.target(), params["user"], f"PostgreSQL {version}", can_read, started)
+        with psycopg.connect(autocommit=True, **params) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+            can_read = conn.execute(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r','p','v','m') AND n.nspname NOT IN ('pg_catalog','information_schema') "
+                "AND has_table_privilege(c.oid, 'SELECT')"
+            ).fetchone()[0]  # type: ignore[index]
+        return f"PostgreSQL {version}", can_read
 
     def target(self) -> str:
         host = self.db.get("host") or "127.0.0.1"
@@ -287,8 +261,8 @@ class PostgresConnector:
         ]
         for needles, problem, message, fix in checks:
             if all(n in low for n in needles):
-                return Diagnosis(False, problem, f"connection {self.name!r}: {message}", fix, {"server said": text})
-        return Diagnosis(False, "error", f"connection {self.name!r}: {text}", "check the connection settings")
+                return self._failed(problem, message, fix, text)
+        return self._unknown(text)
 
     # browsing --------------------------------------------------------------------------------
     def tables(self, schema: str | None = None) -> "pd.DataFrame":

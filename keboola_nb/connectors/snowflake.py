@@ -12,8 +12,6 @@ DECIMAL(p,s), VARIANT -> JSON, TIMESTAMP_TZ -> TIMESTAMPTZ, ...).
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,12 +25,12 @@ from .base import (
     ExtractSpec,
     Scan,
     check_columns,
-    connected,
     redact_url,
     table_not_found,
     with_watermark,
 )
 from .postgres import parse_table_name
+from .sql import CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_S, SqlConnector
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,8 +38,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from snowflake.connector import SnowflakeConnection
 
-CONNECT_TIMEOUT_S = 10
-STATEMENT_TIMEOUT_S = 30  # browsing and previews; extraction and writing lift it
 HOST_SUFFIX = ".snowflakecomputing.com"
 _PLAIN = re.compile(r"^[A-Z_][A-Z0-9_$]*$")  # an identifier Snowflake needs no quotes for
 
@@ -92,14 +88,8 @@ class Column:
         return f"CAST({c} AS {self.storage_type()}) AS {c}"
 
 
-class SnowflakeConnector:
+class SnowflakeConnector(SqlConnector):
     kind = "snowflake"
-
-    def __init__(self, name: str, db: dict[str, Any]) -> None:
-        self.name = name
-        self.db = db
-        self._conn: SnowflakeConnection | None = None
-        self._lock = threading.RLock()  # chat handlers may call in from another thread
 
     # connecting ------------------------------------------------------------------------------
     @property
@@ -109,6 +99,9 @@ class SnowflakeConnector:
     @property
     def schema(self) -> str:
         return str(self.db.get("schema") or "PUBLIC")
+
+    def _params(self) -> dict[str, Any]:
+        return self.params()
 
     def params(self, statement_timeout: int = STATEMENT_TIMEOUT_S, **extra: Any) -> dict[str, Any]:
         """snowflake.connector.connect() arguments (0 = no statement timeout); the secret is resolved here only."""
@@ -151,18 +144,16 @@ class SnowflakeConnector:
             diagnosis = self._diagnose(e, params)
             raise KeboolaError(diagnosis.message, fix=diagnosis.fix) from None
 
-    def connection(self) -> "SnowflakeConnection":
-        """A warm session, re-opened when the previous one was closed."""
-        with self._lock:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = self.open()
-            return self._conn
+    def _connect(self) -> "SnowflakeConnection":
+        return self.open()
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    def _alive(self, conn: "SnowflakeConnection") -> bool:
+        return not conn.is_closed()
+
+    def _driver_errors(self) -> type[Exception]:
+        import snowflake.connector
+
+        return snowflake.connector.Error
 
     def _execute(self, sql: str, args: Any = None) -> tuple[list[Any], list[tuple]]:
         """The result's metadata and rows."""
@@ -176,27 +167,17 @@ class SnowflakeConnector:
                     return list(cur.description or []), list(cur.fetchall())
             except snowflake.connector.Error as e:
                 if getattr(e, "errno", 0) == 604:  # the statement timeout cancelled it
-                    raise KeboolaError(
-                        f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_S} s and was stopped",
-                        fix="preview a smaller table or view, or a simpler query") from None
+                    raise self._too_long() from None
                 raise KeboolaError(f"connection {self.name!r}: {_message(e)}") from None
 
     def _query(self, sql: str, args: Any = None) -> list[tuple]:
         return self._execute(sql, args)[1]
 
     # test ------------------------------------------------------------------------------------
-    def test(self) -> Diagnosis:
+    def _probe(self, params: dict[str, Any]) -> Diagnosis | tuple[str, Any]:
         import snowflake.connector
 
-        started = time.perf_counter()
-        try:
-            params = self.params()
-        except KeboolaError as e:
-            return Diagnosis(False, "secret", e.what, e.fix or "")
-        try:
-            conn = snowflake.connector.connect(**params)
-        except snowflake.connector.Error as e:
-            return self._diagnose(e, params)
+        conn = snowflake.connector.connect(**params)
         try:
             with conn.cursor() as cur:
                 missing = self._missing_context(cur)
@@ -205,12 +186,9 @@ class SnowflakeConnector:
                 cur.execute("SELECT CURRENT_VERSION()")
                 version = cur.fetchone()[0]  # type: ignore[index]
                 cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema <> 'INFORMATION_SCHEMA'")
-                readable = cur.fetchone()[0]  # type: ignore[index]
-        except snowflake.connector.Error as e:
-            return self._diagnose(e, params)
+                return f"Snowflake {version}", cur.fetchone()[0]  # type: ignore[index]
         finally:
             conn.close()
-        return connected(self.target(), str(params["user"]), f"Snowflake {version}", readable, started)
 
     def _missing_context(self, cur: Any) -> Diagnosis | None:
         """Snowflake logs in even when the database, schema or warehouse does not exist: look them up."""
@@ -256,9 +234,8 @@ class SnowflakeConnector:
             problem, message, fix = ("timeout", f"{where} did not answer within {CONNECT_TIMEOUT_S} s",
                                      "check the account, and any firewall or VPN on the way")
         else:
-            return Diagnosis(False, "error", f"connection {self.name!r}: {text}", "check the connection settings",
-                             {"server said": text})
-        return Diagnosis(False, problem, f"connection {self.name!r}: {message}", fix, {"server said": text})
+            return self._unknown(text)
+        return self._failed(problem, message, fix, text)
 
     # browsing --------------------------------------------------------------------------------
     def tables(self, schema: str | None = None) -> "pd.DataFrame":
