@@ -118,7 +118,7 @@ def get_configuration(ctx: ToolContext, name: Annotated[str, "configuration name
 
 
 @tool()
-def component_help(ctx: ToolContext, component: Annotated[str, "component id"] = "keboola.ex-db-pgsql") -> dict[str, Any]:
+def component_help(ctx: ToolContext, component: Annotated[str, "component id, e.g. keboola.ex-db-pgsql"]) -> dict[str, Any]:
     """How a component's configuration is built: entry keys, Keboola's rules, an example."""
     from .. import components
 
