@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
+from ..connectors.base import duck_literal
 from ..errors import KeboolaError
 from ..storage.ids import TableId
 from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
@@ -80,36 +82,51 @@ class Target(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
+class StorageSelect:
+    """What a writer row reads from storage: the SELECT (changed rows only, with changed_since: adaptive) and
+    the newest import time among the table's rows, the mark the next run starts after."""
+
+    sql: str
+    newest: str | None
+
+
+def storage_select(con: "duckdb.DuckDBPyConnection", table_id: str, columns: list[str], adaptive: bool,
+                   since: str | None, expression: Callable[[str, str], str] | None = None) -> StorageSelect:
+    """`columns` (none: all but the import time) of a storage table, each as `expression(quoted name, type)`."""
+    tid = TableId.parse(table_id)
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY column_index", [tid.bucket_id, tid.table]).fetchall())
+    if not types:
+        raise KeboolaError(f"storage has no table {tid}", fix="run the extractor that fills it first")
+    columns = columns or [c for c in types if c != TIMESTAMP_COLUMN]
+    missing = [c for c in columns if c not in types]
+    if missing:
+        raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
+                           fix="update the writer's columns (items) to the table's")
+    select = ", ".join(f"{expression(q(c), types[c])} AS {q(c)}" if expression else q(c) for c in columns)
+    sql, newest = f"SELECT {select} FROM {qualified(tid)}", None
+    if adaptive and TIMESTAMP_COLUMN in types:
+        value = con.execute(f"SELECT max({TIMESTAMP_COLUMN}) FROM {qualified(tid)}").fetchone()[0]  # type: ignore[index]
+        newest = value.isoformat() if value is not None else since
+        if since is not None:
+            sql += f" WHERE {TIMESTAMP_COLUMN} > {duck_literal(since)}::TIMESTAMPTZ"
+    return StorageSelect(sql, newest)
+
+
 class _Read:
     """The rows of one storage table that a row writes, formatted as text the target reads (`as_text`)."""
 
     def __init__(self, con: "duckdb.DuckDBPyConnection", params: Any, since: str | None,
                  as_text: Callable[[str, str], str]) -> None:
         self.con = con
-        tid = TableId.parse(params.tableId)
-        types = dict(con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [tid.bucket_id, tid.table]).fetchall())
-        if not types:
-            raise KeboolaError(f"storage has no table {tid}", fix="run the extractor that fills it first")
-        missing = [i.name for i in params.written if i.name not in types]
-        if missing:
-            raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
-                               fix="update the writer's items to the table's columns")
-        select = ", ".join(f"{as_text(q(i.name), types[i.name])} AS {q(i.name)}" for i in params.written)
-        self.sql = f"SELECT {select} FROM {qualified(tid)}"
-        self.params: list[Any] = []
-        self.newest: str | None = None
-        if params.adaptive and TIMESTAMP_COLUMN in types:
-            newest = con.execute(f"SELECT max({TIMESTAMP_COLUMN}) FROM {qualified(tid)}").fetchone()[0]  # type: ignore[index]
-            self.newest = newest.isoformat() if newest is not None else since
-            if since is not None:
-                self.sql += f" WHERE {TIMESTAMP_COLUMN} > ?::TIMESTAMPTZ"
-                self.params = [since]
-        self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchone()[0])  # type: ignore[index]
+        chosen = storage_select(con, params.tableId, [i.name for i in params.written], params.adaptive, since, as_text)
+        self.sql, self.newest = chosen.sql, chosen.newest
+        self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})").fetchone()[0])  # type: ignore[index]
 
     def batches(self) -> Iterator["pa.RecordBatch"]:
-        reader = self.con.execute(self.sql, self.params).to_arrow_reader(BATCH_ROWS)
+        reader = self.con.execute(self.sql).to_arrow_reader(BATCH_ROWS)
         try:
             yield from reader
         finally:

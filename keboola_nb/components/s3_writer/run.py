@@ -20,11 +20,9 @@ from ...connectors.base import duck_literal
 from ...connectors.s3 import S3Connector
 from ...engine.progress import watch_query
 from ...engine.runner import Run
-from ...engine.table_writer import STATE_KEY
-from ...errors import KeboolaError
+from ...engine.table_writer import STATE_KEY, storage_select
 from ...model.aws_login import AwsLogin
-from ...storage.ids import TableId
-from ...storage.storage import LOAD_MEMORY_LIMIT, TIMESTAMP_COLUMN, q, qualified
+from ...storage.storage import LOAD_MEMORY_LIMIT
 from ...store.secrets import redact
 from .model import S3WriterRow
 
@@ -88,25 +86,8 @@ def write(run: Run, rows: list[tuple[str, str, S3WriterRow]]) -> None:
 
 def _select(con: duckdb.DuckDBPyConnection, p: S3WriterRow, since: str | None) -> tuple[str, str | None]:
     """The SELECT over storage that a row writes, and the newest import time among its rows."""
-    tid = TableId.parse(p.input.source)
-    types = [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [tid.bucket_id, tid.table]).fetchall()]
-    if not types:
-        raise KeboolaError(f"storage has no table {tid}", fix="run the extractor that fills it first")
-    columns = p.input.columns or [c for c in types if c != TIMESTAMP_COLUMN]
-    missing = [c for c in columns if c not in types]
-    if missing:
-        raise KeboolaError(f"storage table {tid} has no column(s) {', '.join(missing)}",
-                           fix="update the writer's columns to the table's")
-    sql = f"SELECT {', '.join(q(c) for c in columns)} FROM {qualified(tid)}"
-    newest = None
-    if p.adaptive and TIMESTAMP_COLUMN in types:
-        value = con.execute(f"SELECT max({TIMESTAMP_COLUMN}) FROM {qualified(tid)}").fetchone()[0]  # type: ignore[index]
-        newest = value.isoformat() if value is not None else since
-        if since is not None:
-            sql += f" WHERE {TIMESTAMP_COLUMN} > {duck_literal(since)}::TIMESTAMPTZ"
-    return sql, newest
+    chosen = storage_select(con, p.input.source, list(p.input.columns), p.adaptive, since)
+    return chosen.sql, chosen.newest
 
 
 def _replace(client: Any, bucket: str, temporary: str, final: str) -> None:
