@@ -261,6 +261,29 @@ class KeboolaMagics(Magics):
     cmd_writer.takes_cell = True  # type: ignore[attr-defined]
 
     @magic_arguments()
+    @argument("id", nargs="?", help="a component id: its rules and an example body")
+    def cmd_components(self, args: Any) -> Any:
+        """The Keboola components this kernel can build and run (plug-ins included)."""
+        from . import components
+
+        if args.id:
+            import yaml
+
+            component = components.get(args.id)
+            print(f"{component.id}: {component.label} (for {component.connection_kind} connections)")
+            for rule in component.help.get("rules", []):
+                print(f"  - {rule}")
+            example = dict(component.help.get("example", {}))
+            if example:
+                print(f"\n%%keboola {component.type} {example.pop('name', 'NAME')}\n"
+                      + yaml.safe_dump(example, sort_keys=False, allow_unicode=True).rstrip())
+            return None
+        import pandas as pd
+
+        return pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind,
+                              "entries": c.entries} for c in components.every()])
+
+    @magic_arguments()
     def cmd_configs(self, args: Any) -> Any:
         """List the configurations in the project."""
         from .ui.display import configs_frame

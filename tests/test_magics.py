@@ -27,7 +27,7 @@ def ip(project, monkeypatch):
 def test_help_lists_every_command(ip, capsys):
     ip.run_line_magic("keboola", "--help")
     out = capsys.readouterr().out
-    for command in ("connect", "connections", "test", "tables", "describe", "preview", "extractor", "run",
+    for command in ("connect", "connections", "test", "tables", "describe", "preview", "extractor", "run", "components",
                     "storage", "jobs", "config", "demo"):
         assert f"  {command} " in out
     ip.run_line_magic("keboola", "preview --help")
@@ -119,6 +119,18 @@ def test_schema_dot_quoted_table_works_in_the_magics(ip, myshop):
 def test_quotes_in_a_query_stay_sql_literals(ip, shop):
     frame = ip.run_line_magic("keboola", "query SELECT 'a b' AS t, length('x  y') AS n")
     assert frame["t"][0] == "a b" and frame["n"][0] == 4
+
+
+def test_components_lists_the_registry_and_shows_one(ip, capsys):
+    frame = ip.run_line_magic("keboola", "components")
+    assert {"keboola.ex-db-pgsql", "keboola.wr-aws-s3"} <= set(frame["id"])
+    assert dict(zip(frame["id"], frame["entries"]))["keboola.ex-aws-s3"] == "files"
+    ip.run_line_magic("keboola", "components keboola.ex-aws-s3")
+    out = capsys.readouterr().out
+    assert "AWS S3 extractor (for s3 connections)" in out and "%%keboola extractor exports-csv" in out
+    assert "- key: exports/*.csv" in out
+    with pytest.raises(UsageError, match="not supported"):
+        ip.run_line_magic("keboola", "components vendor.ex-gone")
 
 
 def test_failed_run_raises_with_the_reason(ip, shop, pg, monkeypatch):
