@@ -19,6 +19,7 @@ class Registry(Generic[T]):
         self.group = group
         self.what = what  # e.g. "component", in messages
         self._entries: dict[str, "EntryPoint"] | None = None
+        self._twice: set[str] = set()  # names two packages register differently
         self._loaded: dict[str, T] = {}
         self._lock = threading.Lock()
 
@@ -26,7 +27,9 @@ class Registry(Generic[T]):
         if self._entries is None:
             from importlib.metadata import entry_points
 
-            self._entries = {e.name: e for e in entry_points(group=self.group)}
+            found = list(entry_points(group=self.group))
+            self._entries = {e.name: e for e in found}
+            self._twice = {e.name for e in found if sum(f.name == e.name and f.value != e.value for f in found)}
             if not self._entries:
                 raise KeboolaError(f"no {self.what}s are registered: keboola_nb is not installed",
                                    fix="install it with pip install . (entry points come from the installed package)")
@@ -42,6 +45,9 @@ class Registry(Generic[T]):
                 if entry is None:
                     raise KeboolaError(f"{self.what} {name!r} is not supported",
                                        fix=f"registered: {', '.join(self.names())}")
+                if name in self._twice:
+                    raise KeboolaError(f"two installed packages register the {self.what} {name!r}",
+                                       fix="uninstall one of them (pip list shows which packages are installed)")
                 self._loaded[name] = entry.load()
             return self._loaded[name]
 

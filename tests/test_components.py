@@ -96,3 +96,15 @@ def test_the_core_imports_downwards_only():
         assert {n for n in imports(path) if n.startswith("ai")} <= {"ai.conversations"}, path
     for path in (PACKAGE / "engine").glob("*.py"):
         assert not {n for n in imports(path) if n.startswith("components") or n == "project"}, path
+
+
+def test_a_name_two_packages_register_differently_is_refused(monkeypatch):
+    import importlib.metadata
+
+    from keboola_nb.plugins import Registry
+
+    twice = [importlib.metadata.EntryPoint("vendor.ex-x", "vendor_a:X", "keboola_nb.components"),
+             importlib.metadata.EntryPoint("vendor.ex-x", "vendor_b:X", "keboola_nb.components")]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: twice)
+    with pytest.raises(kb.KeboolaError, match="two installed packages register the component 'vendor.ex-x'"):
+        Registry("keboola_nb.components", "component").get("vendor.ex-x")

@@ -29,6 +29,8 @@ KBNB:: reference. Pass references as they are. You never see secret values.
 - Files in S3: add_connection with the s3://bucket/prefix/ URL, the access key id and the secret access key \
 from ask_for_secret. list_tables lists the keys, preview_table shows a file, create_file_extractor loads files \
 into storage; create_writer with an S3 connection writes storage tables there as CSV files.
+- Before building an extractor or writer for a connection whose entries you do not know, read \
+component_help(connection=NAME): it gives the component's entry keys, rules and an example.
 - SQL over storage uses DuckDB; table ids like in.c-shop-orders.orders may be written as they are. Check a \
 query with query_storage before you hand it over. When the user asks for code, put it in a notebook cell \
 with write_code_cell and say what it does in a sentence or two; do not repeat the code in your answer.

@@ -24,7 +24,7 @@ PREVIEW_ROWS = 5
 
 
 class TableEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")  # a component's own keys (component_help lists them) pass through
     table: Annotated[str | None, "schema.table (BigQuery: dataset.table)"] = None
     query: Annotated[str | None, "a SELECT instead of a table; needs name"] = None
     name: Annotated[str | None, "output table name"] = None
@@ -118,12 +118,23 @@ def get_configuration(ctx: ToolContext, name: Annotated[str, "configuration name
 
 
 @tool()
-def component_help(ctx: ToolContext, component: Annotated[str, "component id, e.g. keboola.ex-db-pgsql"]) -> dict[str, Any]:
+def component_help(
+    ctx: ToolContext,
+    component: Annotated[str | None, "component id, e.g. keboola.ex-db-pgsql"] = None,
+    connection: Annotated[str | None, "or a connection name: its extractor's and writer's help"] = None,
+) -> dict[str, Any] | list[dict[str, Any]]:
     """How a component's configuration is built: entry keys, Keboola's rules, an example."""
     from .. import components
 
-    found = components.get(component)
-    return {"component": found.id, "label": found.label, "entries": found.entries, **found.help}
+    if component:
+        found = [components.get(component)]
+    elif connection:
+        kind = ctx.project.connections.get(connection).kind
+        found = [c for c in components.every() if c.connection_kind == kind]
+    else:
+        raise KeboolaError("say which component (its id) or which connection", fix="pass component or connection")
+    helps = [{"component": c.id, "type": c.type, "label": c.label, "entries": c.entries, **c.help} for c in found]
+    return helps[0] if component else helps
 
 
 @tool()

@@ -123,7 +123,7 @@ class Scan:
 
 
 class Connector(Protocol):
-    kind: str
+    """What every connector offers: the connection test and browsing."""
 
     def test(self) -> Diagnosis: ...
 
@@ -132,6 +132,12 @@ class Connector(Protocol):
     def describe(self, table: str) -> "pd.DataFrame": ...
 
     def preview(self, table: str, limit: int = 100) -> "pd.DataFrame": ...
+
+    def close(self) -> None: ...
+
+
+class DatabaseConnector(Connector, Protocol):
+    """A database's connector also resolves tables, knows their keys and scans them into storage."""
 
     def resolve_table(self, table: str) -> tuple[str, str]: ...
 
@@ -142,8 +148,6 @@ class Connector(Protocol):
     def key_suggestion(self, table: tuple[str, str]) -> list[str]: ...
 
     def scan(self, con: "duckdb.DuckDBPyConnection", spec: ExtractSpec) -> Scan: ...
-
-    def close(self) -> None: ...
 
 
 class ConnectionKind:
