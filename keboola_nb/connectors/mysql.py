@@ -6,7 +6,10 @@ cannot read every MySQL value, so the SELECT sent to the server adapts a few typ
 restores the exact type on arrival:
 - DECIMAL travels as text (connectorx rounds beyond 28 digits) and becomes DECIMAL(p,s) again;
   as text it is also cheaper than connectorx's decimal(38,10);
-- zero dates ('0000-00-00', '2024-00-10') become NULL, as Keboola does (connectorx fails on them);
+- dates and times travel as MySQL's day / second numbers (TO_DAYS, TO_SECONDS), which are NULL for zero
+  dates ('0000-00-00', '2024-00-10'): those become NULL, as Keboola does (connectorx fails on them).
+  Measured on 2M rows this costs the server ~0.3 s less than testing MONTH() and DAYOFMONTH() per row,
+  and DuckDB turns the numbers back into dates for ~0.04 s per column;
 - TIME travels as text (it spans -838..838 hours); spatial types as WKT;
 - tinyint(1) becomes BOOLEAN; TIMESTAMP (stored in UTC) becomes TIMESTAMP WITH TIME ZONE.
 """
@@ -51,6 +54,10 @@ BATCH_ROWS = 10_000  # measured: larger batches are no faster and hold more memo
 PARALLEL_READS = 2
 PARALLEL_MIN_ROWS = 500_000
 SYSTEM_SCHEMAS = ("information_schema", "mysql", "performance_schema", "sys")
+# TO_DAYS('1970-01-01'): MySQL numbers days from 0000-01-01 = 1. It counts year 0 as a common year, while
+# DuckDB's (proleptic Gregorian) calendar has 0000-02-29: days before 0000-03-01 (number 60) are one less.
+EPOCH_DAYS = 719_528
+YEAR_0_MARCH = 60
 
 TABLES_SQL = """
 SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, t.TABLE_ROWS,
@@ -114,7 +121,7 @@ class Column:
     name: str
     kind: str  # decimal | date | datetime | timestamp | time | bool | spatial | integer | plain
     precision: int = 0
-    scale: int = 0
+    scale: int = 0  # a decimal's digits after the point; a datetime's or timestamp's fraction of seconds
 
     @classmethod
     def from_field(cls, field: Any) -> "Column":
@@ -129,7 +136,7 @@ class Column:
         kinds = {FIELD_TYPE.DATE: "date", FIELD_TYPE.NEWDATE: "date", FIELD_TYPE.DATETIME: "datetime",
                  FIELD_TYPE.TIMESTAMP: "timestamp", FIELD_TYPE.TIME: "time", FIELD_TYPE.GEOMETRY: "spatial"}
         if code in kinds:
-            return cls(field.name, kinds[code])
+            return cls(field.name, kinds[code], scale=field.scale or 0)
         if code == FIELD_TYPE.TINY and field.length == 1:
             return cls(field.name, "bool")
         if code in (FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.INT24, FIELD_TYPE.LONG) or (
@@ -143,8 +150,13 @@ class Column:
         c = quote_ident(self.name)
         if self.kind in ("decimal", "time"):
             return f"CAST({c} AS CHAR) AS {c}"
-        if self.kind in ("date", "datetime", "timestamp"):
-            return f"IF(MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0, NULL, {c}) AS {c}"
+        if self.kind == "date":
+            return f"TO_DAYS({c}) AS {c}"
+        if self.kind in ("datetime", "timestamp"):
+            # TIMESTAMP as the session's UTC; a fraction needs MICROSECOND() too (TO_SECONDS drops it)
+            if self.scale:
+                return f"TO_SECONDS({c}) * 1000000 + MICROSECOND({c}) AS {c}"
+            return f"TO_SECONDS({c}) AS {c}"
         if self.kind == "spatial":
             return f"ST_AsText({c}) AS {c}"
         return c
@@ -154,8 +166,14 @@ class Column:
         c = _duck_ident(self.name)
         if self.kind == "decimal" and self.precision <= 38:
             return f"CAST({c} AS DECIMAL({max(self.precision, 1)}, {self.scale})) AS {c}"
-        if self.kind == "timestamp":
-            return f"CAST({c} AS TIMESTAMPTZ) AS {c}"
+        if self.kind == "date":
+            return f"DATE '1970-01-01' + CAST({c} - {EPOCH_DAYS} - CAST({c} < {YEAR_0_MARCH} AS INTEGER) AS INTEGER) AS {c}"
+        if self.kind in ("datetime", "timestamp"):
+            # microseconds since 1970: make_timestamptz of them is ~7x cheaper than a cast to TIMESTAMPTZ
+            day = 86_400_000_000 if self.scale else 86_400  # in the unit that arrived
+            since_1970 = f"{c} - {EPOCH_DAYS * day} - {day} * CAST({c} < {YEAR_0_MARCH * day} AS BIGINT)"
+            micros = since_1970 if self.scale else f"({since_1970}) * 1000000"
+            return f"make_timestamp{'tz' if self.kind == 'timestamp' else ''}({micros}) AS {c}"
         if self.kind == "bool":
             return f"CAST({c} AS BOOLEAN) AS {c}"
         return c

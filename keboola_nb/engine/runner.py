@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from ..errors import KeboolaError
 from ..store.secrets import redact
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 class Runnable(Protocol):
     """What the runner asks of a component (every component is one: components/component.py)."""
 
-    type: str
-    untouched: str
+    type: ClassVar[str]
+    untouched: ClassVar[str]
 
     def check(self, config: "Configuration") -> list[tuple[str, Any]]: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator, Protocol
 
 from ..connectors.base import duck_literal
 from ..errors import KeboolaError
@@ -125,7 +125,7 @@ class _Read:
         self.sql, self.newest = chosen.sql, chosen.newest
         self.total = int(con.execute(f"SELECT count(*) FROM ({self.sql})").fetchone()[0])  # type: ignore[index]
 
-    def batches(self) -> Iterator["pa.RecordBatch"]:
+    def batches(self) -> Generator["pa.RecordBatch", None, None]:
         reader = self.con.execute(self.sql).to_arrow_reader(BATCH_ROWS)
         try:
             yield from reader

@@ -17,6 +17,7 @@ from .model import SHORTHAND_ROW_KEYS, check_rows
 
 if TYPE_CHECKING:
     from ...connections import Connection
+    from ...connectors.base import DatabaseConnector
 
 ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey", "incremental",
                  "incrementalFetchingColumn", "incrementalFetchingLimit", "enabled"]
@@ -25,7 +26,7 @@ ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey
 def build(component_id: str, fetching_types: tuple[str, ...], name: str, conn: "Connection", tables: list[Any],
           description: str) -> Configuration:
     """`fetching_types`: the column types (as the connector's describe() spells them) to fetch incrementally by."""
-    connector = conn.connector()
+    connector: DatabaseConnector = conn.connector()  # type: ignore[assignment]
     rows = []
     seen: set[str] = set()
     for i, entry in enumerate(tables, 1):
@@ -60,7 +61,7 @@ def build(component_id: str, fetching_types: tuple[str, ...], name: str, conn: "
 
 
 def _row_parameters(
-    name: str, index: int, entry: dict[str, Any], connector: Any, fetching_types: tuple[str, ...]
+    name: str, index: int, entry: dict[str, Any], connector: "DatabaseConnector", fetching_types: tuple[str, ...]
 ) -> dict[str, Any]:
     where = f"extractor {name!r}, table entry {index}"
     params: dict[str, Any] = {SHORTHAND_ROW_KEYS[k]: v for k, v in entry.items() if k != "table"}

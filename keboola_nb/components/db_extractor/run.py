@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...connectors import ExtractSpec, open_connector
+from ...connectors.base import DatabaseConnector
 from ...engine.runner import Run, explain_error
 from ...store.secrets import redact
 from .model import DbRow
@@ -23,7 +24,7 @@ _LOST_SOURCE = ("server closed the connection", "terminating connection", "conne
 def extract(run: Run, rows: list[tuple[str, str, DbRow]], connection_kind: str) -> None:
     """Every row into storage in one storage transaction; the watermarks become the run's state."""
     db = rows[0][2].db.model_dump(by_alias=True, exclude_none=True)
-    connector = open_connector(connection_kind, run.config.name, db)
+    connector: DatabaseConnector = open_connector(connection_kind, run.config.name, db)  # type: ignore[assignment]
     try:
         with run.storage.transaction() as loader:
             for index, (row_id, row_name, params) in enumerate(rows, 1):

@@ -7,7 +7,7 @@ column types are mapped from storage to the target database by the component.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ...errors import KeboolaError
 from ...model.configuration import ConfigRow, Configuration, new_id
@@ -25,10 +25,10 @@ DB_KEY_ORDER = ["driver", "host", "port", "database", "schema", "warehouse", "ro
 class Database(Protocol):
     """What building rows needs to know of the writer's database (each writer of db_writer/ is one)."""
 
-    id: str
-    database: str  # its name in messages
-    driver: str  # Keboola's parameters.db.driver
-    has_schemas: bool
+    id: ClassVar[str]
+    database: ClassVar[str]  # its name in messages
+    driver: ClassVar[str]  # Keboola's parameters.db.driver
+    has_schemas: ClassVar[bool]
 
     def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]: ...
 
