@@ -2,6 +2,7 @@
 
     keboola-nb run shop-orders              # runs it; exit code 1 when the job fails
     keboola-nb configs | jobs | storage     # what the project holds
+    keboola-nb components                   # the components it can build and run (plug-ins too)
     keboola-nb --project path/to/project ...
 
 The same core API as the magics; output is plain text (or JSON with --json).
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="recent jobs")
     jobs.add_argument("--limit", type=int, default=20)
     commands.add_parser("storage", help="tables in storage")
+    commands.add_parser("components", help="the Keboola components this installation can build and run")
     return parser
 
 
@@ -61,6 +63,13 @@ def _run(project: Any, args: argparse.Namespace) -> int:
         frame = configs_frame(project.configs.list())
     elif args.command == "jobs":
         frame = project.jobs.list(args.limit)
+    elif args.command == "components":
+        import pandas as pd
+
+        from . import components
+
+        frame = pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
+                              for c in components.every()])
     else:
         frame = project.storage.tables()
     print(frame.to_json(orient="records", date_format="iso") if args.json else frame.to_string(index=False))

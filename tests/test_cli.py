@@ -38,3 +38,13 @@ def test_failures_set_the_exit_code(project, shop, tmp_path):
     assert missing.returncode == 2 and "is not a keboola_nb project" in missing.stderr
     unknown = keboola_nb("run", "nope", env={**env, "SHOP_PG_PASSWORD": ""})
     assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+
+def test_components_are_listed_from_the_registry(project):
+    env = {**os.environ, "KEBOOLA_NB_PROJECT": str(project.root)}
+    listed = keboola_nb("--json", "components", env=env)
+    assert listed.returncode == 0, listed.stderr
+    by_id = {c["id"]: c for c in json.loads(listed.stdout)}
+    assert by_id["keboola.ex-aws-s3"] == {"id": "keboola.ex-aws-s3", "type": "extractor", "label": "AWS S3 extractor",
+                                          "connection_kind": "s3"}
+    assert {c["type"] for c in by_id.values()} == {"extractor", "writer"}
