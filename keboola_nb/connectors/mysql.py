@@ -4,12 +4,14 @@ Extraction streams Arrow batches from connectorx into the storage's DuckDB conne
 2M rows it is about 2.5x faster than DuckDB's mysql scanner and keeps memory bounded. connectorx
 cannot read every MySQL value, so the SELECT sent to the server adapts a few types, and DuckDB
 restores the exact type on arrival:
-- DECIMAL travels as text (connectorx rounds beyond 28 digits) and becomes DECIMAL(p,s) again;
-  as text it is also cheaper than connectorx's decimal(38,10);
-- dates and times travel as MySQL's day / second numbers (TO_DAYS, TO_SECONDS), which are NULL for zero
-  dates ('0000-00-00', '2024-00-10'): those become NULL, as Keboola does (connectorx fails on them).
-  Measured on 2M rows this costs the server ~0.3 s less than testing MONTH() and DAYOFMONTH() per row,
-  and DuckDB turns the numbers back into dates for ~0.04 s per column;
+- DECIMAL of up to 18 digits travels as the BIGINT of its digits (x * 10^s) and becomes DECIMAL(p,s)
+  again: measured on 2M rows ~0.15 s cheaper than text for the driver and DuckDB together, for ~0.05 s
+  more on the server. Wider ones travel as text (connectorx rounds beyond 28 digits), which is also
+  cheaper than connectorx's decimal(38,10);
+- DATE, DATETIME and TIMESTAMP travel as MySQL's day and second numbers (TO_DAYS, TO_SECONDS), which
+  are NULL for zero dates ('0000-00-00', '2024-00-10'): those become NULL, as Keboola does (connectorx
+  fails on them). Measured on 2M rows, the server spends ~0.15 s less per column than testing MONTH()
+  and DAYOFMONTH() of every value, and DuckDB turns the numbers back into dates in ~0.04 s per column;
 - TIME travels as text (it spans -838..838 hours); spatial types as WKT;
 - tinyint(1) becomes BOOLEAN; TIMESTAMP (stored in UTC) becomes TIMESTAMP WITH TIME ZONE.
 """
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_S = 30
 BATCH_ROWS = 10_000  # measured: larger batches are no faster and hold more memory
+INTEGER_DECIMAL_DIGITS = 18  # a DECIMAL this narrow times 10^scale fits a BIGINT
 # Big tables with an integer primary key are read as key ranges over parallel connections: measured 10-25%
 # faster on 2M rows, as the server and the driver no longer wait on each other. Each row is in exactly one
 # range, so it is read once (ranges are separate statements, like rows changing during a single read).
@@ -148,6 +151,8 @@ class Column:
     def source_expr(self) -> str:
         """How the server sends this column."""
         c = quote_ident(self.name)
+        if self.kind == "decimal" and self.precision <= INTEGER_DECIMAL_DIGITS:
+            return f"CAST({c} * {10 ** self.scale} AS SIGNED) AS {c}"  # exact: the product has no fraction
         if self.kind in ("decimal", "time"):
             return f"CAST({c} AS CHAR) AS {c}"
         if self.kind == "date":
@@ -164,6 +169,9 @@ class Column:
     def storage_expr(self) -> str:
         """How DuckDB restores the exact type from what arrived."""
         c = _duck_ident(self.name)
+        if self.kind == "decimal" and self.precision <= INTEGER_DECIMAL_DIGITS:
+            digits, unit = max(self.precision, 1), f"0.{'0' * (self.scale - 1)}1" if self.scale else "1"
+            return f"CAST(CAST({c} AS DECIMAL({digits}, 0)) * {unit} AS DECIMAL({digits}, {self.scale})) AS {c}"
         if self.kind == "decimal" and self.precision <= 38:
             return f"CAST({c} AS DECIMAL({max(self.precision, 1)}, {self.scale})) AS {c}"
         if self.kind == "date":
