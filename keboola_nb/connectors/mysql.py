@@ -19,8 +19,6 @@ restores the exact type on arrival:
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -35,20 +33,18 @@ from .base import (
     ExtractSpec,
     Scan,
     check_columns,
-    connected,
     parse_server_url,
     table_not_found,
     with_watermark,
 )
 from .postgres import parse_table_name
+from .sql import CONNECT_TIMEOUT_S, STATEMENT_TIMEOUT_S, SqlConnector
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
     import pymysql
 
-CONNECT_TIMEOUT_S = 10
-STATEMENT_TIMEOUT_S = 30
 BATCH_ROWS = 10_000  # measured: larger batches are no faster and hold more memory
 INTEGER_DECIMAL_DIGITS = 18  # a DECIMAL this narrow times 10^scale fits a BIGINT
 # Big tables with an integer primary key are read as key ranges over parallel connections: measured 10-25%
@@ -187,14 +183,8 @@ class Column:
         return c
 
 
-class MySqlConnector:
+class MySqlConnector(SqlConnector):
     kind = "mysql"
-
-    def __init__(self, name: str, db: dict[str, Any]) -> None:
-        self.name = name
-        self.db = db
-        self._conn: pymysql.connections.Connection | None = None
-        self._lock = threading.RLock()  # chat handlers may call in from another thread
 
     # connecting ------------------------------------------------------------------------------
     @property
@@ -249,19 +239,13 @@ class MySqlConnector:
             diagnosis = self._diagnose(e, params)
             raise KeboolaError(diagnosis.message, fix=diagnosis.fix) from None
 
-    def connection(self) -> "pymysql.connections.Connection":
-        """A warm connection, re-opened when the previous one broke."""
-        with self._lock:
-            if self._conn is None or not self._conn.open:
-                self._conn = self._connect()
-            return self._conn
+    def _alive(self, conn: "pymysql.connections.Connection") -> bool:
+        return bool(conn.open)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                if self._conn.open:
-                    self._conn.close()
-                self._conn = None
+    def _driver_errors(self) -> type[Exception]:
+        import pymysql
+
+        return pymysql.Error
 
     def _query(self, sql: str, args: Any = None) -> tuple[list[str], list[tuple]]:
         fields, rows = self._execute(sql, args)
@@ -281,10 +265,7 @@ class MySqlConnector:
                 except pymysql.OperationalError as e:
                     code = e.args[0] if e.args else 0
                     if code in (1969, 3024):  # MariaDB max_statement_time, MySQL max_execution_time
-                        raise KeboolaError(
-                            f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_S} s and was stopped",
-                            fix="preview a smaller table or view, or a simpler query",
-                        ) from None
+                        raise self._too_long(STATEMENT_TIMEOUT_S) from None
                     if attempt == 1 and code in (0, 2006, 2013):
                         self.close()  # the server dropped a pooled connection: reconnect once
                         continue
@@ -294,28 +275,18 @@ class MySqlConnector:
         raise AssertionError("unreachable")
 
     # test ------------------------------------------------------------------------------------
-    def test(self) -> Diagnosis:
-        import pymysql
-
-        started = time.perf_counter()
+    def _probe(self, params: dict[str, Any]) -> tuple[str, Any]:
+        conn = self._open(params)
         try:
-            params = self._params()
-        except KeboolaError as e:
-            return Diagnosis(False, "secret", e.what, e.fix or "")
-        try:
-            conn = self._open(params)
-            try:
-                with conn.cursor() as cur:
-                    cur.execute("SELECT VERSION()")
-                    version = cur.fetchone()[0]  # type: ignore[index]
-                    cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
-                    readable = cur.fetchone()[0]  # type: ignore[index]
-            finally:
-                conn.close()
-        except pymysql.Error as e:
-            return self._diagnose(e, params)
+            with conn.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                version = cur.fetchone()[0]  # type: ignore[index]
+                cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+                readable = cur.fetchone()[0]  # type: ignore[index]
+        finally:
+            conn.close()
         server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
-        return connected(self.target(), params["user"], f"{server} {version.split('-')[0]}", readable, started)
+        return f"{server} {version.split('-')[0]}", readable
 
     def target(self) -> str:
         return f"{self.db.get('host') or '127.0.0.1'}:{self.db.get('port') or 3306}/{self.database}"
@@ -352,9 +323,8 @@ class MySqlConnector:
             problem, message, fix = ("ssl", f"SSL problem talking to {where}: {text}",
                                      "change the connection's ssl settings (enabled / verifyServerCert) to match the server")
         else:
-            return Diagnosis(False, "error", f"connection {self.name!r}: {text}", "check the connection settings",
-                             {"server said": text})
-        return Diagnosis(False, problem, f"connection {self.name!r}: {message}", fix, {"server said": text})
+            return self._unknown(text)
+        return self._failed(problem, message, fix, text)
 
     # browsing --------------------------------------------------------------------------------
     def tables(self, schema: str | None = None) -> "pd.DataFrame":

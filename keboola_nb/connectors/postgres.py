@@ -205,7 +205,7 @@ class PostgresConnector(SqlConnector):
                         continue  # the server dropped a pooled connection: reconnect once
                     raise KeboolaError(f"connection {self.name!r}: {redact(str(e)).strip()}") from None
                 except psycopg.errors.QueryCanceled:
-                    raise self._too_long() from None
+                    raise self._too_long(STATEMENT_TIMEOUT_S) from None
                 except psycopg.Error as e:
                     raise KeboolaError(f"connection {self.name!r}: {redact(str(e)).strip()}") from None
         raise AssertionError("unreachable")

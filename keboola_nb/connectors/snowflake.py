@@ -167,7 +167,7 @@ class SnowflakeConnector(SqlConnector):
                     return list(cur.description or []), list(cur.fetchall())
             except snowflake.connector.Error as e:
                 if getattr(e, "errno", 0) == 604:  # the statement timeout cancelled it
-                    raise self._too_long() from None
+                    raise self._too_long(STATEMENT_TIMEOUT_S) from None
                 raise KeboolaError(f"connection {self.name!r}: {_message(e)}") from None
 
     def _query(self, sql: str, args: Any = None) -> list[tuple]:

@@ -92,6 +92,6 @@ class SqlConnector:
         return Diagnosis(False, "error", f"connection {self.name!r}: {said}", "check the connection settings",
                          {"server said": said})
 
-    def _too_long(self) -> KeboolaError:
-        return KeboolaError(f"connection {self.name!r}: the query ran longer than {STATEMENT_TIMEOUT_S} s and was stopped",
+    def _too_long(self, seconds: int) -> KeboolaError:
+        return KeboolaError(f"connection {self.name!r}: the query ran longer than {seconds} s and was stopped",
                             fix="preview a smaller table or view, or a simpler query")
