@@ -63,6 +63,10 @@ def test_component_help_comes_from_the_component(project):
         assert help_["component"] == component_id and help_["rules"] == components.get(component_id).help["rules"]
     with pytest.raises(kb.KeboolaError, match="not supported"):
         tools.component_help(ctx, component="vendor.ex-gone")
+    listed = {c["component"]: c for c in tools.component_help(ctx)}
+    assert set(BUILT_IN) <= set(listed)
+    assert listed["keboola.wr-aws-s3"] == {"component": "keboola.wr-aws-s3", "type": "writer", "label": "AWS S3 writer",
+                                           "connection_kind": "s3"}
 
 
 # What names a component or a kind of connection: its id, or a comparison with a kind's name.

@@ -123,7 +123,8 @@ def component_help(
     component: Annotated[str | None, "component id, e.g. keboola.ex-db-pgsql"] = None,
     connection: Annotated[str | None, "or a connection name: its extractor's and writer's help"] = None,
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """How a component's configuration is built: entry keys, Keboola's rules, an example."""
+    """How a component's configuration is built: entry keys, Keboola's rules, an example. Without arguments:
+    the registered components."""
     from .. import components
 
     if component:
@@ -132,7 +133,8 @@ def component_help(
         kind = ctx.project.connections.get(connection).kind
         found = [c for c in components.every() if c.connection_kind == kind]
     else:
-        raise KeboolaError("say which component (its id) or which connection", fix="pass component or connection")
+        return [{"component": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
+                for c in components.every()]
     helps = [{"component": c.id, "type": c.type, "label": c.label, "entries": c.entries, **c.help} for c in found]
     return helps[0] if component else helps
 
