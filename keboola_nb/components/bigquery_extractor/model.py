@@ -75,7 +75,8 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryRow]]:
     out = []
     for row in config.rows:
         check_row_keys(row.configuration, f"{where}, row {row.name!r}")
-        out.append((row.name, validated(BigQueryRow, config.merged(row).get("parameters", {}), f"{where}, row {row.name!r}")))
+        params = config.merged(row).get("parameters", {})
+        out.append((row.name, validated(BigQueryRow, params, f"{where}, row {row.name!r}")))
     names = [params.query.tableName for _, params in out]
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same tableName", fix="give each query its own tableName")

@@ -34,17 +34,15 @@ class BigQueryWriter(Component):
               description: str = "", schema: str | None = None, **options: Any) -> "Configuration":
         return build(project, name, connection, entries, dataset=schema, description=description)
 
-    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        return check_rows(config)  # type: ignore[return-value]
-
-    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        return summary(config)
+    check = staticmethod(check_rows)
+    summary = staticmethod(summary)
 
     def enabled(self, params: Any) -> bool:
         return bool(params.export)
 
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        write_tables(run, BigQueryTarget(run.config.name, rows[0][2].db.model_dump(by_alias=True, exclude_none=True)), rows)
+        root = rows[0][2].db.model_dump(by_alias=True, exclude_none=True)
+        write_tables(run, BigQueryTarget(run.config.name, root), rows)
 
 
 BIGQUERY_WRITER = BigQueryWriter()

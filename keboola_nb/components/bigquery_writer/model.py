@@ -116,7 +116,8 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryWriterRow]]:
         if len(tables) != 1 or len(inputs) != 1:
             raise KeboolaError(f"{at}: parameters.tables and storage.input.tables must hold exactly one table",
                                fix="one row writes one storage table")
-        out.append((row.name, validated(BigQueryWriterRow, {"db": root, "table": tables[0], "input": inputs[0]}, at, BigQueryTable)))
+        merged = {"db": root, "table": tables[0], "input": inputs[0]}
+        out.append((row.name, validated(BigQueryWriterRow, merged, at, BigQueryTable)))
     return out
 
 

@@ -12,7 +12,6 @@ from .run import extract
 
 if TYPE_CHECKING:
     from ...connections import Connection
-    from ...engine.runner import Run
     from ...model.configuration import Configuration
 
 
@@ -35,14 +34,8 @@ class S3Extractor(Component):
               description: str = "", **options: Any) -> "Configuration":
         return build(name, connection, entries, description)
 
-    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        return check_rows(config)  # type: ignore[return-value]
-
-    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        return summarize(config)
-
-    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        extract(run, rows)
-
+    check = staticmethod(check_rows)
+    summary = staticmethod(summarize)
+    run = staticmethod(extract)
 
 S3_EXTRACTOR = S3Extractor()

@@ -12,7 +12,6 @@ from .run import UNTOUCHED, write
 
 if TYPE_CHECKING:
     from ...connections import Connection
-    from ...engine.runner import Run
     from ...model.configuration import Configuration
 
 
@@ -35,14 +34,8 @@ class S3Writer(Component):
               description: str = "", prefix: str | None = None, **options: Any) -> "Configuration":
         return build(project, name, connection, entries, prefix=prefix, description=description)
 
-    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        return check_rows(config)  # type: ignore[return-value]
-
-    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        return summary(config)
-
-    def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
-        write(run, rows)
-
+    check = staticmethod(check_rows)
+    summary = staticmethod(summary)
+    run = staticmethod(write)
 
 S3_WRITER = S3Writer()
