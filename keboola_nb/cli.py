@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import KeboolaError
     from .project import Project
 
+    if args.command == "components":  # what the installation has, project or not
+        _print(_components(), args.json)
+        return 0
     try:
         project = Project.open(args.project, create=False)
         try:
@@ -63,17 +66,23 @@ def _run(project: Any, args: argparse.Namespace) -> int:
         frame = configs_frame(project.configs.list())
     elif args.command == "jobs":
         frame = project.jobs.list(args.limit)
-    elif args.command == "components":
-        import pandas as pd
-
-        from . import components
-
-        frame = pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
-                              for c in components.every()])
     else:
         frame = project.storage.tables()
-    print(frame.to_json(orient="records", date_format="iso") if args.json else frame.to_string(index=False))
+    _print(frame, args.json)
     return 0
+
+
+def _components() -> Any:
+    import pandas as pd
+
+    from . import components
+
+    return pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
+                         for c in components.every()])
+
+
+def _print(frame: Any, as_json: bool) -> None:
+    print(frame.to_json(orient="records", date_format="iso") if as_json else frame.to_string(index=False))
 
 
 if __name__ == "__main__":
