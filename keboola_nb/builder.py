@@ -59,7 +59,8 @@ class Builder:
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
         """A configuration from the YAML body of a `%%keboola extractor|writer NAME` cell."""
         where = f"{self.type} {name!r}"
-        data = read_yaml(text, where, f"write the body as YAML: connection, then the entries to {self.type}")
+        data = read_yaml(text, where, "write the body as YAML: 'connection: NAME', then its entries "
+                                      "(%keboola components ID shows an example)")
         if "connection" not in data:
             raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
         spec = self.component_for(str(data["connection"])).parse_shorthand(text, name)

@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import KeboolaError
     from .project import Project
 
-    if args.command == "components":  # what the installation has, project or not
-        _print(_components(), args.json)
-        return 0
     try:
+        if args.command == "components":  # what the installation has, project or not
+            _print(_components(), args.json)
+            return 0
         project = Project.open(args.project, create=False)
         try:
             return _run(project, args)

@@ -25,7 +25,7 @@ from .store.secrets import SecretRef, store_secret
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .connectors import Connector, Diagnosis
+    from .connectors import ConnectionKind, Connector, Diagnosis
 
 @dataclass
 class Connection:
@@ -35,10 +35,12 @@ class Connection:
     _manager: "ConnectionManager | None" = field(default=None, repr=False, compare=False)
 
     def target(self) -> str:
-        return kind_of(self.kind).target(self.db)
+        known = _known(self.kind)
+        return known.target(self.db) if known else f"{self.kind}:// (this kind is not installed here)"
 
     def secret(self) -> str:
-        return kind_of(self.kind).secret(self.db)
+        known = _known(self.kind)
+        return known.secret(self.db) if known else "unknown"
 
     def connector(self) -> "Connector":
         assert self._manager is not None, "connection is not attached to a project"
@@ -188,4 +190,16 @@ class ConnectionManager:
 
 
 def _node(entry: dict[str, Any]) -> dict[str, Any]:
-    return entry[kind_of(entry["kind"]).node_key]
+    """The connection's node; of a kind not installed here (a teammate's plug-in), the one node it has."""
+    known = _known(entry["kind"])
+    if known:
+        return entry[known.node_key]
+    return next((v for k, v in entry.items() if k != "kind" and isinstance(v, dict)), {})
+
+
+def _known(kind: str) -> "ConnectionKind | None":
+    """The kind, when it is installed here: listing and removing connections must work without it."""
+    try:
+        return kind_of(kind)
+    except KeboolaError:
+        return None

@@ -112,3 +112,15 @@ def test_a_name_two_packages_register_differently_is_refused(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: twice)
     with pytest.raises(kb.KeboolaError, match="two installed packages register the component 'vendor.ex-x'"):
         Registry("keboola_nb.components", "component").get("vendor.ex-x")
+
+
+def test_connections_of_a_kind_not_installed_here_still_list_and_remove(project):
+    """A teammate's project may hold a connection of a plug-in kind this machine lacks."""
+    path = project.root / ".keboola" / "connections.json"
+    path.write_text('{"connections": {"files": {"kind": "csvfolder", "folder": {"path": "/data"}}}}')
+    listed = project.connections.list()
+    assert list(listed["name"]) == ["files"] and "not installed here" in listed["target"][0]
+    with pytest.raises(kb.KeboolaError, match="connection kind 'csvfolder' is not supported"):
+        project.connections.get("files").test()
+    project.connections.remove("files")
+    assert project.connections.names() == []

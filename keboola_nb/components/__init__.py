@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import KeboolaError
+from ..errors import KeboolaError, KeboolaNotice
 from ..plugins import Registry
 
 if TYPE_CHECKING:
@@ -36,7 +36,16 @@ def get(component_id: str) -> "Component":
 
 
 def every() -> list["Component"]:
-    return [get(i) for i in ids()]
+    """Every component that loads; one that does not (a broken plug-in) is named in a notice and skipped."""
+    import warnings
+
+    loaded = []
+    for component_id in ids():
+        try:
+            loaded.append(get(component_id))
+        except KeboolaError as e:
+            warnings.warn(str(e), KeboolaNotice, stacklevel=2)
+    return loaded
 
 
 def for_connection(type: str, kind: str) -> "Component":

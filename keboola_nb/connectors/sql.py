@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from ..errors import KeboolaError
@@ -64,7 +65,7 @@ class SqlConnector:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                if self._alive(self._conn):
+                with suppress(Exception):  # a broken or closed connection may refuse; it is dropped either way
                     self._conn.close()
                 self._conn = None
 

@@ -17,6 +17,7 @@ from ..connectors.base import duck_literal
 from ..errors import KeboolaError
 from ..storage.ids import TableId
 from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
+from ..store.secrets import redact
 from .progress import Progress
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
     from .runner import Run
 
+
+# How a target that died mid-write shows up in the drivers' errors.
+_LOST_TARGET = ("server closed the connection", "terminating connection", "consuming input failed",
+                "connection to server", "connection reset", "sending query failed")
 BATCH_ROWS = 100_000
 STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
 
@@ -131,3 +136,31 @@ class _Read:
             yield from reader
         finally:
             reader.close()  # an open result stream would keep the storage file busy after a failure
+
+
+def explain_write_error(error: Exception, where: str, untouched: str) -> str:
+    """A driver's error in one line; PostgreSQL's diagnostics name a value that does not fit, a duplicate key,
+    a missing privilege."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    text = redact(primary or str(error)).strip().splitlines()[0] if (primary or str(error)).strip() else type(error).__name__
+    context = redact(getattr(diag, "context", None) or "").strip().splitlines()
+    detail = redact(getattr(diag, "message_detail", None) or "").strip()
+    low = str(error).lower()
+    if "interrupted" in low:
+        return f"{where} was stopped by the user. {untouched}"
+    if any(marker in low for marker in _LOST_TARGET):
+        return (f"{where} failed: the target closed the connection mid-write ({text}). {untouched} "
+                "Run it again when the target is back: no row will be written twice.")
+    sqlstate = getattr(diag, "sqlstate", None) or ""
+    extra = "".join(f" ({part})" for part in [detail, *context[:1]] if part)
+    if sqlstate.startswith("22"):  # data exception: a value does not fit the column's type
+        return (f"{where} failed: a value does not fit its column: {text}{extra}. {untouched}\n"
+                "  How to fix: change that item's type in the writer, or fix the data in storage.")
+    if sqlstate == "23505":
+        return (f"{where} failed: the primary key is not unique in the data: {text}{extra}. {untouched}\n"
+                "  How to fix: choose a primary key that is unique in the storage table.")
+    if sqlstate == "42501":
+        return (f"{where} failed: {text}. {untouched}\n"
+                "  How to fix: ask the database admin for CREATE on the schema and rights on the table.")
+    return f"{where} failed: {text}{extra}. {untouched}"

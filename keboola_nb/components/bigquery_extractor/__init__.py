@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...engine.runner import select_rows
 from ..component import Component, ProjectParts
 from .build import build, parse_shorthand
 from .model import check_rows, summarize
@@ -44,7 +45,7 @@ class BigQueryExtractor(Component):
 
     def estimate(self, config: "Configuration") -> "Estimate":
         """What running every row would bill now (dry runs and table sizes), against the budget."""
-        rows = [(config.row(name).id, name, params) for name, params in self.check(config)]
+        rows = select_rows(self, config, None)  # the rows a run would run
         connector = connector_for(config, rows[0][2])
         try:
             return estimate(connector, rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ...engine.table_writer import write_tables
+from ...engine.table_writer import explain_write_error, write_tables
 from ..component import Component, ProjectParts
 from .build import build, summary
 from .model import check_rows
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class BigQueryWriter(Component):
     id = "keboola.wr-google-bigquery-v2"
     type = "writer"
+    entry_example = "- table: in.c-bucket.table"
     label = "Google BigQuery writer"
     connection_kind = "bigquery"
     options = ("schema",)  # the dataset
@@ -36,6 +37,9 @@ class BigQueryWriter(Component):
 
     check = staticmethod(check_rows)
     summary = staticmethod(summary)
+
+    def explain(self, error: Exception, where: str, untouched: str) -> str:
+        return explain_write_error(error, where, untouched)
 
     def enabled(self, params: Any) -> bool:
         return bool(params.export)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ...engine.table_writer import explain_write_error
 from ..component import Component, ProjectParts
 from .build import build, summary
 from .model import check_rows, pg_type
 from .mysql_types import mysql_type
-from .run import explain, write
+from .run import write
 from .snowflake_types import snowflake_type
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 class DbWriter(Component):
     type = "writer"
+    entry_example = "- table: in.c-bucket.table"
     options = ("schema",)
     untouched = "The target and the writer's state were left as they were."
     database: ClassVar[str]  # the database's name in messages
@@ -61,7 +63,7 @@ class DbWriter(Component):
         write(run, rows, self.target_module)
 
     def explain(self, error: Exception, where: str, untouched: str) -> str:
-        return explain(error, where, untouched)
+        return explain_write_error(error, where, untouched)
 
 
 class PostgresWriter(DbWriter):
