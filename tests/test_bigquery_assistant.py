@@ -29,7 +29,7 @@ def test_daily_sales_from_bigquery(project, bq_env, api: StandIn, tmp_path):
 
     added = json.loads(tool_results(api.requests[1])[connect.id]["content"])
     assert added["saved"] is True and added["test"]["ok"] is True, added
-    assert any(str(key_file) in value for _, value in view.proposals[0].overview)
+    assert dict(view.proposals[0].overview)["Target"] == f"bigquery://test-proj/sales (key file {key_file})"
     tables = json.loads(tool_results(api.requests[2])[listing.id]["content"])
     assert "orders" in json.dumps(tables)
 

@@ -65,6 +65,8 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
     reply = agent_for(project, view).send(f"load the CSVs under {url} (access key id {ACCESS_KEY_ID})")
     assert reply.text.endswith("Loaded 3 rows into sales.")
 
+    target = dict(view.proposals[0].overview)["Target"]
+    assert target.startswith(f"s3://{s3.bucket}/exports/ (access key KBNB::"), target  # the id as a reference
     added = json.loads(list(tool_results(api.requests[2]).values())[0]["content"])
     assert added["saved"] is True and added["test"]["ok"] is True, added
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["exports"]

@@ -219,12 +219,9 @@ def add_connection(
 
     password = SecretRef.parse(password_reference, "password_reference") if password_reference else None
     kind, node, _ = parse_connection_url(url)
-    kind_of(kind).check_options(name, node, {"password": password, "access_key": access_key_id, "key_file": key_file})
-    target = kind_of(kind).target(node)
-    if access_key_id:
-        target += f" (access key {access_key_id})"
-    if key_file:
-        target += f" (key file {key_file})"
+    options = {k: v for k, v in {"password": password, "access_key": access_key_id, "key_file": key_file}.items() if v}
+    kind_of(kind).check_options(name, node, options)
+    target = kind_of(kind).describe(node, options)
     decision = ctx.view.confirm(
         Proposal("add_connection", f"Add connection {name}", "Save",
                  [("Name", name), ("Target", target), ("Password", str(password) if password else "none")]),

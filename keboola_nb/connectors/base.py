@@ -178,6 +178,10 @@ class ConnectionKind:
         """Where the connection points, for lists and cards (never a secret)."""
         return f"{self.name}://{node.get('user', '')}@{node.get('host')}:{node.get('port')}/{node.get('database')}"
 
+    def describe(self, node: dict[str, Any], options: dict[str, Any]) -> str:
+        """The target with what the connect options add, for the card a person confirms (never a secret)."""
+        return self.target(node)
+
     def secret(self, node: dict[str, Any]) -> str:
         """Where the secret lives (never its value)."""
         return describe_reference(node.get(self.secret_key))

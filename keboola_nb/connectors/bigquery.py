@@ -499,6 +499,9 @@ class BigQueryKind(ConnectionKind):
     def target(self, node: dict[str, Any]) -> str:
         return f"bigquery://{node.get('project')}/{node.get('dataset', '')}"
 
+    def describe(self, node: dict[str, Any], options: dict[str, Any]) -> str:
+        return f"{self.target(node)} (key file {options.get('key_file')})"
+
     def secret(self, node: dict[str, Any]) -> str:
         return describe_reference((node.get("service_account") or {}).get("#private_key"))
 

@@ -276,6 +276,11 @@ class S3Kind(ConnectionKind):
     def target(self, node: dict[str, Any]) -> str:
         return f"s3://{node.get('bucket')}/{node.get('prefix', '')}"
 
+    def describe(self, node: dict[str, Any], options: dict[str, Any]) -> str:
+        key = options.get("access_key")
+        login = f"access key {key}" if key else "the kernel's AWS credential chain"
+        return f"{self.target(node)} ({login})"
+
     def connector(self, name: str, node: dict[str, Any]) -> S3Connector:
         return S3Connector(name, node)
 
