@@ -77,8 +77,7 @@ def _components() -> Any:
 
     from . import components
 
-    return pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
-                         for c in components.every()])
+    return pd.DataFrame(components.listing()).drop(columns=["entries"])
 
 
 def _print(frame: Any, as_json: bool) -> None:

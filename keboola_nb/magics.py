@@ -280,8 +280,7 @@ class KeboolaMagics(Magics):
             return None
         import pandas as pd
 
-        return pd.DataFrame([{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind,
-                              "entries": c.entries} for c in components.every()])
+        return pd.DataFrame(components.listing())
 
     @magic_arguments()
     def cmd_configs(self, args: Any) -> Any:

@@ -130,11 +130,10 @@ def component_help(
     if component:
         found = [components.get(component)]
     elif connection:
-        kind = ctx.project.connections.get(connection).kind
-        found = [c for c in components.every() if c.connection_kind == kind]
+        found = components.of_kind(ctx.project.connections.get(connection).kind)
     else:
-        return [{"component": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind}
-                for c in components.every()]
+        return [{"component": c["id"], "type": c["type"], "label": c["label"], "connection_kind": c["connection_kind"]}
+                for c in components.listing()]
     helps = [{"component": c.id, "type": c.type, "label": c.label, "entries": c.entries, **c.help} for c in found]
     return helps[0] if component else helps
 

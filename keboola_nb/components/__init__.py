@@ -10,7 +10,7 @@ The protocol a component implements is `component.py`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KeboolaError, KeboolaNotice
 from ..plugins import Registry
@@ -48,9 +48,20 @@ def every() -> list["Component"]:
     return loaded
 
 
+def listing() -> list[dict[str, Any]]:
+    """One line per component: id, type, label, connection_kind, entries (what the faces list)."""
+    return [{"id": c.id, "type": c.type, "label": c.label, "connection_kind": c.connection_kind, "entries": c.entries}
+            for c in every()]
+
+
+def of_kind(kind: str) -> list["Component"]:
+    """The components that work with connections of `kind` (its extractor, its writer)."""
+    return [c for c in every() if c.connection_kind == kind]
+
+
 def for_connection(type: str, kind: str) -> "Component":
     """The component of `type` (extractor, writer) that works with connections of `kind`."""
-    found = [c for c in every() if c.type == type and c.connection_kind == kind]
+    found = [c for c in of_kind(kind) if c.type == type]
     if not found:
         kinds = sorted({str(c.connection_kind) for c in every() if c.type == type})
         raise KeboolaError(f"there is no {type} for connections of kind {kind!r}",
