@@ -19,11 +19,18 @@ if TYPE_CHECKING:
     from .components.component import Component, ProjectParts
     from .store.configs import ConfigStore
 
-# The summary's columns, per component type.
+# The summary's columns, per component type; the second and third say where a row reads and where it writes.
 SUMMARY_COLUMNS = {
     "extractor": ["row", "source", "output_table", "primary_key", "load"],
     "writer": ["row", "table", "target", "columns", "primary_key", "load", "changed_since"],
 }
+
+
+def routes(config: Configuration) -> list[tuple[str, str, str]]:
+    """(row, what it reads, where it writes) for every row of any configuration."""
+    component = components.get(config.component_id)
+    _, source, target, *_ = SUMMARY_COLUMNS[component.type]
+    return [(line["row"], line[source], line[target]) for line in component.summary(config)]
 
 
 class Builder:
@@ -47,14 +54,14 @@ class Builder:
               **options: Any) -> Configuration:
         """A configuration checked against the source (or storage) and by Keboola's rules, not saved."""
         check_name(name, self.type)
-        component = self.component_for(connection)
+        conn = self.project.connections.get(connection)
+        component = components.for_connection(self.type, conn.kind)
         given = {k: v for k, v in options.items() if v is not None}
         unknown = set(given) - set(component.options)
         if unknown:
             raise KeboolaError(f"{self.type} {name!r}: the {component.label} takes no {', '.join(sorted(unknown))}",
                                fix=f"it takes: {', '.join(component.options) or 'no options'}")
-        return component.build(self.project, name, self.project.connections.get(connection), list(tables),
-                               description=description, **given)
+        return component.build(self.project, name, conn, list(tables), description=description, **given)
 
     def create_from_yaml(self, name: str, text: str, *, replace: bool = False, actor: str = "user") -> Configuration:
         """A configuration from the YAML body of a `%%keboola extractor|writer NAME` cell."""
@@ -80,7 +87,7 @@ class Builder:
         if components.get(config.component_id).type != self.type:
             raise KeboolaError(f"{config.component_id} is not {'an' if self.type[0] in 'aeiou' else 'a'} {self.type}")
         check_name(config.name, self.type)
-        self.summary(config)  # checks every row by its component's rules
+        components.get(config.component_id).check(config)  # every row by its component's rules
         return config
 
     def summary(self, config: Configuration) -> "pd.DataFrame":

@@ -324,12 +324,11 @@ def run_configuration(
     rows: Annotated[list[str] | None, "only these rows (tables)"] = None,
 ) -> dict[str, Any]:
     """Run a configuration into storage (the user confirms first); returns the job with rows per table."""
-    from .. import components
+    from ..builder import routes
 
     config = ctx.project.configs.get(name)
     overview = [("Configuration", f"{config.name} ({config.component_id}, version {config.version})")]
-    lines = [(s["row"], f"{s.get('source', s.get('table'))} -> {s.get('output_table', s.get('target'))}")
-             for s in components.get(config.component_id).summary(config)]
+    lines = [(row, f"{source} -> {target}") for row, source, target in routes(config)]
     overview += [line for line in lines if not rows or line[0] in rows]
     decision = ctx.view.confirm(Proposal("run_configuration", f"Run {config.name}", "Run", overview), ctx.cancelled)
     if not decision.accepted:
