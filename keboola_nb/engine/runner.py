@@ -125,9 +125,15 @@ def select_rows(component: Runnable, config: "Configuration", wanted: list[str] 
     return chosen
 
 
+def error_line(error: Exception, text: str | None = None) -> str:
+    """The first line of an error's text (default: the error's own), secrets redacted; its type when it has none."""
+    text = text or str(error)
+    return redact(text).strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
 def explain_error(error: Exception, where: str, untouched: str) -> str:
     """A driver's error in one line: where it happened, its first line, and what was left as it was."""
-    text = redact(str(error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = error_line(error)
     if "interrupted" in text.lower():
         return f"{where} was stopped by the user. {untouched}"
     return f"{where} failed: {text}. {untouched}"

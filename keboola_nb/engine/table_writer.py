@@ -19,12 +19,11 @@ from ..storage.ids import TableId
 from ..storage.storage import TIMESTAMP_COLUMN, q, qualified
 from ..store.secrets import redact
 from .progress import Progress
+from .runner import Run, error_line
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-    from .runner import Run
 
 
 # How a target that died mid-write shows up in the drivers' errors.
@@ -34,7 +33,7 @@ BATCH_ROWS = 100_000
 STATE_KEY = "lastImportWritten"  # the newest storage import time a row has written (changed_since: adaptive)
 
 
-def write_tables(run: "Run", target: "Target", rows: list[tuple[str, str, Any]]) -> None:
+def write_tables(run: Run, target: "Target", rows: list[tuple[str, str, Any]]) -> None:
     """Write each row's storage table into `target`, all in one target transaction; the changed_since state
     of each row is handed to the run, which saves it only after the transaction has committed."""
     run.note(f"writing {len(rows)} table(s) to {target.label} schema {target.schema}")
@@ -143,7 +142,7 @@ def explain_write_error(error: Exception, where: str, untouched: str) -> str:
     a missing privilege."""
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None)
-    text = redact(primary or str(error)).strip().splitlines()[0] if (primary or str(error)).strip() else type(error).__name__
+    text = error_line(error, primary)
     context = redact(getattr(diag, "context", None) or "").strip().splitlines()
     detail = redact(getattr(diag, "message_detail", None) or "").strip()
     low = str(error).lower()

@@ -10,8 +10,7 @@ from typing import Any
 
 from ...connectors import ExtractSpec, open_connector
 from ...connectors.base import DatabaseConnector
-from ...engine.runner import Run, explain_error
-from ...store.secrets import redact
+from ...engine.runner import Run, error_line, explain_error
 from .model import DbRow
 
 # How a source that died or cancelled us mid-read shows up in the postgres scanner's and connectorx's errors.
@@ -61,7 +60,7 @@ def _spec(params: DbRow, state: dict[str, Any]) -> ExtractSpec:
 
 def explain(error: Exception, where: str, untouched: str) -> str:
     """A source that died or cancelled the read is named as such: running again is the fix."""
-    text = redact(str(error)).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = error_line(error)
     if "interrupted" not in text.lower() and any(marker in text.lower() for marker in _LOST_SOURCE):
         return (f"{where} failed: the source closed the connection or cancelled the query mid-extract ({text}). "
                 f"{untouched} Run it again when the source is back.")
