@@ -38,8 +38,7 @@ class BigQueryWriter(Component):
     check = staticmethod(check_rows)
     summary = staticmethod(summary)
 
-    def explain(self, error: Exception, where: str, untouched: str) -> str:
-        return explain_write_error(error, where, untouched)
+    explain = staticmethod(explain_write_error)
 
     def enabled(self, params: Any) -> bool:
         return bool(params.export)

@@ -45,11 +45,8 @@ class DbExtractor(Component):
               description: str = "", **options: Any) -> "Configuration":
         return build(self.id, self.fetching_types, name, connection, entries, description)
 
-    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
-        return check_rows(config)  # type: ignore[return-value]
-
-    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        return summarize(config)
+    check = staticmethod(check_rows)
+    summary = staticmethod(summarize)
 
     def enabled(self, params: "DbRow") -> bool:
         return params.enabled
@@ -57,8 +54,7 @@ class DbExtractor(Component):
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
         extract(run, rows, str(self.connection_kind))
 
-    def explain(self, error: Exception, where: str, untouched: str) -> str:
-        return explain(error, where, untouched)
+    explain = staticmethod(explain)
 
 
 class PostgresExtractor(DbExtractor):
