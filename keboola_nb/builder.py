@@ -70,7 +70,7 @@ class Builder:
                                       "(%keboola components ID shows an example)")
         if "connection" not in data:
             raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
-        spec = self.component_for(str(data["connection"])).parse_shorthand(text, name)
+        spec = self.component_for(str(data["connection"])).parse_shorthand(data, name)
         return self.create(name, spec.pop("connection"), spec.pop("entries"), replace=replace, actor=actor, **spec)
 
     def save(self, config: Configuration, *, replace: bool = False, actor: str = "user") -> Configuration:

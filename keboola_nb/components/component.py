@@ -35,17 +35,16 @@ class Component:
     label: ClassVar[str]  # e.g. "PostgreSQL extractor"
     connection_kind: ClassVar[str | None] = None  # the kind of connection it reads from or writes to
     entries: ClassVar[str] = "tables"  # the shorthand key that lists its entries (tables, files, queries)
-    entry_example: ClassVar[str] = "- table: schema.table"  # how an entry starts, for a hint in an error
     options: ClassVar[tuple[str, ...]] = ()  # further shorthand keys its build takes, e.g. schema, prefix
     help: ClassVar[dict[str, Any]] = {}  # what the assistant reads through component_help: rules, an example
     untouched: ClassVar[str] = "Storage and state were left as they were."  # what a failed run leaves alone
 
     # building ----------------------------------------------------------------------------------------
-    def parse_shorthand(self, text: str, name: str) -> dict[str, Any]:
-        """The YAML body of `%%keboola extractor|writer NAME` -> the keyword arguments of `build`:
-        connection, entries, description and the component's options."""
-        data = load_shorthand(text, f"{self.type} {name!r}", {"connection", "description", self.entries, *self.options},
-                              f"indent the entries under '{self.entries}:' with '{self.entry_example}'", self.entries)
+    def parse_shorthand(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        """The body of `%%keboola extractor|writer NAME` (its YAML mapping, with a connection) -> the keyword
+        arguments of `build`: connection, entries, description and the component's options."""
+        data = load_shorthand(data, f"{self.type} {name!r}", {"connection", "description", self.entries, *self.options},
+                              self.entries)
         return {"connection": data["connection"], "entries": data[self.entries],
                 "description": data.get("description", ""), **{k: data[k] for k in self.options if k in data}}
 

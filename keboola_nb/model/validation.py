@@ -54,20 +54,21 @@ def check_row_keys(row_configuration: dict[str, Any], where: str) -> None:
                            fix="a row holds parameters, storage, processors and runtime only")
 
 
-def load_shorthand(text: str, where: str, keys: set[str], yaml_fix: str, entries: str = "tables") -> dict[str, Any]:
-    """The YAML body of a `%%keboola extractor/writer NAME` cell: a mapping of `keys` with a connection and a
-    non-empty list under `entries`."""
-    data = read_yaml(text, where, yaml_fix)
-    unknown = set(data) - keys
-    if unknown:
-        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                           fix=f"allowed keys: {', '.join(sorted(keys))}")
-    if "connection" not in data:
-        raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
+def load_shorthand(data: dict[str, Any], where: str, keys: set[str], entries: str = "tables") -> dict[str, Any]:
+    """The body of a `%%keboola extractor/writer NAME` cell (a mapping with a connection, read by the builder):
+    only `keys`, and a non-empty list under `entries`."""
+    refuse_unknown_keys(data, where, keys)
     listed = data.get(entries)
     if not isinstance(listed, list) or not listed:
         raise KeboolaError(f"{where}: '{entries}' must be a list with at least one entry")
     return data
+
+
+def refuse_unknown_keys(data: dict[str, Any], where: str, keys: set[str]) -> None:
+    unknown = set(data) - keys
+    if unknown:
+        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
+                           fix=f"allowed keys: {', '.join(sorted(keys))}")
 
 
 def read_yaml(text: str, where: str, yaml_fix: str) -> dict[str, Any]:

@@ -32,8 +32,8 @@ class BigQueryExtractor(Component):
                                 "name": "daily_sales", "primary_key": ["day"]}]},
     }
 
-    def parse_shorthand(self, text: str, name: str) -> dict[str, Any]:
-        return parse_shorthand(text, name)
+    def parse_shorthand(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        return parse_shorthand(data, name)
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", **options: Any) -> "Configuration":

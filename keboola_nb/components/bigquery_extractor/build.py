@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import KeboolaError
 from ...model.configuration import ConfigRow, Configuration, new_id
-from ...model.validation import read_yaml
+from ...model.validation import refuse_unknown_keys
 from ...storage.ids import safe_name
 from .model import (
     COMPONENT_ID,
@@ -34,16 +34,10 @@ if TYPE_CHECKING:
     from ...connectors.bigquery import BigQueryConnector
 
 
-def parse_shorthand(text: str, name: str) -> dict[str, Any]:
+def parse_shorthand(data: dict[str, Any], name: str) -> dict[str, Any]:
     """`queries:` and/or `tables:` -> one list of entries (a query entry has `query`, a table entry `table`)."""
     where = f"extractor {name!r}"
-    data = read_yaml(text, where, "list entries under 'queries:' (query, name) or 'tables:' (table)")
-    unknown = set(data) - {"connection", "queries", "tables", "description"}
-    if unknown:
-        raise KeboolaError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}",
-                           fix="allowed keys: connection, description, queries, tables")
-    if "connection" not in data:
-        raise KeboolaError(f"{where}: 'connection' is missing", fix="add 'connection: <name>'")
+    refuse_unknown_keys(data, where, {"connection", "queries", "tables", "description"})
     entries = [*(data.get("queries") or []), *(data.get("tables") or [])]
     if not entries:
         raise KeboolaError(f"{where}: 'queries' or 'tables' must list at least one entry")

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 class BigQueryWriter(Component):
     id = "keboola.wr-google-bigquery-v2"
     type = "writer"
-    entry_example = "- table: in.c-bucket.table"
     label = "Google BigQuery writer"
     connection_kind = "bigquery"
     options = ("schema",)  # the dataset

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 class DbWriter(Component):
     type = "writer"
-    entry_example = "- table: in.c-bucket.table"
     options = ("schema",)
     untouched = "The target and the writer's state were left as they were."
     database: ClassVar[str]  # the database's name in messages

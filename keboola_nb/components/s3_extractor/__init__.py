@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 class S3Extractor(Component):
     id = "keboola.ex-aws-s3"
     type = "extractor"
-    entry_example = "- key: exports/*.csv"
     label = "AWS S3 extractor"
     connection_kind = "s3"
     entries = "files"

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 class S3Writer(Component):
     id = "keboola.wr-aws-s3"
     type = "writer"
-    entry_example = "- table: in.c-bucket.table"
     label = "AWS S3 writer"
     connection_kind = "s3"
     options = ("prefix",)
