@@ -3,6 +3,7 @@
     keboola-nb run shop-orders              # runs it; exit code 1 when the job fails
     keboola-nb configs | jobs | storage     # what the project holds
     keboola-nb components                   # the components it can build and run (plug-ins too)
+    keboola-nb link 1234 connection.keboola.com --branch 5678   # for kbc push; no arguments: show the link
     keboola-nb --project path/to/project ...
 
 The same core API as the magics; output is plain text (or JSON with --json).
@@ -29,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     jobs.add_argument("--limit", type=int, default=20)
     commands.add_parser("storage", help="tables in storage")
     commands.add_parser("components", help="the Keboola components this installation can build and run")
+    link = commands.add_parser("link", help="link the project to Keboola for kbc push (no arguments: show the link "
+                                            "and the vault variables it needs)")
+    link.add_argument("project_id", nargs="?", type=int, help="the Keboola project's id")
+    link.add_argument("api_host", nargs="?", help="its stack's API host, e.g. connection.keboola.com")
+    link.add_argument("--branch", type=int, metavar="ID", help="the id of the branch to push to")
+    link.add_argument("--from", dest="from_folder", metavar="PATH", help="read all three from a kbc checkout")
     return parser
 
 
@@ -60,7 +67,16 @@ def _run(project: Any, args: argparse.Namespace) -> int:
         else:
             print(repr(job))
         return 0 if job.status == "success" else 1
-    if args.command == "configs":
+    if args.command == "link":
+        if args.project_id is not None or args.from_folder:
+            print(f"linked to Keboola {project.link(args.project_id, args.api_host, args.branch, from_folder=args.from_folder, actor='cli')}")
+        else:
+            print(project.status())
+        frame = project.vault()
+        if not len(frame):
+            return 0
+        print("vault variables the Keboola project needs:")
+    elif args.command == "configs":
         from .ui.display import configs_frame
 
         frame = configs_frame(project.configs.list())

@@ -98,6 +98,26 @@ class KeboolaMagics(Magics):
         return _project
 
     @magic_arguments()
+    @argument("project_id", nargs="?", type=int, help="the Keboola project's id")
+    @argument("api_host", nargs="?", help="its stack's API host, e.g. connection.keboola.com")
+    @argument("--branch", type=int, metavar="ID", help="the id of the branch to push to (the default branch's)")
+    @argument("--from", dest="from_folder", metavar="PATH", help="read all three from a kbc checkout (kbc init / pull)")
+    def cmd_link(self, args: Any) -> Any:
+        """Link the project to Keboola for `kbc push`; without arguments, say where it is linked and which vault
+        variables the Keboola project needs."""
+        project = session_project()
+        if args.project_id is not None or args.from_folder:
+            link = project.link(args.project_id, args.api_host, args.branch, from_folder=args.from_folder)
+            print(f"linked to Keboola {link}")
+        else:
+            print(project.status())
+        vault = project.vault()
+        if len(vault):
+            print("The Keboola project's vault needs these variables (Project settings > Vault), the same names:")
+            return vault
+        return None
+
+    @magic_arguments()
     def cmd_demo(self, args: Any) -> Any:
         """Start the embedded demo PostgreSQL (a small shop) and add the connection `demo`."""
         from . import demo
@@ -133,13 +153,13 @@ class KeboolaMagics(Magics):
             raise UsageError(f"{args.access_key_env} is not set in this kernel; set it to the access key id first")
         secret_env = args.secret_env or args.password_env
         if secret_env:
-            password = SecretRef("env", secret_env)
+            password = SecretRef(secret_env)
             if secret_env not in os.environ:
                 print(f"note: {secret_env} is not set in this kernel yet; set it before testing the connection")
         elif args.ask_password:
             typed = getpass.getpass(f"password for {args.name}: ")
             password = store_secret(f"{args.name}-password", typed, "keyring" if args.keyring else "file")
-        private_key = SecretRef("env", args.private_key_env) if args.private_key_env else None
+        private_key = SecretRef(args.private_key_env) if args.private_key_env else None
         connection = session_project().connections.add(args.name, args.url, password=password, access_key=access_key,
                                                        private_key=private_key, role_arn=args.role_arn,
                                                        key_file=args.key_file,

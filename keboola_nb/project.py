@@ -22,9 +22,13 @@ from .errors import KeboolaError
 from .storage.storage import Storage
 from .store.audit import AuditLog
 from .store.configs import ConfigStore
-from .store.layout import Layout
+from .store import upgrade
+from .store.files import locked, read_json
+from .store.layout import Layout, Link
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .ai.conversations import ConversationStore
     from .engine.progress import Progress
     from .model.configuration import Configuration
@@ -37,7 +41,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.local = root / LOCAL_DIR
-        lock = self.local / "project.lock"
+        self.lock = lock = self.local / "project.lock"
         self.layout = Layout(root, folder_of=lambda component_id: components.get(component_id).type)
         self.audit = AuditLog(self.local / "audit.jsonl")
         self.configs = ConfigStore(self.layout, self.local, self.audit)
@@ -63,8 +67,63 @@ class Project:
                     fix="choose an empty or new folder for the project",
                 )
         project = cls(root)
-        project.layout.init()
+        with locked(project.lock, "the project"):
+            if upgrade.needed(project.local):  # once: a folder an earlier version or kbc wrote, or a new one
+                if manifest.exists():
+                    upgrade.upgrade(root, project.local, project.layout.branch_dir)
+                upgrade.mark(project.local)
+            project.layout.init()
         return project
+
+    # the Keboola project it pushes to ------------------------------------------------------------
+    @property
+    def linked(self) -> Link | None:
+        """The Keboola project, API host and branch `kbc push` takes this folder to; None until linked."""
+        return self.layout.link()
+
+    def link(self, project_id: int | None = None, api_host: str | None = None, branch_id: int | None = None, *,
+             from_folder: str | os.PathLike[str] | None = None, actor: str = "user") -> Link:
+        """Link the folder to a Keboola project: its id, API host (e.g. connection.keboola.com) and the id of the
+        branch to push to, given or read from a kbc checkout's `.keboola/manifest.json` (`from_folder`)."""
+        if from_folder is not None:
+            project_id, api_host, branch_id = _read_link(Path(from_folder).expanduser())
+        if project_id is None or not api_host or branch_id is None:
+            raise KeboolaError("linking needs the project id, the API host and the branch id",
+                               fix="e.g. %keboola link 1234 connection.keboola.com --branch 5678, or "
+                                   "%keboola link --from PATH of a folder made by kbc init")
+        with locked(self.lock, "the project"):
+            self.layout.set_link(Link(int(project_id), api_host, int(branch_id)))
+        link = self.layout.link()
+        assert link is not None
+        self.audit.record("link", f"project/{link.project_id}", actor=actor, api_host=link.api_host,
+                          branch_id=link.branch_id)
+        return link
+
+    def vault(self) -> "pd.DataFrame":
+        """The vault variables the project's configurations and connections need, where each is used and where
+        its value is kept here. In Keboola, the project's vault must hold each under the same name."""
+        import pandas as pd
+
+        from .store.secrets import SecretRef, vault_references
+
+        used: dict[str, list[str]] = {}
+        for config in self.configs.list():
+            for name in vault_references(config.to_json()):
+                used.setdefault(name, []).append(config.name)
+        for connection in self.connections.names():
+            for name in vault_references(self.connections.get(connection).db):
+                used.setdefault(name, []).append(f"connection {connection}")
+        rows = [{"variable": name, "used_by": ", ".join(dict.fromkeys(where)),
+                 "here": SecretRef(name).where() or "not set"} for name, where in sorted(used.items())]
+        return pd.DataFrame(rows, columns=["variable", "used_by", "here"])
+
+    def status(self) -> str:
+        """What `kbc push` would take where, in a sentence or two."""
+        link = self.linked
+        if link is None:
+            return ("not linked to a Keboola project: kbc push needs the project id, API host and branch id. "
+                    "Link it with %keboola link PROJECT_ID API_HOST --branch BRANCH_ID (or --from a kbc checkout).")
+        return f"linked to Keboola {link}: kbc push takes {self.layout.branch_dir.name}/ there."
 
     def run(
         self,
@@ -93,4 +152,23 @@ class Project:
         self.connections.close()
 
     def __repr__(self) -> str:
-        return f"<Project {self.root}>"
+        link = self.linked
+        return f"<Project {self.root} {'linked to ' + str(link) if link else 'not linked to Keboola'}>"
+
+
+def _read_link(folder: Path) -> tuple[int, str, int]:
+    """Project id, API host and default branch id from a kbc checkout (or its manifest file)."""
+    manifest_path = folder if folder.is_file() else folder / ".keboola" / "manifest.json"
+    manifest = read_json(manifest_path)
+    project = (manifest or {}).get("project") or {}
+    if not project.get("id") or not project.get("apiHost"):
+        raise KeboolaError(f"{manifest_path} holds no linked Keboola project",
+                           fix="point --from at a folder made by kbc init or kbc pull")
+    root = manifest_path.parent.parent
+    branches = manifest.get("branches") or []
+    default = next((b for b in branches
+                    if (read_json(root / str(b.get("path", "")) / "meta.json", default={}) or {}).get("isDefault")),
+                   next((b for b in branches if b.get("path") == "main"), None))
+    if default is None or not default.get("id"):
+        raise KeboolaError(f"{manifest_path} names no default branch", fix="run kbc pull in that folder first")
+    return int(project["id"]), str(project["apiHost"]), int(default["id"])

@@ -5,6 +5,7 @@ what the model was sent, and what happened in the project."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -136,12 +137,12 @@ def test_secret_typed_in_the_chat_never_reaches_the_model(project, pg, api):
     agent.send(f"connect to {url} and also the admin password is {SUPERUSER_PASSWORD}")
     sent = sent_text(api)
     assert ETL_PASSWORD not in sent and SUPERUSER_PASSWORD not in sent
-    assert sent.count("KBNB::file::") == 2
+    assert sent.count("{{ vault.") == 2
     assert len(view.of("notice")) == 2
     assert ETL_PASSWORD not in json.dumps(view.events) and SUPERUSER_PASSWORD not in json.dumps(view.events)
     from keboola_nb.store.secrets import resolve
 
-    refs = [w.strip(").,") for w in view.of("user")[0].split() if w.startswith("KBNB::")]
+    refs = re.findall(r"\{\{ vault\.\w+ \}\}", view.of("user")[0])
     assert sorted(resolve(r) for r in refs) == sorted([ETL_PASSWORD, SUPERUSER_PASSWORD])
     assert not scan_for_canaries(project.root)  # conversation store included
 

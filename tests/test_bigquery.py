@@ -28,7 +28,7 @@ def test_connection_keeps_keboola_service_account_with_private_key_as_reference(
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["gbq"]
     account = stored["bigquery"]["service_account"]
     assert stored["kind"] == "bigquery" and stored["bigquery"]["location"] == "US"
-    assert account["#private_key"] == "KBNB::env::GBQ_KEY" and "private_key" not in account
+    assert account["#private_key"] == "{{ vault.GBQ_KEY }}" and "private_key" not in account
     assert account["client_email"] == KEY["client_email"] and account["project_id"] == "test-proj"
     assert gbq.target() == "bigquery://test-proj/sales" and "GBQ_KEY" in gbq.secret()
     diagnosis = gbq.test()
@@ -44,7 +44,7 @@ def test_key_file_is_moved_to_a_local_secret_file(project, bq_env, tmp_path):
     conn = project.connections.add("fromfile", "bigquery://test-proj/sales?location=EU",
                                    service_account=service_account_node("fromfile", key_file=str(key_file)))
     assert conn.db["location"] == "EU"
-    assert conn.db["service_account"]["#private_key"].startswith("KBNB::file::fromfile-private-key-")
+    assert conn.db["service_account"]["#private_key"].startswith("{{ vault.fromfile_private_key_")
     assert conn.test().ok
     assert scan_for_canaries(project.root) == [] and CANARY not in (project.root / ".keboola" / "connections.json").read_text()
 
@@ -65,7 +65,7 @@ def test_diagnoses_bad_key_unknown_dataset_unreachable_endpoint_missing_secret(p
     noproject = project.connections.add("noproject", "bigquery://other-proj/sales", service_account=account)
     assert noproject.test().problem == "missing_database"
     unset = project.connections.add("unset", "bigquery://test-proj/sales",
-                                    service_account={**account, "#private_key": "KBNB::env::UNSET_GBQ_KEY"})
+                                    service_account={**account, "#private_key": "{{ vault.UNSET_GBQ_KEY }}"})
     diagnosis = unset.test()
     assert diagnosis.problem == "secret" and "UNSET_GBQ_KEY" in diagnosis.message
     from servers import free_port
@@ -109,7 +109,7 @@ queries:
 """)
     root = config.configuration["parameters"]
     assert config.component_id == "keboola.ex-google-bigquery-v2"
-    assert root["google"] == {"location": "US"} and root["service_account"]["#private_key"] == "KBNB::env::GBQ_KEY"
+    assert root["google"] == {"location": "US"} and root["service_account"]["#private_key"] == "{{ vault.GBQ_KEY }}"
     by_name = {r.name: r.configuration["parameters"]["query"] for r in config.rows}
     assert by_name["orders"] == {"query": "SELECT * FROM `test-proj.sales.orders`", "tableName": "orders",
                                  "incremental": False, "primaryKey": ["id"], "useLegacySql": False}

@@ -48,7 +48,7 @@ def test_full_load_creates_table_with_mapped_types_and_replaces_it(project, dwh)
     config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n")
     params = config.configuration["parameters"]
     assert config.component_id == "keboola.wr-google-bigquery-v2"
-    assert params["dataset"] == dwh.db["dataset"] and params["service_account"]["#private_key"] == "KBNB::env::GBQ_KEY"
+    assert params["dataset"] == dwh.db["dataset"] and params["service_account"]["#private_key"] == "{{ vault.GBQ_KEY }}"
     table = config.rows[0].configuration["parameters"]["tables"][0]
     assert {i["name"]: i["type"] for i in table["items"]} == {
         "id": "INT64", "amount": "NUMERIC", "note": "STRING", "flag": "BOOL", "day": "DATE", "updated_at": "TIMESTAMP"}

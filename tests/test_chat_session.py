@@ -139,7 +139,7 @@ def test_masked_secret_field_returns_only_a_reference(project, api):
     session.on_secret(field["id"], ETL_PASSWORD)
     wait_for(lambda: idle(session))
     stored = session.panel.get(field["id"])
-    assert stored["state"] == "stored" and stored["reference"].startswith("KBNB::file::shop-password")
+    assert stored["state"] == "stored" and stored["reference"].startswith("{{ vault.shop_password_")
     result = api.requests[1]["messages"][-1]["content"][0]
     assert stored["reference"] in result["content"] and ETL_PASSWORD not in json.dumps(api.requests)
     assert ETL_PASSWORD not in json.dumps(session.panel.items)  # saved in the notebook

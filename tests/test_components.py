@@ -129,8 +129,8 @@ def test_connections_of_a_kind_not_installed_here_still_list_and_remove(project)
 def test_a_kind_describes_its_target_for_the_card_a_person_confirms():
     s3 = connectors.kind("s3")
     assert s3.describe({"bucket": "b", "prefix": "in/"}, {}) == "s3://b/in/ (the kernel's AWS credential chain)"
-    keyed = s3.describe({"bucket": "b", "prefix": ""}, {"access_key": "KBNB::env::AK"})
-    assert keyed == "s3://b/ (access key KBNB::env::AK)"
+    keyed = s3.describe({"bucket": "b", "prefix": ""}, {"access_key": "{{ vault.AK }}"})
+    assert keyed == "s3://b/ (access key {{ vault.AK }})"
     postgres = connectors.kind("postgresql")
     node, _ = postgres.parse_url("postgresql://etl@db:5433/shop")
     assert postgres.describe(node, {}) == "postgresql://etl@db:5433/shop"

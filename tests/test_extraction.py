@@ -18,7 +18,7 @@ def test_extractor_config_is_keboola_json_in_cli_layout(project, shop):
     )
     folder = project.root / "main" / "extractor" / "keboola.ex-db-pgsql" / "shop-orders"
     root = json.loads((folder / "config.json").read_text())
-    assert root["parameters"]["db"]["#password"] == "KBNB::env::SHOP_PG_PASSWORD"
+    assert root["parameters"]["db"]["#password"] == "{{ vault.SHOP_PG_PASSWORD }}"
     assert root["parameters"]["db"]["user"] == "etl"
     row = json.loads((folder / "rows" / "orders" / "config.json").read_text())["parameters"]
     assert row["table"] == {"schema": "public", "tableName": "orders"}

@@ -23,7 +23,7 @@ tables:
     assert config.component_id == "keboola.ex-db-mysql"
     folder = project.root / "main" / "extractor" / "keboola.ex-db-mysql" / "my-orders"
     db = json.loads((folder / "config.json").read_text())["parameters"]["db"]
-    assert db["#password"] == "KBNB::env::SHOP_MY_PASSWORD"
+    assert db["#password"] == "{{ vault.SHOP_MY_PASSWORD }}"
     assert db["database"] == "shop" and db["user"] == "etl" and db["port"] == myshop.db["port"]
     orders = json.loads((folder / "rows" / "orders" / "config.json").read_text())["parameters"]
     assert orders["table"] == {"schema": "shop", "tableName": "orders"}  # MySQL: the database is the schema

@@ -55,7 +55,7 @@ tables:
     folder = project.root.joinpath(*FOLDER, "to-my")
     db = json.loads((folder / "config.json").read_text())["parameters"]["db"]
     assert db == {"driver": "mysql", "host": "127.0.0.1", "port": mydwh.db["port"], "database": "dwh",
-                  "user": "etl", "#password": "KBNB::env::SHOP_MY_PASSWORD"}  # no schema: the database is it
+                  "user": "etl", "#password": "{{ vault.SHOP_MY_PASSWORD }}"}  # no schema: the database is it
     params = json.loads((folder / "rows" / "orders" / "config.json").read_text())["parameters"]
     assert [(i["name"], i["type"], i["size"], i["nullable"]) for i in params["items"]] == [
         ("id", "int", "", False), ("amount", "decimal", "12,2", True), ("status", "longtext", "", True),

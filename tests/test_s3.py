@@ -52,7 +52,7 @@ def exports(project, s3):  # type: ignore[no-untyped-def]
 def test_connection_file_keeps_s3_node_and_secret_reference(project, s3, exports):
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["exports"]
     assert stored == {"kind": "s3", "s3": {"bucket": s3.bucket, "prefix": "exports/", "loginType": "credentials",
-                                           "accessKeyId": "test", "#secretAccessKey": "KBNB::env::SK"}}
+                                           "accessKeyId": "test", "#secretAccessKey": "{{ vault.SK }}"}}
     assert exports.target() == f"s3://{s3.bucket}/exports/"
     assert "SK" in exports.secret()
     assert exports.test().ok
@@ -186,7 +186,7 @@ def test_shorthand_becomes_keboola_config(project, s3, exports):
     config = project.extractors.create_from_yaml("sales", SHORTHAND)
     folder = project.root / "main" / "extractor" / "keboola.ex-aws-s3" / "sales"
     root = json.loads((folder / "config.json").read_text())["parameters"]
-    assert root == {"loginType": "credentials", "accessKeyId": "test", "#secretAccessKey": "KBNB::env::SK"}
+    assert root == {"loginType": "credentials", "accessKeyId": "test", "#secretAccessKey": "{{ vault.SK }}"}
     row = json.loads((folder / "rows" / "city-sales" / "config.json").read_text())
     assert row["parameters"] == {"bucket": s3.bucket, "key": "exports/2024/*.csv", "includeSubfolders": False,
                                  "newFilesOnly": True, "limit": 0}

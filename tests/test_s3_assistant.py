@@ -4,6 +4,7 @@ s3://bucket/exports/" from the secret field to the loaded table, and a writer to
 from __future__ import annotations
 
 import json
+import re
 
 from assistant_view import RecordingView
 from standin import StandIn, Text, ToolUse, Turn
@@ -48,9 +49,9 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
             return Turn([Text("I need the secret access key."), ask])
         if step == 2:
             ref = json.loads(tool_results(request)[ask.id]["content"])["reference"]
-            key_ref = next(w for w in json.dumps(api.requests[0]["messages"]).replace('"', " ").split()
-                           if w.startswith("KBNB::"))  # the access key id, as the guard replaced it
-            return Turn([ToolUse("add_connection", {"name": "exports", "url": url, "access_key_id": key_ref.strip(".,"),
+            # the access key id, as the guard replaced it
+            key_ref = re.search(r"\{\{ vault\.\w+ \}\}", json.dumps(api.requests[0]["messages"])).group(0)
+            return Turn([ToolUse("add_connection", {"name": "exports", "url": url, "access_key_id": key_ref,
                                                     "password_reference": ref})])
         if step == 3:
             return Turn([listing, preview])
@@ -66,12 +67,12 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
     assert reply.text.endswith("Loaded 3 rows into sales.")
 
     target = dict(view.proposals[0].overview)["Target"]
-    assert target.startswith(f"s3://{s3.bucket}/exports/ (access key KBNB::"), target  # the id as a reference
+    assert target.startswith(f"s3://{s3.bucket}/exports/ (access key {{ vault."), target  # the id as a reference
     added = json.loads(list(tool_results(api.requests[2]).values())[0]["content"])
     assert added["saved"] is True and added["test"]["ok"] is True, added
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["exports"]
-    assert stored["kind"] == "s3" and stored["s3"]["#secretAccessKey"].startswith("KBNB::file::")
-    assert stored["s3"]["accessKeyId"].startswith("KBNB::")  # the id the guard caught stays a reference
+    assert stored["kind"] == "s3" and stored["s3"]["#secretAccessKey"].startswith("{{ vault.")
+    assert stored["s3"]["accessKeyId"].startswith("{{ vault.")  # the id the guard caught stays a reference
 
     results = tool_results(api.requests[3])
     keys = [row[0] for row in json.loads(results[listing.id]["content"])["rows"]]

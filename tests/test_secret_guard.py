@@ -52,7 +52,7 @@ UNTOUCHED = [
     "password: <your password>",
     "see https://host:8080/a?mail=me@example.com",
     "Password:\nUsername: bob",
-    "the password is already KBNB::file::shop-password-abc123",
+    "the password is already {{ vault.shop_password_abc123 }}",
 ]
 
 

@@ -44,11 +44,11 @@ def test_url_becomes_a_keboola_snowflake_db_node(project, monkeypatch):
                                    password=kb.secret("SF_PASSWORD"))
     assert conn.db == {"host": "xy12345.eu-central-1.snowflakecomputing.com", "port": 443, "database": "SHOP",
                        "schema": "SALES", "warehouse": "WH", "roleName": "LOADER", "user": "etl",
-                       "#password": "KBNB::env::SF_PASSWORD"}
+                       "#password": "{{ vault.SF_PASSWORD }}"}
     assert conn.connector().params()["account"] == "xy12345.eu-central-1"
     with pytest.warns(UserWarning, match="moved to a local secret file"):
         typed = project.connections.add("typed", f"snowflake://etl:{SF_PASSWORD}@acct/DB/PUBLIC")
-    assert typed.db["#password"].startswith("KBNB::file::") and canaries(project.root) == []
+    assert typed.db["#password"].startswith("{{ vault.") and canaries(project.root) == []
     with pytest.raises(KeboolaError, match="snowflake://user@account/DATABASE/SCHEMA"):
         project.connections.add("bad", "snowflake://etl@acct/ONLY_DB")
     with pytest.raises(KeboolaError, match="needs \\?account=NAME"):
@@ -85,7 +85,7 @@ def test_diagnosis_names_what_is_wrong(project, snow, sf, monkeypatch):
 def test_key_pair_login_keeps_only_a_reference(project, snow, monkeypatch):
     monkeypatch.setenv("SF_KEY", snow.private_pem)
     conn = project.connections.add("keyed", snow.url("keyuser", "SHOP", "SALES"), private_key=kb.secret("SF_KEY"))
-    assert conn.db["#privateKey"] == "KBNB::env::SF_KEY" and "#password" not in conn.db
+    assert conn.db["#privateKey"] == "{{ vault.SF_KEY }}" and "#password" not in conn.db
     assert conn.secret() == "environment variable SF_KEY"
     assert conn.test().ok
     from cryptography.hazmat.primitives import serialization
@@ -165,7 +165,7 @@ def test_extractor_config_is_keboola_json(project, sf):
     folder = project.root / "main" / "extractor" / "keboola.ex-db-snowflake" / "cfg"
     root = json.loads((folder / "config.json").read_text())
     assert root["parameters"]["db"]["warehouse"] == WAREHOUSE and root["parameters"]["db"]["schema"] == "SALES"
-    assert root["parameters"]["db"]["#password"] == "KBNB::env::SF_PASSWORD"
+    assert root["parameters"]["db"]["#password"] == "{{ vault.SF_PASSWORD }}"
     row = config.rows[0].configuration["parameters"]
     assert row["table"] == {"schema": "SALES", "tableName": "ORDERS"} and row["primaryKey"] == ["ID"]
     assert canaries(project.root) == []

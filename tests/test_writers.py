@@ -58,7 +58,7 @@ tables:
     root = json.loads((folder / "config.json").read_text())
     assert root["parameters"]["db"] == {"driver": "pgsql", "host": "127.0.0.1", "port": dwh.db["port"],
                                         "database": "dwh", "schema": "public", "user": "etl",
-                                        "#password": "KBNB::env::SHOP_PG_PASSWORD"}
+                                        "#password": "{{ vault.SHOP_PG_PASSWORD }}"}
     row = json.loads((folder / "rows" / "shop-orders" / "config.json").read_text())
     params = row["parameters"]
     assert params["tableId"] == "in.c-shop.orders" and params["dbName"] == "shop_orders"

@@ -40,7 +40,7 @@ _KEY_SHAPES = re.compile(
     re.DOTALL,
 )
 # A reference, a mask or a template (<password>, ${PW}): nothing to hide.
-_STAND_IN = re.compile(r"KBNB::|\*\*\*|[<{$]")
+_STAND_IN = re.compile(r"\*\*\*|[<{$]")
 # An environment variable's name (PG_PASS), code (os.environ[...], getpass()) or a path (pwd: /home/me).
 _NOT_SECRET = re.compile(r"[A-Z]+(?:_[A-Z0-9]+)*$|[A-Za-z_][\w.]*[(\[]|[/~]|\./")
 # Words that say something about a secret rather than being one ("the password is incorrect"), and the

@@ -177,7 +177,7 @@ def ask_for_secret(
     label: Annotated[str, "short name for the secret, e.g. shop-password"],
     prompt: Annotated[str, "what to type, e.g. 'Password of etl@db:5432/shop'"],
 ) -> dict[str, Any]:
-    """Show the user a masked field for a password or key; you get back only its reference (KBNB::...)."""
+    """Show the user a masked field for a password or key; you get back only its reference ({{ vault.NAME }})."""
     reference = ctx.view.secret(label, prompt, ctx.cancelled)
     if reference is None:
         return {"stored": False, "summary": "the user did not enter it"}
@@ -205,9 +205,9 @@ def add_connection(
     name: Annotated[str, "a short name, e.g. shop"],
     url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, "
                         "snowflake://user@account/DB/SCHEMA?warehouse=WH, s3://bucket/prefix/ or bigquery://project/dataset"],
-    password_reference: Annotated[str | None, "a KBNB:: reference from ask_for_secret or the user's message "
+    password_reference: Annotated[str | None, "a {{ vault.NAME }} reference from ask_for_secret or the user's message "
                                                "(S3: the secret access key)"] = None,
-    access_key_id: Annotated[str | None, "S3: the access key id or its KBNB:: reference; none: the AWS chain"] = None,
+    access_key_id: Annotated[str | None, "S3: the access key id or its {{ vault.NAME }} reference; none: the AWS chain"] = None,
     key_file: Annotated[str | None, "BigQuery only: path of the service-account key JSON file"] = None,
     replace: bool = False,
 ) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def service_account_node(name: str, *, key_file: str | None = None, key_env: str
         raise KeboolaError("the key is not a service-account key (type service_account with a private_key)",
                            fix="create a key for a service account in Google Cloud IAM (JSON format)")
     remember(key["private_key"])
-    ref = SecretRef("env", key_env) if key_env else store_secret(f"{name}-private-key", key["private_key"])
+    ref = SecretRef(key_env) if key_env else store_secret(f"{name}-private-key", key["private_key"])
     node = {k: key[k] for k in KEY_FIELDS if k in key and k != "private_key"}
     node["#private_key"] = str(ref)
     return {k: node[k] for k in [*KEY_FIELDS[:3], "#private_key", *KEY_FIELDS[4:]] if k in node}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +23,15 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
 def new_id() -> str:
-    """A numeric id like Keboola's."""
-    return str(10**8 + secrets.randbelow(9 * 10**8))
-
-
-def slug(name: str) -> str:
-    """The folder name the Keboola CLI would give: lower case, words joined by '-'."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unnamed"
+    """A new configuration or row id as the Keboola CLI makes one (`kbc local create`): a ULID, 48 bits of
+    milliseconds and 80 random bits in 26 Crockford base-32 characters. `kbc push` creates the configuration in
+    Keboola under this very id, so it must not repeat one the project already has there."""
+    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

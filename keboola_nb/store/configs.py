@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KeboolaError
-from ..model.configuration import Configuration, check_name, slug
+from ..model.configuration import Configuration, check_name
 from .audit import AuditLog
 from .files import dump_json, locked, read_json, write_json_atomic
 from .layout import Layout
@@ -34,15 +34,15 @@ class ConfigStore:
 
     # reading ---------------------------------------------------------------------------------
     def list(self) -> list[Configuration]:
-        return [self._read(entry) for entry in self.layout.entries()]
+        entries = self.layout.entries()
+        return [self._read(entry, entries) for entry in entries]
 
     def find(self, name_or_id: str) -> Configuration | None:
-        # The manifest path ends in the name's slug, so only a matching entry is read from disk.
-        for entry in self.layout.entries():
-            if str(entry["id"]) == name_or_id or _folder(entry) == slug(name_or_id):
-                config = self._read(entry)
-                if name_or_id in (config.name, config.id, slug(config.name)):
-                    return config
+        """By id or by name (its meta.json), never by folder: kbc may name folders differently."""
+        entries = self.layout.entries()
+        for entry in entries:
+            if str(entry["id"]) == name_or_id or self.layout.name_of(entry, entries) == name_or_id:
+                return self._read(entry, entries)
         return None
 
     def get(self, name_or_id: str) -> Configuration:
@@ -55,8 +55,8 @@ class ConfigStore:
             )
         return config
 
-    def _read(self, entry: dict[str, Any]) -> Configuration:
-        config = self.layout.read(entry)
+    def _read(self, entry: dict[str, Any], entries: list[dict[str, Any]]) -> Configuration:
+        config = self.layout.read(entry, entries)
         config.version = len(self._version_files(config.id))
         return config
 
@@ -85,17 +85,15 @@ class ConfigStore:
         check_name(config.name, "configuration")
         _refuse_plain_secrets(config.to_json(), config.name)
         with locked(self.lock_path, "the project"):
-            entries = {str(e["id"]): e for e in self.layout.entries()}
-            for other_id, other in entries.items():
-                if _folder(other) == slug(config.name) and other_id != config.id:
-                    other_name = self.layout.read(other).name
+            entries = self.layout.entries()
+            for other in entries:
+                if str(other["id"]) != config.id and self.layout.name_of(other, entries) == config.name:
                     raise KeboolaError(
-                        f"a configuration named {other_name!r} already exists ({other['componentId']})",
+                        f"a configuration named {config.name!r} already exists ({other['componentId']})",
                         fix="choose another name, or change the existing one with its own command",
                     )
-            is_new = config.id not in entries
-            old_path = None if is_new else entries[config.id]["path"]
-            self.layout.write(config, old_path)
+            is_new = not any(e["componentId"] == config.component_id and str(e["id"]) == config.id for e in entries)
+            self.layout.write(config)
             number = len(self._version_files(config.id)) + 1
             config.version = number
             change = change or ("created" if is_new else "updated")
@@ -122,7 +120,8 @@ class ConfigStore:
     def delete(self, name_or_id: str, *, actor: str = "user") -> None:
         config = self.get(name_or_id)
         with locked(self.lock_path, "the project"):
-            entry = next(e for e in self.layout.entries() if str(e["id"]) == config.id)
+            entry = next(e for e in self.layout.entries()
+                         if e["componentId"] == config.component_id and str(e["id"]) == config.id)
             self.layout.remove(entry)
             self.audit.record("delete", f"{config.component_id}/{config.name}", actor=actor, config_id=config.id)
 
@@ -165,11 +164,6 @@ class ConfigStore:
         snapshot = self.version(name_or_id, number).config
         snapshot.id = current.id
         return self.save(snapshot, actor=actor, change=f"rollback to version {number}")
-
-
-def _folder(entry: dict[str, Any]) -> str:
-    """The last part of a configuration's path: the slug of its name (see Layout.config_path)."""
-    return str(entry["path"]).rsplit("/", 1)[-1]
 
 
 def _comparable(config: Configuration) -> str:

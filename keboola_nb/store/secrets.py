@@ -1,9 +1,11 @@
-"""Secrets by reference: configurations hold `KBNB::<scheme>::<name>`, never a value.
+"""Secrets by reference: a `#` key holds a Keboola vault placeholder, `{{ vault.NAME }}`, never a value.
 
-Schemes:
-- `env`     an environment variable of the kernel,
-- `file`    a 0600 file outside the project (`~/.config/keboola_nb/secrets`, or `$KEBOOLA_NB_SECRETS_DIR`),
-- `keyring` an entry of the system keyring (when the `keyring` package is installed).
+`kbc push` passes a vault placeholder through as it is and Keboola fills it in from the project's vault when a
+job runs, while any other `#` text would be encrypted and used as the secret itself. Here the same NAME is
+looked up, in this order, in:
+- the kernel's environment variable NAME,
+- the 0600 file NAME outside the project (`~/.config/keboola_nb/secrets`, or `$KEBOOLA_NB_SECRETS_DIR`),
+- the system keyring entry keboola_nb/NAME (when the `keyring` package is installed).
 
 Every value that is resolved is remembered so `redact()` can scrub it from any message, log or error
 before it is shown or stored.
@@ -23,11 +25,9 @@ from pathlib import Path
 from ..errors import KeboolaError
 from .files import write_text_atomic
 
-PREFIX = "KBNB::"
-SCHEMES = ("env", "file", "keyring")
 KEYRING_SERVICE = "keboola_nb"
-_REF = re.compile(r"^KBNB::(env|file|keyring)::([A-Za-z0-9_.\-]+)$")
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_PLACEHOLDER = re.compile(r"^\{\{\s*vault\.([A-Za-z0-9_]+)\s*\}\}$")
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,200}$")
 _MASK = "***"
 
 _known_values: set[str] = set()
@@ -36,44 +36,47 @@ _known_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class SecretRef:
-    """A pointer to a secret value that lives outside the project."""
+    """A vault variable: its value lives outside the project, here and in Keboola's vault."""
 
-    scheme: str
     name: str
 
     def __post_init__(self) -> None:
-        if self.scheme not in SCHEMES:
-            raise KeboolaError(f"unknown secret scheme {self.scheme!r}", fix=f"use one of {', '.join(SCHEMES)}")
         if not _NAME.match(self.name):
             raise KeboolaError(
-                f"secret name {self.name!r} has characters other than letters, digits, '.', '_' and '-'",
-                fix="choose a simpler name",
+                f"secret name {self.name!r} has characters other than letters, digits and '_'",
+                fix="name it like an environment variable, e.g. SHOP_PG_PASSWORD (it becomes a Keboola vault variable)",
             )
 
     def __str__(self) -> str:
-        return f"{PREFIX}{self.scheme}::{self.name}"
+        return f"{{{{ vault.{self.name} }}}}"
 
     @classmethod
     def parse(cls, text: str, where: str = "") -> "SecretRef":
-        match = _REF.match(text or "")
+        match = _PLACEHOLDER.match(text or "")
         if not match:
             raise KeboolaError(
                 f"{where or 'a # key'} holds something that is not a secret reference",
-                fix="store secrets as references (for example --password-env VAR); never put values in configurations",
+                fix="store secrets as vault references ({{ vault.NAME }}, e.g. from --password-env VAR); "
+                    "never put values in configurations",
             )
-        return cls(match.group(1), match.group(2))
+        return cls(match.group(1))
+
+    def where(self) -> str | None:
+        """Where the value is kept here, for people (never the value); None: nowhere."""
+        if os.environ.get(self.name):
+            return f"environment variable {self.name}"
+        if (secrets_dir() / self.name).is_file():
+            return f"local secret file {self.name}"
+        if _keyring_value(self.name):
+            return f"keyring entry {KEYRING_SERVICE}/{self.name}"
+        return None
 
     def describe(self) -> str:
-        """Where the value lives, for people (never the value)."""
-        return {
-            "env": f"environment variable {self.name}",
-            "file": f"local secret file {self.name}",
-            "keyring": f"keyring entry {KEYRING_SERVICE}/{self.name}",
-        }[self.scheme]
+        return f"vault {self.name}: {self.where() or 'not set here'}"
 
 
 def is_reference(text: object) -> bool:
-    return isinstance(text, str) and bool(_REF.match(text))
+    return isinstance(text, str) and bool(_PLACEHOLDER.match(text))
 
 
 def describe_reference(text: str | None) -> str:
@@ -84,50 +87,59 @@ def describe_reference(text: str | None) -> str:
 
 
 def secret(env_var: str) -> SecretRef:
-    """A reference to a secret held in an environment variable: `kb.secret("PG_PASSWORD")`."""
-    return SecretRef("env", env_var)
+    """A reference to a secret held in an environment variable (and in Keboola's vault under the same name):
+    `kb.secret("PG_PASSWORD")`."""
+    return SecretRef(env_var)
 
 
 def secrets_dir() -> Path:
     return Path(os.environ.get("KEBOOLA_NB_SECRETS_DIR") or Path.home() / ".config" / "keboola_nb" / "secrets")
 
 
-def store_secret(label: str, value: str, scheme: str = "file") -> SecretRef:
-    """Keep `value` outside the project and return the reference to put in configurations."""
+def store_secret(label: str, value: str, where: str = "file") -> SecretRef:
+    """Keep `value` outside the project (a 0600 file, or the keyring) and return the reference to put in
+    configurations; its name, made from `label`, is the vault variable Keboola needs."""
     if not value:
         raise KeboolaError(f"the secret for {label} is empty", fix="give a non-empty value")
-    name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', label).strip('-') or 'secret'}-{_random.token_hex(3)}"
-    ref = SecretRef(scheme, name)
-    if scheme == "file":
-        folder = secrets_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
-        write_text_atomic(folder / name, value, mode=0o600)
-    elif scheme == "keyring":
-        _keyring().set_password(KEYRING_SERVICE, name, value)
+    ref = SecretRef(f"{vault_name(label)}_{_random.token_hex(3)}")
+    if where == "file":
+        write_secret_file(ref.name, value)
+    elif where == "keyring":
+        _keyring().set_password(KEYRING_SERVICE, ref.name, value)
     else:
-        raise KeboolaError(f"secrets cannot be stored in scheme {scheme!r}", fix="use 'file' or 'keyring'")
+        raise KeboolaError(f"secrets cannot be stored in {where!r}", fix="use 'file' or 'keyring'")
     remember(value)
     return ref
+
+
+def vault_name(label: str) -> str:
+    """A vault variable name made from any label: `shop-password` -> `shop_password`."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_")[:180] or "secret"
+
+
+def write_secret_file(name: str, value: str) -> None:
+    folder = secrets_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    write_text_atomic(folder / name, value, mode=0o600)
 
 
 def resolve(ref: SecretRef | str, where: str = "") -> str:
     """The value behind a reference. The value is remembered for redaction."""
     if isinstance(ref, str):
         ref = SecretRef.parse(ref, where)
-    value: str | None
-    if ref.scheme == "env":
-        value = os.environ.get(ref.name)
-        fix = f"set it in the kernel's environment (os.environ[{ref.name!r}] = ...) or before starting Jupyter"
-    elif ref.scheme == "file":
-        path = secrets_dir() / ref.name
-        value = path.read_text(encoding="utf-8") if path.exists() else None
-        fix = "store the password again (for example %keboola connect ... --ask-password --replace)"
-    else:
-        value = _keyring().get_password(KEYRING_SERVICE, ref.name)
-        fix = f"add it with: keyring set {KEYRING_SERVICE} {ref.name}"
+    value = os.environ.get(ref.name)
     if not value:
-        raise KeboolaError(f"the secret for {where or 'this connection'} ({ref.describe()}) is not set", fix=fix)
+        path = secrets_dir() / ref.name
+        value = path.read_text(encoding="utf-8") if path.is_file() else None
+    if not value:
+        value = _keyring_value(ref.name)
+    if not value:
+        raise KeboolaError(
+            f"the secret for {where or 'this connection'} (vault variable {ref.name}) is not set here",
+            fix=f"set the environment variable {ref.name} in the kernel (os.environ[{ref.name!r}] = ...) or before "
+                "starting Jupyter, or store it again (%keboola connect ... --ask-password --replace)",
+        )
     remember(value)
     return value
 
@@ -159,6 +171,16 @@ def redact_all(value: Any) -> Any:
     return value
 
 
+def _keyring_value(name: str) -> str | None:
+    """The keyring's entry, when a keyring is installed and usable."""
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, name)
+    except Exception:  # no keyring package, or no backend on this machine
+        return None
+
+
 def _keyring():  # type: ignore[no-untyped-def]
     try:
         import keyring
@@ -167,3 +189,17 @@ def _keyring():  # type: ignore[no-untyped-def]
             "the keyring package is not installed", fix="pip install keyring, or keep the secret in a file or variable"
         ) from None
     return keyring
+
+
+def vault_references(data: Any) -> list[str]:
+    """The vault variables `data` (a configuration or node) refers to, in order of appearance."""
+    found: list[str] = []
+    if isinstance(data, dict):
+        for value in data.values():
+            found += vault_references(value)
+    elif isinstance(data, list):
+        for value in data:
+            found += vault_references(value)
+    elif isinstance(data, str) and (match := _PLACEHOLDER.match(data)):
+        found.append(match.group(1))
+    return found

@@ -11,8 +11,9 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ...errors import KeboolaError, KeboolaNotice
-from ...model.configuration import ConfigRow, Configuration, new_id, slug
+from ...model.configuration import ConfigRow, Configuration, new_id
 from ...storage.ids import TableId, safe_name
+from ...store.naming import normalize_name
 from .model import SHORTHAND_ROW_KEYS, check_rows
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def _row_parameters(
     else:
         raise KeboolaError(f"{where}: say what to extract with 'table: schema.table' or 'query: ...'")
     params.setdefault("name", safe_name(table_name))
-    params.setdefault("outputTable", str(TableId("in", slug(name), safe_name(table_name))))
+    params.setdefault("outputTable", str(TableId("in", normalize_name(name), safe_name(table_name))))
     TableId.parse(params["outputTable"])
     params.setdefault("incremental", False)
     params.setdefault("enabled", True)
