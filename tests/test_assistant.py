@@ -137,7 +137,7 @@ def test_secret_typed_in_the_chat_never_reaches_the_model(project, pg, api):
     agent.send(f"connect to {url} and also the admin password is {SUPERUSER_PASSWORD}")
     sent = sent_text(api)
     assert ETL_PASSWORD not in sent and SUPERUSER_PASSWORD not in sent
-    assert sent.count("{{ vault.") == 2
+    assert len(re.findall(r"\{\{ vault\.\w+_[0-9a-f]{6} \}\}", sent)) == 2  # stored, the references sent
     assert len(view.of("notice")) == 2
     assert ETL_PASSWORD not in json.dumps(view.events) and SUPERUSER_PASSWORD not in json.dumps(view.events)
     from keboola_nb.store.secrets import resolve
