@@ -89,8 +89,8 @@ class Project:
             project_id, api_host, branch_id = _read_link(Path(from_folder).expanduser())
         if project_id is None or not api_host or branch_id is None:
             raise KeboolaError("linking needs the project id, the API host and the branch id",
-                               fix="e.g. %keboola link 1234 connection.keboola.com --branch 5678, or "
-                                   "%keboola link --from PATH of a folder made by kbc init")
+                               fix="e.g. link 1234 connection.keboola.com --branch 5678, or link --from PATH "
+                                   "of a folder made by kbc init")
         with locked(self.lock, "the project"):
             self.layout.set_link(Link(int(project_id), api_host, int(branch_id)))
         link = self.layout.link()

@@ -220,7 +220,7 @@ def test_link_from_a_kbc_checkout_with_the_command_line(project, shop, tmp_path,
     assert cli.main(["--project", str(project.root), "link", "--from", str(checkout)]) == 0
     assert f"linked to Keboola project {PROJECT_ID} at {API_HOST}, branch {BRANCH_ID}" in capsys.readouterr().out
     assert problems(project.root) == []
-    assert cli.main(["--project", str(project.root), "link", "0", "x"]) == 2
+    assert cli.main(["--project", str(project.root), "link", "0", API_HOST, "--branch", "5"]) == 2
     assert "must be positive" in capsys.readouterr().err
     assert project.audit.entries()[-1]["action"] == "link"
 
