@@ -70,6 +70,8 @@ def _rename_components(manifest: dict[str, Any], branch_dir: Path) -> None:
             (branch_dir / new_path).parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(branch_dir / old_path), str(branch_dir / new_path))
             entry["path"] = new_path
+            if not any((branch_dir / old_path).parent.iterdir()):
+                (branch_dir / old_path).parent.rmdir()
         entry["componentId"] = new_id
 
 
