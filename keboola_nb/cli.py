@@ -69,7 +69,8 @@ def _run(project: Any, args: argparse.Namespace) -> int:
         return 0 if job.status == "success" else 1
     if args.command == "link":
         if args.project_id is not None or args.from_folder:
-            print(f"linked to Keboola {project.link(args.project_id, args.api_host, args.branch, from_folder=args.from_folder, actor='cli')}")
+            link = project.link(args.project_id, args.api_host, args.branch, from_folder=args.from_folder, actor="cli")
+            print(f"linked to Keboola {link}")
         else:
             print(project.status())
         frame = project.vault()

@@ -6,10 +6,12 @@ connection `demo`. The server lives as long as the kernel.
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from typing import TYPE_CHECKING
 
 from .errors import KeboolaError
+from .store.secrets import resolve, store_secret
 
 if TYPE_CHECKING:
     from .connections import Connection
@@ -128,8 +130,19 @@ def start(project: "Project") -> "Connection":
             with psycopg.connect(dbname=DATABASE, **base) as shop:
                 shop.execute(SEED_SQL)
     db = {"host": str(socket_dir), "port": port, "database": DATABASE, "user": "postgres"}
-    if CONNECTION in project.connections.names():
-        existing = project.connections.get(CONNECTION)
-        if existing.db == db:
-            return existing
-    return project.connections.add(CONNECTION, kind="postgresql", replace=True, **db)
+    existing = project.connections.get(CONNECTION) if CONNECTION in project.connections.names() else None
+    if existing is not None and {k: v for k, v in existing.db.items() if k != "#password"} == db \
+            and _still_set(existing.db.get("#password")):
+        return existing
+    # Keboola's extractor requires a password; the local server trusts its socket, so any password works.
+    password = store_secret("demo-password", secrets.token_urlsafe(12))
+    with psycopg.connect(dbname="postgres", **base) as conn:
+        conn.execute(f"ALTER USER postgres PASSWORD '{resolve(password)}'")
+    return project.connections.add(CONNECTION, kind="postgresql", replace=True, password=password, **db)
+
+
+def _still_set(reference: str | None) -> bool:
+    try:
+        return bool(reference) and bool(resolve(str(reference)))
+    except KeboolaError:
+        return False

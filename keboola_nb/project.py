@@ -20,9 +20,9 @@ from .engine.jobs import Job, JobStore
 from .engine.state import StateStore
 from .errors import KeboolaError
 from .storage.storage import Storage
+from .store import upgrade
 from .store.audit import AuditLog
 from .store.configs import ConfigStore
-from .store import upgrade
 from .store.files import locked, read_json
 from .store.layout import Layout, Link
 
@@ -70,7 +70,8 @@ class Project:
         with locked(project.lock, "the project"):
             if upgrade.needed(project.local):  # once: a folder an earlier version or kbc wrote, or a new one
                 if manifest.exists():
-                    upgrade.upgrade(root, project.local, project.layout.branch_dir)
+                    renamed = {old: c.id for c in components.every() for old in c.replaces}
+                    upgrade.upgrade(root, project.local, project.layout.branch_dir, renamed)
                 upgrade.mark(project.local)
             project.layout.init()
         return project

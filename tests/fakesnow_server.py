@@ -39,8 +39,8 @@ class FakeSnowServer:
             time.sleep(0.05)
 
     def url(self, user: str, database: str, schema: str, **options: str) -> str:
-        query = "&".join(f"{k}={v}" for k, v in {"account": "fakesnow", "protocol": "http", **options}.items())
-        return f"snowflake://{user}@127.0.0.1:{self.port}/{database}/{schema}?{query}"
+        query = "&".join(f"{k}={v}" for k, v in options.items())
+        return f"snowflake://{user}@127.0.0.1:{self.port}/{database}/{schema}" + (f"?{query}" if query else "")
 
     def connect(self, **kwargs: Any):  # type: ignore[no-untyped-def]
         """An administrator's session (no login check), for seeding and reading back."""

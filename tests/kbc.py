@@ -25,7 +25,8 @@ INIT_NAMING = {
     "dataAppConfig": "app/{component_id}/{config_name}",
 }
 INIT_TEMPLATES = {"repositories": [
-    {"type": "git", "name": "keboola", "url": "https://github.com/keboola/keboola-as-code-templates.git", "ref": "main"},
+    {"type": "git", "name": "keboola", "url": "https://github.com/keboola/keboola-as-code-templates.git",
+     "ref": "main"},
     {"type": "git", "name": "keboola-components",
      "url": "https://github.com/keboola/keboola-as-code-templates-components.git", "ref": "main"},
 ]}
@@ -75,8 +76,9 @@ def kbc_pulled_folder(root: Path) -> Path:
         _json(root / branch / "meta.json", {"name": name, "isDefault": default})
         (root / branch / "description.md").write_text("\n")
     mysql = root / "main/extractor/keboola.ex-db-mysql/my-config"
-    _json(mysql / "config.json", {"parameters": {"db": {"host": "mysql.example.com", "#password": "{{ vault.test_pass }}",
-                                                        "port": 3306, "user": "root", "database": "shop"}}})
+    db = {"host": "mysql.example.com", "#password": "{{ vault.test_pass }}", "port": 3306, "user": "root",
+          "database": "shop"}
+    _json(mysql / "config.json", {"parameters": {"db": db}})
     _json(mysql / "meta.json", {"name": "my config", "isDisabled": False})
     (mysql / "description.md").write_text("test fixture\n")
     _json(mysql / "rows/users/config.json", {"parameters": {"table": {"schema": "shop", "tableName": "users"},

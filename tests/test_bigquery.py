@@ -226,7 +226,7 @@ def test_the_magics_path(project, bq_env, monkeypatch, capsys):
     monkeypatch.setattr(magics, "_project", project)
     diagnosis = shell.run_line_magic("keboola", "connect gbq bigquery://test-proj/sales --key-file-env GBQ_KEY")
     assert diagnosis.ok, diagnosis
-    assert shell.run_line_magic("keboola", "connections")["secret"][0] == "environment variable GBQ_KEY"
+    assert shell.run_line_magic("keboola", "connections")["secret"][0] == "vault GBQ_KEY: environment variable GBQ_KEY"
     assert "orders" in set(shell.run_line_magic("keboola", "tables gbq")["table"])
     assert len(shell.run_line_magic("keboola", "preview gbq sales.big --limit 4")) == 4
     shell.run_cell_magic("keboola", "extractor gbq-sales", (

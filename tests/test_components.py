@@ -17,7 +17,7 @@ BUILT_IN = {
     "keboola.ex-db-pgsql": ("extractor", "postgresql"), "keboola.ex-db-mysql": ("extractor", "mysql"),
     "keboola.ex-db-snowflake": ("extractor", "snowflake"), "keboola.ex-aws-s3": ("extractor", "s3"),
     "keboola.ex-google-bigquery-v2": ("extractor", "bigquery"), "keboola.wr-db-pgsql": ("writer", "postgresql"),
-    "keboola.wr-db-mysql": ("writer", "mysql"), "keboola.wr-snowflake": ("writer", "snowflake"),
+    "keboola.wr-db-mysql": ("writer", "mysql"), "keboola.wr-db-snowflake": ("writer", "snowflake"),
     "keboola.wr-aws-s3": ("writer", "s3"), "keboola.wr-google-bigquery-v2": ("writer", "bigquery"),
 }
 

@@ -107,7 +107,8 @@ def test_working_in_a_folder_kbc_pulled_through_the_magics(ip, pg, tmp_path, mon
 
     project = ip.run_line_magic("keboola", f"open {root}")
     assert project.linked == kb.Project.open(root).linked and project.linked.project_id == PROJECT_ID
-    ip.run_line_magic("keboola", f"connect shop postgresql://etl@127.0.0.1:{pg.port}/shop --password-env SHOP_PG_PASSWORD")
+    url = f"postgresql://etl@127.0.0.1:{pg.port}/shop"
+    ip.run_line_magic("keboola", f"connect shop {url} --password-env SHOP_PG_PASSWORD")
     ip.run_cell_magic("keboola", "extractor ShopOrders", "connection: shop\ntables:\n  - public.orders\n")
     job = ip.run_line_magic("keboola", "run ShopOrders")
     assert job.status == "success", job.error

@@ -40,7 +40,8 @@ def test_walk_through_the_magics(ip, pg, capsys):
         "keboola", f"connect shop postgresql://etl@127.0.0.1:{pg.port}/shop --password-env SHOP_PG_PASSWORD")
     assert diagnosis.ok
     connections = ip.run_line_magic("keboola", "connections")
-    assert list(connections["name"]) == ["shop"] and connections["secret"][0] == "environment variable SHOP_PG_PASSWORD"
+    assert list(connections["name"]) == ["shop"]
+    assert connections["secret"][0] == "vault SHOP_PG_PASSWORD: environment variable SHOP_PG_PASSWORD"
     assert ip.run_line_magic("keboola", "test shop").ok
     assert "orders" in set(ip.run_line_magic("keboola", "tables shop --schema public")["table"])
     assert len(ip.run_line_magic("keboola", "describe shop public.orders")) == 5

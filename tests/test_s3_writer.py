@@ -73,7 +73,7 @@ def test_writer_config_is_keboola_json(project, s3, exports):  # noqa: F811
     config = project.writers.create_from_yaml("to-s3", WRITER)
     folder = project.root / "main" / "writer" / "keboola.wr-aws-s3" / "to-s3"
     root = json.loads((folder / "config.json").read_text())["parameters"]
-    assert root == {"accessKeyId": "test", "#secretAccessKey": "{{ vault.S }}3_CANARY_SK", "bucket": s3.bucket}
+    assert root == {"accessKeyId": "test", "#secretAccessKey": "{{ vault.S3_CANARY_SK }}", "bucket": s3.bucket}
     row = json.loads((folder / "rows" / "activity" / "config.json").read_text())
     assert row == {
         "parameters": {"prefix": "exports/"},

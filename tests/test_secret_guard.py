@@ -84,7 +84,7 @@ def test_the_url_loses_its_password_and_names_the_reference() -> None:
     clean, caught = guard("connect postgresql://etl:p@ss@db:5432/shop")
     assert clean == f"connect postgresql://etl@db:5432/shop (password stored as {caught[0].reference})"
     assert caught[0].what == "password in a connection URL"
-    assert caught[0].reference.name.startswith("db-etl-password-")
+    assert caught[0].reference.name.startswith("db_etl_password_")
 
 
 def test_the_sentence_keeps_its_punctuation_and_quotes() -> None:

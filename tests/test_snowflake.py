@@ -51,8 +51,8 @@ def test_url_becomes_a_keboola_snowflake_db_node(project, monkeypatch):
     assert typed.db["#password"].startswith("{{ vault.") and canaries(project.root) == []
     with pytest.raises(KeboolaError, match="snowflake://user@account/DATABASE/SCHEMA"):
         project.connections.add("bad", "snowflake://etl@acct/ONLY_DB")
-    with pytest.raises(KeboolaError, match="needs \\?account=NAME"):
-        project.connections.add("bad", "snowflake://etl@127.0.0.1:8080/DB/S?protocol=http")
+    with pytest.raises(KeboolaError, match="account, protocol are not supported"):  # no Keboola db keys
+        project.connections.add("bad", "snowflake://etl@127.0.0.1:8080/DB/S?account=x&protocol=http")
     with pytest.raises(KeboolaError, match="not supported"):
         project.connections.add("bad", "snowflake://etl@acct/DB/S?wharehouse=WH")
 
@@ -76,7 +76,7 @@ def test_diagnosis_names_what_is_wrong(project, snow, sf, monkeypatch):
     assert diagnose(snow.url("etl", "SHOP", "SALES"), "UNSET_SF_SECRET").problem == "secret"
     from servers import free_port
 
-    down = diagnose(f"snowflake://etl@127.0.0.1:{free_port()}/SHOP/SALES?account=a&protocol=http")
+    down = diagnose(f"snowflake://etl@127.0.0.1:{free_port()}/SHOP/SALES")
     assert down.problem == "network"
     for d in (wrong, no_db, no_wh, down):
         assert SF_PASSWORD not in repr(d) and "not-the-password" not in repr(d)
@@ -86,7 +86,7 @@ def test_key_pair_login_keeps_only_a_reference(project, snow, monkeypatch):
     monkeypatch.setenv("SF_KEY", snow.private_pem)
     conn = project.connections.add("keyed", snow.url("keyuser", "SHOP", "SALES"), private_key=kb.secret("SF_KEY"))
     assert conn.db["#privateKey"] == "{{ vault.SF_KEY }}" and "#password" not in conn.db
-    assert conn.secret() == "environment variable SF_KEY"
+    assert conn.secret() == "vault SF_KEY: environment variable SF_KEY"
     assert conn.test().ok
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa

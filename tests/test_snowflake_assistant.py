@@ -82,7 +82,7 @@ def test_daily_revenue_to_snowflake(project, snow, api: StandIn, monkeypatch):
     agent = agent_for(project, view)
     agent.send("write daily_revenue to Snowflake")
     card = view.proposals[0]
-    assert json.loads(card.json)["componentId"] == "keboola.wr-snowflake"
+    assert json.loads(card.json)["componentId"] == "keboola.wr-db-snowflake"
     assert any(f"{schema}.daily_revenue" in value and "primary key day" in value for _, value in card.overview)
     agent.send("yes")
     result = json.loads(tool_results(api.requests[3])[run.id]["content"])

@@ -38,6 +38,7 @@ class Component:
     options: ClassVar[tuple[str, ...]] = ()  # further shorthand keys its build takes, e.g. schema, prefix
     help: ClassVar[dict[str, Any]] = {}  # what the assistant reads through component_help: rules, an example
     untouched: ClassVar[str] = "Storage and state were left as they were."  # what a failed run leaves alone
+    replaces: ClassVar[tuple[str, ...]] = ()  # ids earlier versions wrote for it; a project is moved to `id` once
 
     # building ----------------------------------------------------------------------------------------
     def parse_shorthand(self, data: dict[str, Any], name: str) -> dict[str, Any]:

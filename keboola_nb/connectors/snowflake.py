@@ -1,8 +1,8 @@
 """Snowflake: the official connector (snowflake-connector-python) for everything, Arrow for extraction.
 
 The connection's `db` node is Keboola's (`host` account.snowflakecomputing.com, port 443, database, schema,
-warehouse, roleName, user, `#password` or `#privateKey`). Two extra keys exist only for a local endpoint
-such as an emulator: `account` (it cannot be read from an IP address) and `protocol` (http).
+warehouse, roleName, user, `#password` or `#privateKey`) and nothing else, so configurations made from it
+run the same in Keboola; a local endpoint such as an emulator is a host that is not *.snowflakecomputing.com.
 
 Extraction runs the SELECT once and hands the result's Arrow batches (`fetch_arrow_batches`) to storage as
 they arrive; the Scan's SQL casts every column to the exact storage type the catalog names (NUMBER(p,s) ->
@@ -55,9 +55,14 @@ def format_table(table: tuple[str, str]) -> str:
 
 
 def account_of(db: dict[str, Any]) -> str:
-    """The account identifier: `account`, or the host's name before .snowflakecomputing.com."""
+    """The account identifier: the host's name before .snowflakecomputing.com; a local endpoint has none."""
     host = str(db.get("host") or "")
-    return str(db.get("account") or (host[: -len(HOST_SUFFIX)] if host.endswith(HOST_SUFFIX) else host))
+    return host[: -len(HOST_SUFFIX)] if host.endswith(HOST_SUFFIX) else "local"
+
+
+def protocol_of(db: dict[str, Any]) -> str:
+    """Snowflake speaks https; a local endpoint on this machine (an emulator) speaks http."""
+    return "http" if str(db.get("host")) in ("localhost", "::1") or str(db.get("host")).startswith("127.") else "https"
 
 
 @dataclass
@@ -110,7 +115,7 @@ class SnowflakeConnector(SqlConnector):
             "account": account_of(db),
             "host": db.get("host"),
             "port": int(db.get("port") or 443),
-            "protocol": db.get("protocol") or "https",
+            "protocol": protocol_of(db),
             "user": db.get("user"),
             "database": self.database or None,
             "schema": self.schema,
@@ -467,7 +472,8 @@ def parse_snowflake_url(url: str) -> tuple[dict[str, Any], str | None]:
     """`snowflake://user@ACCOUNT/DATABASE/SCHEMA?warehouse=WH&role=R` -> the Keboola `db` node, password.
 
     ACCOUNT may also be a host (`xy123.eu-central-1.snowflakecomputing.com`). A local endpoint, such as an
-    emulator, is a host with a port plus `?account=NAME&protocol=http`: `snowflake://user@127.0.0.1:8080/DB/SCHEMA?account=x&protocol=http`.
+    emulator, is a host with a port: `snowflake://user@127.0.0.1:8080/DB/SCHEMA` (on this machine, over http).
+    Nothing but Keboola's own `db` keys is kept: the configurations made from it run the same in Keboola.
     """
     parts = urlsplit(url.strip())
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -481,21 +487,15 @@ def parse_snowflake_url(url: str) -> tuple[dict[str, Any], str | None]:
     except ValueError:
         raise KeboolaError(f"the port in {redact_url(url)!r} is not a number") from None
     host = parts.hostname
-    local = port is not None or query.get("protocol") == "http"
-    if not local and not host.endswith(HOST_SUFFIX):
+    if port is None and not host.endswith(HOST_SUFFIX):
         host += HOST_SUFFIX  # an account identifier: xy12345.eu-central-1
     db: dict[str, Any] = {"host": host, "port": port or 443, "database": path[0], "schema": path[1],
                           "warehouse": query.pop("warehouse", None), "roleName": query.pop("role", None),
                           "user": unquote(parts.username)}
     db = {k: v for k, v in db.items() if v is not None}
-    if local:  # not part of Keboola's node: only a local endpoint needs them
-        if "account" not in query:
-            raise KeboolaError(f"the local Snowflake endpoint in {redact_url(url)!r} needs ?account=NAME")
-        db["account"] = query.pop("account")
-        db["protocol"] = query.pop("protocol", "https")
     if query:
         raise KeboolaError(f"URL option(s) {', '.join(sorted(query))} are not supported",
-                           fix="supported options: warehouse, role (and account, protocol for a local endpoint)")
+                           fix="supported options: warehouse, role; a local endpoint is a host with a port")
     return db, unquote(parts.password) if parts.password else None
 
 

@@ -1,8 +1,8 @@
 """kbc's default-bucket placeholders in input mappings.
 
 `kbc pull` writes an input table that comes from another configuration's default bucket as
-`{{:default-bucket:extractor/keboola.ex-aws-s3/orders}}.orders` (that configuration's folder in the branch, then
-the table), and `kbc push` turns it back into `in.c-keboola-ex-aws-s3-<configId>.orders`. A configuration is read
+`{{:default-bucket:<type>/<component id>/<folder>}}.<table>` (that configuration's folder in the branch, then the
+table), and `kbc push` turns it back into `in.c-<component id, '.' as '-'>-<config id>.<table>`. A configuration is read
 with the placeholders resolved and written with them put back, so the folder reads the same to both tools.
 Only `storage.input.tables[].source` is touched, as in kbc.
 """

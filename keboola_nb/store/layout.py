@@ -40,7 +40,8 @@ _NAMING_WITH_IDS = {
     "configRow": "rows/{config_row_id}-{config_row_name}",
 }
 _TEMPLATE_REPOSITORIES = [
-    {"type": "git", "name": "keboola", "url": "https://github.com/keboola/keboola-as-code-templates.git", "ref": "main"},
+    {"type": "git", "name": "keboola", "url": "https://github.com/keboola/keboola-as-code-templates.git",
+     "ref": "main"},
     {"type": "git", "name": "keboola-components",
      "url": "https://github.com/keboola/keboola-as-code-templates-components.git", "ref": "main"},
 ]
@@ -115,7 +116,8 @@ class Layout:
         host = link.api_host.removeprefix("https://")
         if not _API_HOST.match(host):
             raise KeboolaError(f"{link.api_host!r} is not a Keboola API host",
-                               fix="give the stack's host, e.g. connection.keboola.com or connection.eu-central-1.keboola.com")
+                               fix="give the stack's host, e.g. connection.keboola.com or "
+                                   "connection.eu-central-1.keboola.com")
         manifest = self.manifest()
         branch = self._branch(manifest)
         old_id = branch.get("id")
@@ -278,7 +280,8 @@ class Layout:
         before, after = "{{:default-bucket:" + old + "}}", "{{:default-bucket:" + new + "}}"
         for entry in others:
             folder = self.branch_dir / self.folder(entry, others)
-            for path in [folder / "config.json", *(folder / r["path"] / "config.json" for r in entry.get("rows") or [])]:
+            rows = [folder / r["path"] / "config.json" for r in entry.get("rows") or []]
+            for path in [folder / "config.json", *rows]:
                 try:
                     text = path.read_text(encoding="utf-8")
                 except FileNotFoundError:

@@ -13,14 +13,13 @@ before it is shown or stored.
 
 from __future__ import annotations
 
-from typing import Any
-
 import os
 import re
 import secrets as _random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import KeboolaError
 from .files import write_text_atomic

@@ -1,9 +1,10 @@
 """Bringing a project folder written by an earlier keboola_nb up to date, once, when it is opened.
 
 Earlier versions wrote what `kbc push` cannot take: project and branch ids of 0 with an empty API host, secret
-references as `KBNB::<scheme>::<name>` (push would have encrypted that text as the secret itself) and the
-Snowflake writer as `keboola.wr-snowflake`, which is no component. The upgrade leaves the project unlinked,
-turns references into vault placeholders (copying a secret file to the vault name) and moves the writer.
+references as `KBNB::<scheme>::<name>` (push would have encrypted that text as the secret itself) and component
+ids that are not Keboola's (a component names its former ids in `replaces`). The upgrade leaves the project
+unlinked, turns references into vault placeholders (copying a secret file to the vault name) and moves the
+configurations of a renamed component to its folder.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from .secrets import SecretRef, secrets_dir, vault_name, write_secret_file
 
 FORMAT = "2"  # the layout this keboola_nb writes; .keboola-nb/format records it
 _LEGACY_REF = re.compile(r"^KBNB::(env|file|keyring)::([A-Za-z0-9_.\-]+)$")
-_RENAMED_COMPONENTS = {"keboola.wr-snowflake": "keboola.wr-db-snowflake"}
 
 
 def needed(local: Path) -> bool:
@@ -29,13 +29,13 @@ def mark(local: Path) -> None:
     write_text_atomic(local / "format", FORMAT + "\n")
 
 
-def upgrade(root: Path, local: Path, branch_dir: Path) -> None:
-    """Bring the folder to FORMAT (caller holds the project lock)."""
+def upgrade(root: Path, local: Path, branch_dir: Path, renamed: dict[str, str]) -> None:
+    """Bring the folder to FORMAT (caller holds the project lock); `renamed`: former component id -> id."""
     manifest_path = root / ".keboola" / "manifest.json"
     manifest = read_json(manifest_path)
     if isinstance(manifest, dict):
         _unfake_ids(manifest)
-        _rename_components(manifest, branch_dir)
+        _rename_components(manifest, branch_dir, renamed)
         write_json_atomic(manifest_path, manifest)
     files = [root / ".keboola" / "connections.json", *branch_dir.rglob("config.json"),
              *(local / "versions").rglob("*.json")]
@@ -43,7 +43,7 @@ def upgrade(root: Path, local: Path, branch_dir: Path) -> None:
         data = read_json(path)
         if data is None:
             continue
-        changed = _upgrade_values(data)
+        changed = _upgrade_values(data, renamed)
         if changed != data:
             write_json_atomic(path, changed)
 
@@ -59,9 +59,9 @@ def _unfake_ids(manifest: dict[str, Any]) -> None:
                 del entry[key]
 
 
-def _rename_components(manifest: dict[str, Any], branch_dir: Path) -> None:
+def _rename_components(manifest: dict[str, Any], branch_dir: Path, renamed: dict[str, str]) -> None:
     for entry in manifest.get("configurations", []):
-        new_id = _RENAMED_COMPONENTS.get(entry.get("componentId", ""))
+        new_id = renamed.get(entry.get("componentId", ""))
         if new_id is None:
             continue
         old_path = str(entry["path"])
@@ -75,14 +75,14 @@ def _rename_components(manifest: dict[str, Any], branch_dir: Path) -> None:
         entry["componentId"] = new_id
 
 
-def _upgrade_values(data: Any) -> Any:
+def _upgrade_values(data: Any, renamed: dict[str, str]) -> Any:
     if isinstance(data, dict):
-        return {k: _upgrade_values(v) for k, v in data.items()}
+        return {k: _upgrade_values(v, renamed) for k, v in data.items()}
     if isinstance(data, list):
-        return [_upgrade_values(v) for v in data]
+        return [_upgrade_values(v, renamed) for v in data]
     if isinstance(data, str):
-        if data in _RENAMED_COMPONENTS:
-            return _RENAMED_COMPONENTS[data]
+        if data in renamed:  # the componentId of a version snapshot
+            return renamed[data]
         match = _LEGACY_REF.match(data)
         if match:
             return str(_vault_ref(match.group(1), match.group(2)))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
+from ...model.db_login import one_secret
 from ...model.validation import check_row_keys, validated
 
 
@@ -38,9 +39,11 @@ class DbNode(BaseModel):
     warehouse: str | None = None
     roleName: str | None = None
     privateKey: str | None = Field(default=None, alias="#privateKey")
-    # Snowflake at a local endpoint (an emulator) only: no Keboola counterpart.
-    account: str | None = None
-    protocol: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> "DbNode":
+        one_secret(self)
+        return self
 
 
 class TableNode(BaseModel):

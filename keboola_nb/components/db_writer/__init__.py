@@ -1,4 +1,4 @@
-"""Database writers: `keboola.wr-db-pgsql`, `keboola.wr-db-mysql` and `keboola.wr-snowflake`.
+"""Database writers: `keboola.wr-db-pgsql`, `keboola.wr-db-mysql` and `keboola.wr-db-snowflake`.
 
 They share one configuration format, one way to build rows and one run; what differs per database is data
 (its driver name, whether it has schemas), its type mapping and its target module (how it stages and swaps).
@@ -89,7 +89,8 @@ class MySqlWriter(DbWriter):
 
 
 class SnowflakeWriter(DbWriter):
-    id = "keboola.wr-snowflake"
+    id = "keboola.wr-db-snowflake"  # on AWS stacks; Azure and GCP stacks have writers of their own
+    replaces = ("keboola.wr-snowflake",)  # a template placeholder, not a component
     label = "Snowflake writer"
     connection_kind = "snowflake"
     database = "Snowflake"

@@ -1,4 +1,4 @@
-"""Database writer configurations (`keboola.wr-db-pgsql`, `-mysql`, `keboola.wr-snowflake`), with Keboola's layout.
+"""Database writer configurations (`keboola.wr-db-pgsql`, `-mysql`, `keboola.wr-db-snowflake`), with Keboola's layout.
 
 Root: `parameters.db` holds the target's credentials and schema. Each row: one storage table (`tableId`)
 written to one database table (`dbName`), its columns as `items`, and the input mapping under
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
+from ...model.db_login import one_secret
 from ...model.input_mapping import IGNORE, InputTable
 from ...model.validation import check_row_keys, single_input, validated
 
@@ -38,8 +39,11 @@ class WriterDbNode(BaseModel):
     warehouse: str | None = None
     roleName: str | None = None
     privateKey: str | None = Field(default=None, alias="#privateKey")
-    account: str | None = None
-    protocol: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> "WriterDbNode":
+        one_secret(self)
+        return self
 
 
 class Item(BaseModel):

@@ -1,4 +1,4 @@
-"""Storage (DuckDB) types -> Snowflake column types for `keboola.wr-snowflake` items."""
+"""Storage (DuckDB) types -> Snowflake column types for `keboola.wr-db-snowflake` items."""
 
 from __future__ import annotations
 
