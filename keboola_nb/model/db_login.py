@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from ..errors import KeboolaError
+
+# db-extractor-config's and db-writer-config's DbNode; each database's component adds keys of its own.
+DB_KEYS = ("driver", "host", "port", "database", "user", "#password", "ssh", "ssl", "initQueries")
 
 
 class HasSecret(Protocol):
@@ -17,3 +23,11 @@ def one_secret(node: HasSecret) -> None:
                          "--password-env VAR or --ask-password)")
     if node.password and node.privateKey:
         raise ValueError("db has both #password and #privateKey; keep one")
+
+
+def refuse_other_keys(db: dict[str, Any], extra: Collection[str], where: str) -> None:
+    """Keboola's DbNode refuses keys it does not define ("Unrecognized option"), so a run there would fail."""
+    unknown = sorted(set(db) - set(DB_KEYS) - set(extra))
+    if unknown:
+        raise KeboolaError(f"{where}: db.{', db.'.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+                           "accepted by this Keboola component", fix=f"its db keys are: {', '.join([*DB_KEYS, *extra])}")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class DbExtractor(Component):
     type = "extractor"
     fetching_types: ClassVar[tuple[str, ...]]  # column types (as describe() spells them) to fetch incrementally by
+    db_keys: ClassVar[tuple[str, ...]] = ()  # the db keys its Keboola component takes beyond the shared DbNode
     help = {
         "table_entry_keys": {
             "table": "schema.table to extract",
@@ -43,10 +44,13 @@ class DbExtractor(Component):
 
     def build(self, project: ProjectParts, name: str, connection: "Connection", entries: list[Any], *,
               description: str = "", **options: Any) -> "Configuration":
-        return build(self.id, self.fetching_types, name, connection, entries, description)
+        return build(self, name, connection, entries, description)
 
-    check = staticmethod(check_rows)
-    summary = staticmethod(summarize)
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        return check_rows(config, self.db_keys)
+
+    def summary(self, config: "Configuration") -> list[dict[str, Any]]:
+        return summarize(config, self.db_keys)
 
     def enabled(self, params: "DbRow") -> bool:
         return params.enabled
@@ -68,6 +72,7 @@ class MySqlExtractor(DbExtractor):
     id = "keboola.ex-db-mysql"
     label = "MySQL extractor"
     connection_kind = "mysql"
+    db_keys = ("networkCompression", "transactionIsolationLevel", "queryTimeout")
     fetching_types = ("tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double", "timestamp",
                       "datetime", "date")
 
@@ -77,6 +82,7 @@ class SnowflakeExtractor(DbExtractor):
     label = "Snowflake extractor"
     connection_kind = "snowflake"
     fetching_types = ("NUMBER", "FLOAT", "TIMESTAMP", "DATE")
+    db_keys = ("schema", "warehouse", "roleName", "#privateKey")
 
 
 PGSQL = PostgresExtractor()

@@ -14,19 +14,21 @@ from ...errors import KeboolaError, KeboolaNotice
 from ...model.configuration import ConfigRow, Configuration, new_id
 from ...storage.ids import TableId, safe_name
 from ...store.naming import normalize_name
-from .model import SHORTHAND_ROW_KEYS, check_rows
+from .model import SHORTHAND_ROW_KEYS
 
 if TYPE_CHECKING:
     from ...connections import Connection
     from ...connectors.base import DatabaseConnector
+    from . import DbExtractor as Component
 
 ROW_KEY_ORDER = ["name", "table", "query", "columns", "outputTable", "primaryKey", "incremental",
                  "incrementalFetchingColumn", "incrementalFetchingLimit", "enabled"]
 
 
-def build(component_id: str, fetching_types: tuple[str, ...], name: str, conn: "Connection", tables: list[Any],
-          description: str) -> Configuration:
-    """`fetching_types`: the column types (as the connector's describe() spells them) to fetch incrementally by."""
+def build(component: "Component", name: str, conn: "Connection", tables: list[Any], description: str) -> Configuration:
+    """A configuration of one of the database extractors; `component.fetching_types`: the column types (as the
+    connector's describe() spells them) to fetch incrementally by."""
+    fetching_types = component.fetching_types
     connector: DatabaseConnector = conn.connector()  # type: ignore[assignment]
     rows = []
     seen: set[str] = set()
@@ -50,14 +52,14 @@ def build(component_id: str, fetching_types: tuple[str, ...], name: str, conn: "
         seen.add(row_name)
         rows.append(ConfigRow(id=new_id(), name=row_name, configuration={"parameters": params}))
     config = Configuration(
-        component_id=component_id,
+        component_id=component.id,
         id=new_id(),
         name=name,
         description=description,
         configuration={"parameters": {"db": dict(conn.db)}},
         rows=rows,
     )
-    check_rows(config)  # Keboola's rules (table xor query, no incremental fetching with a query, ...)
+    component.check(config)  # Keboola's rules (table xor query, no incremental fetching with a query, ...)
     return config
 
 

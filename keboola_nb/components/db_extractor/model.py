@@ -5,13 +5,14 @@ Root: `parameters.db` holds the credentials. Each row: one table (or one query) 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
-from ...model.db_login import one_secret
+from ...model.db_login import one_secret, refuse_other_keys
 from ...model.validation import check_row_keys, validated
 
 
@@ -90,13 +91,16 @@ class DbRoot(BaseModel):
     db: DbNode
 
 
-def check_root(config: Configuration) -> DbNode:
-    return validated(DbRoot, config.configuration.get("parameters", {}), f"extractor {config.name!r}, parameters").db
+def check_root(config: Configuration, db_keys: Collection[str]) -> DbNode:
+    """The root's `db`; `db_keys`: what the database's component takes beyond Keboola's DbNode."""
+    where = f"extractor {config.name!r}, parameters"
+    refuse_other_keys(config.configuration.get("parameters", {}).get("db") or {}, db_keys, where)
+    return validated(DbRoot, config.configuration.get("parameters", {}), where).db
 
 
-def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
+def check_rows(config: Configuration, db_keys: Collection[str]) -> list[tuple[str, DbRow]]:
     """Every row, merged and validated: (row name, parameters)."""
-    check_root(config)
+    check_root(config, db_keys)
     if not config.rows:
         raise KeboolaError(f"extractor {config.name!r} has no tables", fix="add at least one table or query")
     out = []
@@ -107,14 +111,14 @@ def check_rows(config: Configuration) -> list[tuple[str, DbRow]]:
     return out
 
 
-def summarize(config: Configuration) -> list[dict[str, Any]]:
+def summarize(config: Configuration, db_keys: Collection[str]) -> list[dict[str, Any]]:
     """One line per row: what it reads, where it lands, how it loads."""
     return [
         {"row": name, "source": f"{p.table.schema_}.{p.table.tableName}" if p.table else f"query: {p.query}",
          "output_table": p.outputTable, "primary_key": p.primaryKey,
          "load": ("incremental" if p.incremental else "full")
                  + (f", fetching by {p.incrementalFetchingColumn}" if p.incrementalFetchingColumn else "")}
-        for name, p in check_rows(config)
+        for name, p in check_rows(config, db_keys)
     ]
 
 

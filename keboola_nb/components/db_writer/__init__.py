@@ -31,6 +31,7 @@ class DbWriter(Component):
     driver: ClassVar[str]  # Keboola's parameters.db.driver
     has_schemas: ClassVar[bool] = True  # False: the connection's database is where tables go
     target_module: ClassVar[str]  # the module of this package whose target(name, db) stages and writes
+    db_keys: ClassVar[tuple[str, ...]] = ("schema",)  # the db keys its Keboola component takes beyond the DbNode
     help = {
         "rules": [
             "one row per storage table; column types are mapped from storage (decimals stay exact)",
@@ -49,10 +50,11 @@ class DbWriter(Component):
               description: str = "", schema: str | None = None, **options: Any) -> "Configuration":
         return build(self, project, name, connection, entries, schema=schema, description=description)
 
-    check = staticmethod(check_rows)
+    def check(self, config: "Configuration") -> list[tuple[str, Any]]:
+        return check_rows(config, self.db_keys)
 
     def summary(self, config: "Configuration") -> list[dict[str, Any]]:
-        return summary(config, self.has_schemas)
+        return summary(config, self.has_schemas, self.db_keys)
 
     def enabled(self, params: "WriterRow") -> bool:
         return params.export
@@ -96,6 +98,7 @@ class SnowflakeWriter(DbWriter):
     database = "Snowflake"
     driver = "snowflake"
     target_module = "snowflake"
+    db_keys = ("schema", "warehouse", "roleName", "#privateKey", "runId")
 
     def item_type(self, storage_type: str, in_key: bool) -> tuple[str, str]:
         return snowflake_type(storage_type)

@@ -27,6 +27,7 @@ class Database(Protocol):
 
     id: ClassVar[str]
     database: ClassVar[str]  # its name in messages
+    db_keys: ClassVar[tuple[str, ...]]
     driver: ClassVar[str]  # Keboola's parameters.db.driver
     has_schemas: ClassVar[bool]
 
@@ -53,7 +54,7 @@ def build(component: Database, project: "ProjectParts", name: str, conn: "Connec
         rows.append(row)
     config = Configuration(component_id=component.id, id=new_id(), name=name, description=description,
                            configuration={"parameters": {"db": db}}, rows=rows)
-    check_rows(config)
+    check_rows(config, component.db_keys)
     return config
 
 
@@ -73,10 +74,10 @@ def _row(component: Database, project: "ProjectParts", name: str, index: int, en
     return ConfigRow(id=new_id(), name=db_name, configuration=configuration)
 
 
-def summary(config: Configuration, has_schemas: bool) -> list[dict[str, Any]]:
+def summary(config: Configuration, has_schemas: bool, db_keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """One line per row: storage table, target table, columns, how it loads."""
     db = config.configuration.get("parameters", {}).get("db", {})
     schema = db.get("schema", DEFAULT_SCHEMA) if has_schemas else db["database"]
     return [{"row": row_name, "table": p.tableId, "target": f"{schema}.{p.dbName}", "columns": len(p.written),
              "primary_key": p.primaryKey, "load": "incremental" if p.incremental else "full",
-             "changed_since": p.input.changed_since or ""} for row_name, p in check_rows(config)]
+             "changed_since": p.input.changed_since or ""} for row_name, p in check_rows(config, db_keys)]

@@ -8,14 +8,14 @@ written to one database table (`dbName`), its columns as `items`, and the input 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
-from ...model.db_login import one_secret
+from ...model.db_login import one_secret, refuse_other_keys
 from ...model.input_mapping import IGNORE, InputTable
 from ...model.validation import check_row_keys, single_input, validated
 
@@ -125,13 +125,16 @@ class WriterRoot(BaseModel):
     db: WriterDbNode
 
 
-def check_root(config: Configuration) -> WriterDbNode:
-    return validated(WriterRoot, config.configuration.get("parameters", {}), f"writer {config.name!r}, parameters").db
+def check_root(config: Configuration, db_keys: Collection[str]) -> WriterDbNode:
+    """The root's `db`; `db_keys`: what the database's writer takes beyond Keboola's DbNode."""
+    where = f"writer {config.name!r}, parameters"
+    refuse_other_keys(config.configuration.get("parameters", {}).get("db") or {}, db_keys, where)
+    return validated(WriterRoot, config.configuration.get("parameters", {}), where).db
 
 
-def check_rows(config: Configuration) -> list[tuple[str, WriterRow]]:
+def check_rows(config: Configuration, db_keys: Collection[str]) -> list[tuple[str, WriterRow]]:
     """Every row, merged and validated: (row name, parameters with its input mapping)."""
-    check_root(config)
+    check_root(config, db_keys)
     if not config.rows:
         raise KeboolaError(f"writer {config.name!r} has no tables", fix="add at least one table")
     out = []
