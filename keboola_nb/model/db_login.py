@@ -29,5 +29,6 @@ def refuse_other_keys(db: dict[str, Any], extra: Collection[str], where: str) ->
     """Keboola's DbNode refuses keys it does not define ("Unrecognized option"), so a run there would fail."""
     unknown = sorted(set(db) - set(DB_KEYS) - set(extra))
     if unknown:
-        raise KeboolaError(f"{where}: db.{', db.'.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
-                           "accepted by this Keboola component", fix=f"its db keys are: {', '.join([*DB_KEYS, *extra])}")
+        verb = "is" if len(unknown) == 1 else "are"
+        raise KeboolaError(f"{where}: db.{', db.'.join(unknown)} {verb} not accepted by this Keboola component",
+                           fix=f"its db keys are: {', '.join([*DB_KEYS, *extra])}")
