@@ -66,6 +66,7 @@ class Layout:
         self.root = root
         self.folder_of = folder_of  # a component id's folder: extractor, writer, transformation, other
         self.manifest_path = root / ".keboola" / "manifest.json"
+        self._branch_dir: tuple[tuple[int, int], Path] | None = None
 
     # the project -------------------------------------------------------------------------------------
     def init(self) -> None:
@@ -129,7 +130,12 @@ class Layout:
 
     @property
     def branch_dir(self) -> Path:
-        return self.root / self._branch(self.manifest()).get("path", MAIN)
+        """The default branch's folder (remembered while the manifest is unchanged: it is asked for per entry)."""
+        stat = self.manifest_path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_ino)  # written by rename: a new file each time
+        if self._branch_dir is None or self._branch_dir[0] != stamp:
+            self._branch_dir = (stamp, self.root / self._branch(self.manifest()).get("path", MAIN))
+        return self._branch_dir[1]
 
     def _branch(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The manifest's entry of the default branch: the one whose meta.json says so (kbc's rule)."""
