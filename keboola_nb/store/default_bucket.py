@@ -22,17 +22,17 @@ def bucket_of(component_id: str, config_id: str) -> str:
     return f"in.c-{re.sub(r'[^a-zA-Z0-9-]', '-', component_id)}-{config_id}"
 
 
-def resolve(configuration: dict[str, Any], bucket_at: Mapping[str, str]) -> dict[str, Any]:
-    """Placeholders -> table ids, by `bucket_at` (a configuration's path in the branch -> its default bucket).
-    A placeholder naming no configuration here stays as it is (kbc warns and pushes it unchanged)."""
+def resolve(configuration: dict[str, Any], bucket_at: Callable[[], Mapping[str, str]]) -> dict[str, Any]:
+    """Placeholders -> table ids, by `bucket_at()` (a configuration's path in the branch -> its default bucket;
+    made only when a placeholder is there). A placeholder naming no configuration here stays as it is (kbc
+    warns and pushes it unchanged)."""
 
     def resolved(source: str) -> str:
         if not source.startswith(_PREFIX):
             return source
         parts = source[len(_PREFIX):].split("}}.")
-        if len(parts) != 2 or parts[0] not in bucket_at:
-            return source
-        return f"{bucket_at[parts[0]]}.{parts[1]}"
+        buckets = bucket_at() if len(parts) == 2 else {}
+        return f"{buckets[parts[0]]}.{parts[1]}" if parts[0] in buckets else source
 
     return _map_sources(configuration, resolved)
 

@@ -18,6 +18,7 @@ configuration, never a mix; what kbc keeps beside it (schedules/, variables/, ..
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import tempfile
@@ -177,7 +178,7 @@ class Layout:
     def read(self, entry: dict[str, Any], entries: list[dict[str, Any]] | None = None) -> Configuration:
         entries = entries if entries is not None else self.entries()
         folder = self.branch_dir / self.folder(entry, entries)
-        buckets = self._buckets(entries)
+        buckets = functools.cache(lambda: self._buckets(entries))
         meta = read_json(folder / "meta.json", default={}) or {}
         rows = []
         for row_entry in entry.get("rows") or []:
