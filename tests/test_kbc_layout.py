@@ -8,9 +8,9 @@ import re
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from kbc import API_HOST, BRANCH_ID, INIT_NAMING, INIT_TEMPLATES, PROJECT_ID, kbc_pulled_folder, problems, snapshot
 
 import keboola_nb as kb
-from kbc import API_HOST, BRANCH_ID, INIT_NAMING, INIT_TEMPLATES, PROJECT_ID, kbc_pulled_folder, problems, snapshot
 from keboola_nb.store.naming import normalize_name, unique
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -262,3 +262,37 @@ def test_a_folder_an_earlier_version_wrote_is_upgraded_once(tmp_path, monkeypatc
     before = snapshot(root)
     kb.Project.open(root)
     assert snapshot(root) == before  # once
+
+
+def test_a_row_added_to_a_pulled_configuration_is_laid_out_as_kbc_local_create_row_does(tmp_path, monkeypatch):
+    from keboola_nb.model.configuration import ConfigRow
+
+    monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
+    root = kbc_pulled_folder(tmp_path / "kbc")
+    project = kb.Project.open(root)
+    config = project.configs.get("my config")
+    config.rows.append(ConfigRow(kb.model.configuration.new_id(), "new row", {"parameters": {"query": "SELECT 1",
+                                                                                           "name": "new row"}}))
+    project.configs.save(config)
+    # test/cli/create/config-row: rows/new-row with meta.json {"name": "new row", "isDisabled": false} and a
+    # description.md of one newline; the configuration's record gains the row, the existing row stays.
+    folder = root / "main/extractor/keboola.ex-db-mysql/my-config"
+    assert json.loads((folder / "rows/new-row/meta.json").read_text()) == {"name": "new row", "isDisabled": False}
+    assert (folder / "rows/new-row/description.md").read_bytes() == b"\n"
+    record = next(c for c in json.loads((root / ".keboola/manifest.json").read_text())["configurations"]
+                  if c["branchId"] == BRANCH_ID and c["id"] == "456")
+    assert record["rows"] == [{"id": "789", "path": "rows/users"}, {"id": config.rows[1].id, "path": "rows/new-row"}]
+    assert problems(root) == []
+
+
+def test_a_placeholder_naming_no_configuration_stays_as_kbc_keeps_it(tmp_path, monkeypatch):
+    # test/cli/push/im-default-bucket-missing: kbc warns and pushes the placeholder unchanged.
+    monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
+    root = kbc_pulled_folder(tmp_path / "kbc")
+    row_file = root / "main/writer/keboola.wr-db-mysql/im-default-bucket/rows/test/config.json"
+    missing = "{{:default-bucket:extractor/keboola.ex-aws-s3/gone}}.table"
+    row_file.write_text(row_file.read_text().replace("{{:default-bucket:extractor/keboola.ex-aws-s3/om-default-bucket}}",
+                                                     "{{:default-bucket:extractor/keboola.ex-aws-s3/gone}}"))
+    project = kb.Project.open(root)
+    assert project.configs.get("im-default-bucket").rows[0].configuration["storage"]["input"]["tables"][0][
+        "source"] == missing
