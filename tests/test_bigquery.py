@@ -19,21 +19,26 @@ from conftest import scan_for_canaries
 from keboola_nb.errors import KeboolaError
 
 
+UNLOAD = "gs://kbc-unload"  # the bucket Keboola's extractor unloads through; never touched by a local run
+
+
 @pytest.fixture
 def gbq(project, bq_env):  # type: ignore[no-untyped-def]
-    return project.connections.add("gbq", "bigquery://test-proj/sales", key_env="GBQ_KEY")
+    return project.connections.add("gbq", f"bigquery://test-proj/sales?unload={UNLOAD}", key_env="GBQ_KEY")
 
 
 def test_connection_keeps_keboola_service_account_with_private_key_as_reference(project, gbq, tmp_path):
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["gbq"]
     account = stored["bigquery"]["service_account"]
     assert stored["kind"] == "bigquery" and stored["bigquery"]["location"] == "US"
+    assert stored["bigquery"]["storage"] == UNLOAD
     assert account["#private_key"] == "{{ vault.GBQ_KEY }}" and "private_key" not in account
     assert account["client_email"] == KEY["client_email"] and account["project_id"] == "test-proj"
     assert gbq.target() == "bigquery://test-proj/sales" and "GBQ_KEY" in gbq.secret()
     diagnosis = gbq.test()
     assert diagnosis.ok, diagnosis
     assert diagnosis.details["tables"] >= 2
+    assert diagnosis.details["unload bucket (Keboola only)"] == UNLOAD
 
 
 def test_key_file_is_moved_to_a_local_secret_file(project, bq_env, tmp_path):
@@ -93,6 +98,30 @@ def test_browse_describe_preview(project, gbq, emulator):
         gbq.preview("sales.order")
 
 
+def test_an_extractor_needs_the_unload_bucket_keboola_uses(project, gbq, bq_env):
+    plain = project.connections.add("plain", "bigquery://test-proj/sales?location=EU", key_env="GBQ_KEY")
+    assert "storage" not in plain.db
+    with pytest.raises(KeboolaError, match="names no Cloud Storage bucket") as caught:
+        _extractor(project, "connection: plain\ntables:\n  - sales.orders\n")
+    assert "bigquery://test-proj/sales?location=EU&unload=gs://BUCKET" in caught.value.fix
+    assert "gbq-ex" not in [c.name for c in project.configs.list()]
+    config = _extractor(project, "connection: gbq\ntables:\n  - sales.orders\n")
+    data = config.to_json()
+    del data["configuration"]["parameters"]["google"]["storage"]  # a hand-edited configuration
+    with pytest.raises(KeboolaError, match="google.storage .*is not set; Keboola's extractor needs it") as caught:
+        project.extractors.from_json(json.dumps(data))
+    assert "gs://my-bucket" in caught.value.fix and "?unload=gs://BUCKET" in caught.value.fix
+    data["configuration"]["parameters"]["google"]["storage"] = "kbc-unload"
+    with pytest.raises(KeboolaError, match="is not a gs:// URI") as caught:
+        project.extractors.from_json(json.dumps(data))
+    assert caught.value.fix == "write it as 'gs://kbc-unload'"
+    data["configuration"]["parameters"]["google"]["storage"] = "gs://Bad Bucket"
+    with pytest.raises(KeboolaError, match="is not a Cloud Storage bucket"):
+        project.extractors.from_json(json.dumps(data))
+    given = project.connections.add("given", "bigquery://test-proj/sales", key_env="GBQ_KEY", storage="kbc-unload")
+    assert given.db["storage"] == UNLOAD  # the Python face: a bare bucket name gets gs://
+
+
 def _extractor(project, body: str, name: str = "gbq-ex"):  # type: ignore[no-untyped-def]
     return project.extractors.create_from_yaml(name, body)
 
@@ -109,7 +138,8 @@ queries:
 """)
     root = config.configuration["parameters"]
     assert config.component_id == "keboola.ex-google-bigquery-v2"
-    assert root["google"] == {"location": "US"} and root["service_account"]["#private_key"] == "{{ vault.GBQ_KEY }}"
+    assert root["google"] == {"storage": UNLOAD, "location": "US"}
+    assert root["service_account"]["#private_key"] == "{{ vault.GBQ_KEY }}"
     by_name = {r.name: r.configuration["parameters"]["query"] for r in config.rows}
     assert by_name["orders"] == {"query": "SELECT * FROM `test-proj.sales.orders`", "tableName": "orders",
                                  "incremental": False, "primaryKey": ["id"], "useLegacySql": False}
@@ -133,6 +163,7 @@ queries:
     log = "\n".join(job.log)
     assert "orders: 3 rows in 1 page(s) over Storage Read API" in log  # a table is read straight from storage
     assert "flagged: 1 rows" in log and "dry run" in log
+    assert f"Keboola unloads results through {UNLOAD}; this run reads them directly" in log
 
 
 def test_large_result_arrives_in_several_rest_pages(project, gbq, monkeypatch):
@@ -224,7 +255,8 @@ def test_the_magics_path(project, bq_env, monkeypatch, capsys):
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "keboola_nb")
     monkeypatch.setattr(magics, "_project", project)
-    diagnosis = shell.run_line_magic("keboola", "connect gbq bigquery://test-proj/sales --key-file-env GBQ_KEY")
+    diagnosis = shell.run_line_magic("keboola", f"connect gbq bigquery://test-proj/sales?unload={UNLOAD} "
+                                                "--key-file-env GBQ_KEY")
     assert diagnosis.ok, diagnosis
     assert shell.run_line_magic("keboola", "connections")["secret"][0] == "vault GBQ_KEY: environment variable GBQ_KEY"
     assert "orders" in set(shell.run_line_magic("keboola", "tables gbq")["table"])

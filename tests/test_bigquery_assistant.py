@@ -16,7 +16,8 @@ QUERY = "SELECT day, SUM(amount) AS amount FROM `test-proj.sales.orders` WHERE d
 def test_daily_sales_from_bigquery(project, bq_env, api: StandIn, tmp_path):
     key_file = tmp_path / "etl-key.json"
     key_file.write_text(json.dumps(KEY))
-    connect = ToolUse("add_connection", {"name": "gbq", "url": "bigquery://test-proj/sales", "key_file": str(key_file)})
+    url = "bigquery://test-proj/sales?unload=gs://kbc-unload"
+    connect = ToolUse("add_connection", {"name": "gbq", "url": url, "key_file": str(key_file)})
     listing = ToolUse("list_tables", {"connection": "gbq"})
     create = ToolUse("create_extractor", {"name": "gbq-sales", "connection": "gbq", "tables": [
         {"query": QUERY, "name": "daily_sales", "primary_key": ["day"]}, {"table": "sales.orders"}]})
@@ -29,13 +30,15 @@ def test_daily_sales_from_bigquery(project, bq_env, api: StandIn, tmp_path):
 
     added = json.loads(tool_results(api.requests[1])[connect.id]["content"])
     assert added["saved"] is True and added["test"]["ok"] is True, added
-    assert dict(view.proposals[0].overview)["Target"] == f"bigquery://test-proj/sales (key file {key_file})"
+    assert dict(view.proposals[0].overview)["Target"] == (f"bigquery://test-proj/sales (key file {key_file}; "
+                                                          "Keboola unloads through gs://kbc-unload)")
     tables = json.loads(tool_results(api.requests[2])[listing.id]["content"])
     assert "orders" in json.dumps(tables)
 
     card = view.proposals[1]
     draft = json.loads(card.json)
     assert draft["componentId"] == "keboola.ex-google-bigquery-v2"
+    assert draft["configuration"]["parameters"]["google"] == {"storage": "gs://kbc-unload", "location": "US"}
     assert draft["rows"][0]["configuration"]["parameters"]["query"]["query"] == QUERY
     assert list(card.preview.columns)[:2] == ["id", "amount"]  # the table entry's rows, read without a query
     lines = dict(card.overview)

@@ -72,3 +72,20 @@ def test_storage_types_map_to_bigquery_types():
     assert bq_type("DECIMAL(38,10)") == "BIGNUMERIC" and bq_type("DECIMAL(38,0)") == "BIGNUMERIC"
     assert bq_type("TIMESTAMP WITH TIME ZONE") == "TIMESTAMP" and bq_type("TIMESTAMP") == "DATETIME"
     assert bq_type("INTEGER[]") == "JSON" and bq_type("BOOLEAN") == "BOOL" and bq_type("VARCHAR") == "STRING"
+
+
+def test_connection_urls_carry_the_bucket_keboola_unloads_through():
+    from keboola_nb.connectors.bigquery import KIND, parse_bigquery_url
+
+    assert parse_bigquery_url("bigquery://p/d?location=EU&unload=gs://kbc-unload/exports") == {
+        "project": "p", "dataset": "d", "location": "EU", "storage": "gs://kbc-unload/exports"}
+    assert parse_bigquery_url("bigquery://p/d?unload=kbc-unload")["storage"] == "gs://kbc-unload"
+    assert "storage" not in parse_bigquery_url("bigquery://p/d")
+    with pytest.raises(KeboolaError, match="'gs://Kbc Unload' is not a Cloud Storage bucket"):
+        parse_bigquery_url("bigquery://p/d?unload=gs://Kbc Unload")
+    with pytest.raises(KeboolaError, match="not a BigQuery URL") as caught:
+        parse_bigquery_url("bigquery://p/d?bucket=gs://b")
+    assert "unload=gs://BUCKET" in caught.value.fix
+    node = parse_bigquery_url("bigquery://p/d?unload=gs://kbc-unload")
+    assert KIND.describe(node, {"key_env": "GBQ_KEY"}) == \
+        "bigquery://p/d (key in $GBQ_KEY; Keboola unloads through gs://kbc-unload)"

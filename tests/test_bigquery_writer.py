@@ -10,6 +10,7 @@ import pytest
 from bigquery_fixtures import CANARY, KEY
 
 from keboola_nb.connectors.base import Scan
+from keboola_nb.errors import KeboolaError
 
 
 @pytest.fixture
@@ -49,10 +50,12 @@ def test_full_load_creates_table_with_mapped_types_and_replaces_it(project, dwh)
     params = config.configuration["parameters"]
     assert config.component_id == "keboola.wr-google-bigquery-v2"
     assert params["dataset"] == dwh.db["dataset"] and params["service_account"]["#private_key"] == "{{ vault.GBQ_KEY }}"
+    assert params["location"] == "US"
     table = config.rows[0].configuration["parameters"]["tables"][0]
     assert {i["name"]: i["type"] for i in table["items"]} == {
         "id": "INT64", "amount": "NUMERIC", "note": "STRING", "flag": "BOOL", "day": "DATE", "updated_at": "TIMESTAMP"}
-    assert table["primaryKey"] == ["id"] and table["tableId"] == "out.c-crm.orders"
+    assert table["tableId"] == "out.c-crm.orders" and table["export"] is True
+    assert "primaryKey" not in table  # the storage table's key is not written: Keboola's writer never reads it
     job = project.run(config)
     assert job.status == "success", job.error
     assert rows(dwh, "orders") == [(1, Decimal("12345.678"), "čaj 😀"), (2, Decimal("-0.5"), ""), (3, None, None)]
@@ -65,7 +68,7 @@ def test_full_load_creates_table_with_mapped_types_and_replaces_it(project, dwh)
     assert leftovers == []
 
 
-def test_incremental_upsert_and_adaptive_writes_only_new_rows(project, dwh):
+def test_incremental_appends_as_keboola_does_and_adaptive_writes_only_new_rows(project, dwh):
     put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL), (2, 2.0, 'b', true, NULL, NULL)")
     config = writer(project, """
 connection: dwh
@@ -81,9 +84,12 @@ tables:
     second = project.run(config)
     assert second.status == "success", second.error
     assert second.tables[0]["rows"] == 2  # only the rows imported since the last write
-    assert rows(dwh, "orders") == [(1, Decimal("1"), "a"), (2, Decimal("20"), "B"), (3, Decimal("3"), "c")]
+    # Keboola's writer appends (a load job with WRITE_APPEND): the changed row 2 is there twice, old and new.
+    assert rows(dwh, "orders") == [(1, Decimal("1"), "a"), (2, Decimal("2"), "b"), (2, Decimal("20"), "B"),
+                                   (3, Decimal("3"), "c")]
     third = project.run(config)
-    assert third.tables[0]["rows"] == 0 and len(rows(dwh, "orders")) == 3
+    assert third.tables[0]["rows"] == 0 and len(rows(dwh, "orders")) == 4
+    assert "incremental (appends)" in list(project.writers.summary(config)["load"])
 
 
 def test_failure_leaves_target_as_it_was_and_retry_writes_exactly_once(project, dwh):
@@ -134,3 +140,68 @@ def test_writer_outputs_hold_no_private_key(project, dwh, capsys):
     assert CANARY not in repr(job) + "\n".join(job.log) + capsys.readouterr().out
     assert not [p for p in project.root.rglob("*") if p.is_file() and CANARY.encode() in p.read_bytes()]
     assert json.dumps(KEY["private_key"])[1:40] not in (project.root / ".keboola" / "connections.json").read_text()
+
+
+def test_primary_key_is_refused_in_the_shorthand_and_ignored_with_a_note_in_a_keboola_config(project, dwh):
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    with pytest.raises(KeboolaError, match="Keboola's BigQuery writer appends; primaryKey is not used"):
+        writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n    primary_key: [id]\n")
+    config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n    incremental: true\n")
+    data = config.to_json()
+    data["rows"][0]["configuration"]["parameters"]["tables"][0]["primaryKey"] = ["id"]  # e.g. made by Keboola's API
+    keyed = project.writers.save(project.writers.from_json(json.dumps(data)), replace=True)
+    [line] = project.writers.summary(keyed).to_dict("records")
+    assert line["load"] == "incremental: Keboola's BigQuery writer appends; primaryKey is not used"
+    for _ in range(2):
+        job = project.run(keyed)
+        assert job.status == "success", job.error
+    assert "orders: incremental: Keboola's BigQuery writer appends; primaryKey is not used" in "\n".join(job.log)
+    assert rows(dwh, "orders") == [(1, Decimal("1"), "a")] * 2  # no merge by the key: appended twice
+
+
+def test_ignored_items_and_columns_out_of_order_are_refused(project, dwh):
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.orders\n    columns: [id, note]\n")
+    row = config.rows[0].configuration
+    assert [i["name"] for i in row["parameters"]["tables"][0]["items"]] == ["id", "note"]
+    assert row["storage"]["input"]["tables"][0]["columns"] == ["id", "note"]  # left out of both, as the UI does
+    data = config.to_json()
+    table = data["rows"][0]["configuration"]["parameters"]["tables"][0]
+    table["items"].append({"name": "amount", "dbName": "amount", "type": "IGNORE"})
+    with pytest.raises(KeboolaError, match="item 'amount' has type 'IGNORE': Keboola's BigQuery writer writes every"):
+        project.writers.from_json(json.dumps(data))
+    table["items"].pop()
+    data["rows"][0]["configuration"]["storage"]["input"]["tables"][0]["columns"] = ["note", "id"]
+    with pytest.raises(KeboolaError, match="are not the items' names .* in order; Keboola's writer loads the CSV by"):
+        project.writers.from_json(json.dumps(data))
+    data["rows"][0]["configuration"]["storage"]["input"]["tables"][0]["columns"] = []  # every storage column
+    everything = project.writers.save(project.writers.from_json(json.dumps(data)), replace=True)
+    job = project.run(everything)
+    assert job.status == "error" and "loads them by position" in job.error
+    assert "orders" not in [t.table_id for t in dwh.client.list_tables(dwh.db["dataset"])]  # nothing was written
+
+
+def test_missing_dataset_is_created_in_the_location_and_a_wrong_location_is_refused(project, dwh, bq_env):
+    from keboola_nb.connectors.bigquery import service_account_node
+
+    put(project, "out.c-crm.orders", "(1, 1.0, 'a', true, NULL, NULL)")
+    dataset = f"eu_{dwh.db['dataset']}"
+    project.connections.add("eu", f"bigquery://test-proj/{dataset}?location=EU",
+                            service_account=service_account_node("eu", key_env="GBQ_KEY"))
+    config = writer(project, "connection: eu\ntables:\n  - out.c-crm.orders\n", name="to-eu")
+    assert config.configuration["parameters"]["location"] == "EU"
+    job = project.run(config)
+    assert job.status == "success", job.error
+    log = "\n".join(job.log)
+    assert f"dataset test-proj.{dataset} did not exist: created it in EU, as Keboola's writer does" in log
+    assert dwh.client.get_dataset(f"test-proj.{dataset}").location == "EU"
+    assert dwh.client.get_table(f"test-proj.{dataset}.orders").num_rows == 1
+    data = config.to_json()
+    data["configuration"]["parameters"]["location"] = "US"
+    moved = project.writers.save(project.writers.from_json(json.dumps(data)), replace=True)
+    job = project.run(moved)
+    assert job.status == "error" and f"dataset test-proj.{dataset} is in location EU" in job.error
+    assert "set parameters.location to 'EU'" in job.error
+    data["configuration"]["parameters"]["location"] = "not a place"
+    with pytest.raises(KeboolaError, match="'not a place' is not a BigQuery location"):
+        project.writers.from_json(json.dumps(data))

@@ -1,8 +1,10 @@
 """Google BigQuery: google-cloud-bigquery for browsing, previews, dry runs and queries; results stream
 as Arrow pages into storage, over the BigQuery Storage Read API when it is available, else REST paging.
 
-The connection node is `{project, dataset, location, service_account}`: `service_account` is Keboola's
-object (§2.3) whose `#private_key` is a secret reference; every other key field is plain text.
+The connection node is `{project, dataset, location, storage, service_account}`: `service_account` is Keboola's
+object (§2.3) whose `#private_key` is a secret reference; every other key field is plain text. `storage` is the
+Cloud Storage bucket (`gs://BUCKET`) Keboola's extractor unloads query results through (its `google.storage`);
+a local run reads over the Storage Read API and does not use it.
 An emulator is chosen by the environment, never by the configuration, so the Keboola JSON stays exact:
 `BIGQUERY_EMULATOR_HOST` (the REST base URL, e.g. http://127.0.0.1:9050, which the client library honours
 itself) and `BIGQUERY_STORAGE_EMULATOR_HOST` (host:port of its Storage Read gRPC server). With an emulator
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +39,8 @@ STORAGE_EMULATOR_ENV = "BIGQUERY_STORAGE_EMULATOR_HOST"
 DEFAULT_LOCATION = "US"
 REQUEST_TIMEOUT_S = 30
 PAGE_ROWS = 10_000  # REST pages: BigQuery caps a page at 10 MB anyway; this bounds memory per page
+# A Cloud Storage bucket name (3-222 characters), optionally with a folder.
+_BUCKET = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/\S*)?$")
 KEY_FIELDS = ("type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "auth_uri",
               "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url")
 
@@ -74,6 +79,17 @@ def service_account_node(name: str, *, key_file: str | None = None, key_env: str
     node = {k: key[k] for k in KEY_FIELDS if k in key and k != "private_key"}
     node["#private_key"] = str(ref)
     return {k: node[k] for k in [*KEY_FIELDS[:3], "#private_key", *KEY_FIELDS[4:]] if k in node}
+
+
+def unload_bucket(value: str) -> str:
+    """The bucket Keboola's extractor unloads through, as `gs://BUCKET` (a bare bucket name gets the scheme)."""
+    text = str(value).strip()
+    bucket = text if text.startswith("gs://") else f"gs://{text}"
+    if not _BUCKET.match(bucket):
+        raise KeboolaError(f"{text!r} is not a Cloud Storage bucket",
+                           fix="write it as gs://BUCKET (lowercase letters, digits, '-', '_' and '.'), a bucket the "
+                               "service account can write to; Keboola's extractor unloads query results through it")
+    return bucket
 
 
 def private_key(reference: str, where: str) -> str:
@@ -207,6 +223,8 @@ class BigQueryConnector:
         started = time.perf_counter()
         details: dict[str, Any] = {"project": self.project, "dataset": self.dataset or "(all)",
                                    "location": self.location}
+        if self.node.get("storage"):
+            details["unload bucket (Keboola only)"] = self.node["storage"]
         if emulator():
             details["endpoint"] = f"{emulator()} (emulator, anonymous credentials)"
         try:
@@ -260,7 +278,7 @@ class BigQueryConnector:
         schema, name = table
         return f"{schema}.{name}" if "." in schema else f"{self.project}.{schema}.{name}"
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """A browsing request: Google's errors become one readable KeboolaError."""
         try:
             return fn(*args, **kwargs)
@@ -277,11 +295,11 @@ class BigQueryConnector:
 
         client = self.client()
         datasets = [schema or self.dataset] if (schema or self.dataset) else [
-            d.dataset_id for d in self._call("listing datasets", client.list_datasets, self.project)]
+            d.dataset_id for d in self.call("listing datasets", client.list_datasets, self.project)]
         records = []
         for dataset in datasets:
-            for item in self._call(f"listing dataset {dataset}", client.list_tables, f"{self.project}.{dataset}"):
-                table = self._call(f"reading table {item.table_id}", client.get_table, item.reference)
+            for item in self.call(f"listing dataset {dataset}", client.list_tables, f"{self.project}.{dataset}"):
+                table = self.call(f"reading table {item.table_id}", client.get_table, item.reference)
                 records.append({"schema": dataset, "table": item.table_id,
                                 "type": "view" if table.table_type == "VIEW" else "table",
                                 "rows_estimate": table.num_rows, "primary_key": _primary_key(table),
@@ -346,8 +364,8 @@ class BigQueryConnector:
         import pandas as pd
 
         found = self.get_table(self.resolve_table(table))
-        rows = self._call("preview", self.client().list_rows, found, max_results=max(0, int(limit)))
-        arrow = self._call("preview", rows.to_arrow, create_bqstorage_client=False)
+        rows = self.call("preview", self.client().list_rows, found, max_results=max(0, int(limit)))
+        arrow = self.call("preview", rows.to_arrow, create_bqstorage_client=False)
         return arrow.to_pandas(types_mapper=pd.ArrowDtype)
 
     # cost ---------------------------------------------------------------------------------------------
@@ -463,17 +481,20 @@ def _reason(error: Exception) -> str:
     return (message or str(error)).strip().splitlines()[0]
 
 
-
 def parse_bigquery_url(url: str) -> dict[str, Any]:
-    """`bigquery://project/dataset[?location=EU]` -> the bigquery node (the key is added by the caller)."""
+    """`bigquery://project/dataset[?location=EU&unload=gs://bucket]` -> the bigquery node (the key is added by the
+    caller); `unload` is the bucket Keboola's extractor unloads query results through (`google.storage`)."""
     parts = urlsplit(url.strip())
     dataset = unquote(parts.path.strip("/"))
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    location = query.pop("location", "US")
+    location = query.pop("location", DEFAULT_LOCATION)
+    unload = query.pop("unload", None)
     if parts.scheme != "bigquery" or not parts.netloc or "/" in dataset or query:
         raise KeboolaError(f"{url!r} is not a BigQuery URL",
-                           fix="write it as bigquery://PROJECT/DATASET (dataset optional, ?location=EU optional)")
-    return {"project": parts.netloc, "dataset": dataset, "location": location}
+                           fix="write it as bigquery://PROJECT/DATASET (dataset optional; options ?location=EU and "
+                               "&unload=gs://BUCKET, the bucket Keboola's extractor unloads through)")
+    node = {"project": parts.netloc, "dataset": dataset, "location": location}
+    return (node | {"storage": unload_bucket(unload)}) if unload is not None else node
 
 
 class BigQueryKind(ConnectionKind):
@@ -490,7 +511,10 @@ class BigQueryKind(ConnectionKind):
                                fix="pass --key-file PATH or --key-file-env VAR (the assistant: key_file)")
 
     def prepare(self, name: str, node: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-        """The service-account key from `key_file` or the variable `key_env`; its private key by reference."""
+        """The service-account key from `key_file` or the variable `key_env`; its private key by reference.
+        A `storage` given as a field (connections.add(..., storage=...)) is checked like the URL's `unload`."""
+        if node.get("storage") is not None:
+            node = node | {"storage": unload_bucket(node["storage"])}
         if "service_account" in node:
             return node
         return node | {"service_account": service_account_node(name, key_file=options.get("key_file"),
@@ -500,7 +524,9 @@ class BigQueryKind(ConnectionKind):
         return f"bigquery://{node.get('project')}/{node.get('dataset', '')}"
 
     def describe(self, node: dict[str, Any], options: dict[str, Any]) -> str:
-        return f"{self.target(node)} (key file {options.get('key_file')})"
+        key = f"key file {options['key_file']}" if options.get("key_file") else f"key in ${options.get('key_env')}"
+        unload = f"; Keboola unloads through {node['storage']}" if node.get("storage") else ""
+        return f"{self.target(node)} ({key}{unload})"
 
     def secret(self, node: dict[str, Any]) -> str:
         return describe_reference((node.get("service_account") or {}).get("#private_key"))

@@ -24,7 +24,9 @@ class BigQueryExtractor(Component):
     connection_kind = "bigquery"
     entries = "queries"
     help = {
-        "rules": ["create_extractor entries: table (dataset.table, read without query cost) or query plus name",
+        "rules": ["the connection must name the bucket Keboola unloads through: bigquery://PROJECT/DATASET"
+                  "?unload=gs://BUCKET (google.storage; a local run does not use it)",
+                  "create_extractor entries: table (dataset.table, read without query cost) or query plus name",
                   "queries are dry-run first: bytes and dollars are in the job log; a run over the budget stops",
                   "incremental with a primary key upserts; tables land in in.c-keboola-ex-google-bigquery-v2-<id>"],
         "example": {"name": "gbq-sales", "connection": "gbq",

@@ -11,12 +11,14 @@ tables:
   - table: sales.customers       # read straight from table storage: no query cost
 ```
 Every query is dry-run before it is saved: bad SQL and unknown primary key columns are refused then.
+The connection must name the bucket Keboola unloads through (bigquery://PROJECT/DATASET?unload=gs://BUCKET).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...connectors.bigquery import DEFAULT_LOCATION
 from ...errors import KeboolaError
 from ...model.configuration import ConfigRow, Configuration, new_id
 from ...model.validation import refuse_unknown_keys
@@ -45,6 +47,16 @@ def parse_shorthand(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def build(name: str, connection: "Connection", entries: list[Any], description: str = "") -> Configuration:
+    node = connection.db
+    if not node.get("storage"):
+        location = f"location={node['location']}&" if node.get("location", DEFAULT_LOCATION) != DEFAULT_LOCATION else ""
+        raise KeboolaError(
+            f"extractor {name!r}: connection {connection.name!r} names no Cloud Storage bucket; Keboola's BigQuery "
+            "extractor unloads query results through one (google.storage), though a local run does not use it",
+            fix=f"connect again with the bucket in the URL: %keboola connect {connection.name} "
+                f"{connection.target()}?{location}unload=gs://BUCKET --key-file-env VAR --replace (the assistant: "
+                "add_connection with that URL), or add \"storage\": \"gs://BUCKET\" to the connection in "
+                ".keboola/connections.json")
     connector: BigQueryConnector = connection.connector()  # type: ignore[assignment]
     rows = []
     for i, entry in enumerate(entries, 1):
@@ -81,12 +93,11 @@ def build(name: str, connection: "Connection", entries: list[Any], description: 
         configuration = row_configuration(query, table_name, incremental=bool(entry.get("incremental", False)),
                                           primary_key=primary_key, legacy_sql=legacy)
         rows.append(ConfigRow(id=new_id(), name=table_name, configuration=configuration))
-    node = connection.db
     account = dict(node.get("service_account") or {"type": "service_account", "project_id": node.get("project")})
+    google = {"storage": node["storage"], "location": node.get("location") or DEFAULT_LOCATION}
     config = Configuration(
         component_id=COMPONENT_ID, id=new_id(), name=name, description=description,
-        configuration={"parameters": {"service_account": account,
-                                      "google": {"location": node.get("location") or "US"}}},
+        configuration={"parameters": {"service_account": account, "google": google}},
         rows=rows,
     )
     check_rows(config)

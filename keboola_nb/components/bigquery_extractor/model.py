@@ -1,8 +1,10 @@
 """The Google BigQuery extractor (`keboola.ex-google-bigquery-v2`) configuration, with Keboola's layout.
 
-Root `parameters`: `service_account` (the key, `#private_key` a reference) and `google{location, storage}`.
+Root `parameters`: `service_account` (the key, `#private_key` a reference) and `google{storage, location}`.
 Each row: `parameters.query{query, tableName, incremental, primaryKey, useLegacySql}` - one query per row,
 its result loaded into `in.c-keboola-ex-google-bigquery-v2-<configId>.<tableName>`.
+`google.storage` is required, as in Keboola: its extractor unloads each result through that bucket. A local
+run reads over the Storage Read API and does not use the bucket.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ...connectors.bigquery import DEFAULT_LOCATION, unload_bucket
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
 from ...model.google_login import ServiceAccount
@@ -22,10 +25,18 @@ COMPONENT_ID = "keboola.ex-google-bigquery-v2"
 _TABLE_READ = re.compile(r"^SELECT (\*|`[^`]+`(?:, `[^`]+`)*) FROM `([^`.]+)\.([^`.]+)\.([^`.]+)`$")
 
 
+STORAGE_FIX = ("set parameters.google.storage to a Cloud Storage bucket the service account can write to, e.g. "
+               "\"storage\": \"gs://my-bucket\": Keboola's extractor unloads query results through it (a local "
+               "run does not use it). New extractors take it from the connection: "
+               "bigquery://PROJECT/DATASET?unload=gs://BUCKET")
+
+
 class Google(BaseModel):
+    """Where Keboola's extractor unloads query results: `storage` (gs://BUCKET) in `location`."""
+
     model_config = ConfigDict(extra="forbid")
-    location: str = "US"
-    storage: str | None = None  # the GCS bucket Keboola unloads through; not needed here
+    storage: str = ""
+    location: str = DEFAULT_LOCATION
 
 
 class Query(BaseModel):
@@ -75,12 +86,25 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryRow]]:
     out = []
     for row in config.rows:
         check_row_keys(row.configuration, f"{where}, row {row.name!r}")
-        params = config.merged(row).get("parameters", {})
-        out.append((row.name, validated(BigQueryRow, params, f"{where}, row {row.name!r}")))
+        params = validated(BigQueryRow, config.merged(row).get("parameters", {}), f"{where}, row {row.name!r}")
+        _check_storage(params.google.storage, where)
+        out.append((row.name, params))
     names = [params.query.tableName for _, params in out]
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same tableName", fix="give each query its own tableName")
     return out
+
+
+def _check_storage(storage: str, where: str) -> None:
+    if not storage:
+        raise KeboolaError(f"{where}: parameters.google.storage (the Cloud Storage bucket Keboola unloads query "
+                           "results through) is not set; Keboola's extractor needs it", fix=STORAGE_FIX)
+    try:
+        bucket = unload_bucket(storage)
+    except KeboolaError as e:
+        raise KeboolaError(f"{where}: google.storage: {e.what}", fix=e.fix) from None
+    if bucket != storage:  # a bare bucket name: Keboola takes the gs:// URI
+        raise KeboolaError(f"{where}: google.storage {storage!r} is not a gs:// URI", fix=f"write it as {bucket!r}")
 
 
 def summarize(config: Configuration) -> list[dict[str, Any]]:

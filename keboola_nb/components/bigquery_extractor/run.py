@@ -48,6 +48,8 @@ def extract(run: Run, rows: list[tuple[str, str, BigQueryRow]]) -> None:
     """The whole run's estimate first (over the budget: nothing runs), then every row into storage in one
     storage transaction."""
     connector = connector_for(run.config, rows[0][2])
+    run.note(f"Keboola unloads results through {rows[0][2].google.storage}; this run reads them directly "
+             "(Storage Read API) and does not use the bucket")
     try:
         cost = estimate(connector, rows)
         for line in cost.lines:

@@ -1,16 +1,18 @@
 """The Google BigQuery writer (`keboola.wr-google-bigquery-v2`) configuration, with Keboola's layout.
 
-Root `parameters`: `service_account` (the key, `#private_key` a reference) and `dataset`. Each row:
-`parameters.tables[{dbName, tableId, incremental, primaryKey, items[{name, dbName, type}]}]` (one table)
-and its input mapping under `storage.input.tables` (source, destination, columns, changed_since).
-`primaryKey` is optional: with it an incremental load upserts (MERGE); without it, it appends as
-Keboola's writer does.
+Root `parameters`: `service_account` (the key, `#private_key` a reference), `dataset` and `location` (where the
+dataset is, or is created). Each row: `parameters.tables[{dbName, export, tableId, incremental, items[{name,
+dbName, type}]}]` (one table) and its input mapping under `storage.input.tables` (source, destination, columns,
+changed_since). As Keboola's writer (keboola/google-bigquery-writer) does: a full load replaces the table, an
+incremental one appends, `primaryKey` is never read, and every item becomes a column - it loads the CSV by
+position, so the input mapping's columns are the items' names in order, and an `ignore` item is refused (Keboola's
+UI drops IGNORE columns from both before it saves).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,10 +22,14 @@ from ...model.google_login import ServiceAccount
 from ...model.input_mapping import IGNORE, InputTable
 from ...model.validation import check_row_keys, validated
 
+if TYPE_CHECKING:
+    from ...storage.storage import Storage
+
 COMPONENT_ID = "keboola.wr-google-bigquery-v2"
 TYPES = ("STRING", "INT64", "INTEGER", "NUMERIC", "BIGNUMERIC", "FLOAT64", "FLOAT", "BOOL", "BOOLEAN", "DATE",
          "DATETIME", "TIMESTAMP", "TIME", "BYTES", "JSON")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")  # BigQuery column and table names
+_LOCATION = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")  # US, EU, europe-west3, ...
 
 
 class BigQueryItem(BaseModel):
@@ -31,10 +37,15 @@ class BigQueryItem(BaseModel):
     name: str
     dbName: str
     type: str
+    nullable: bool | None = None  # UI configs may hold it; Keboola's writer does not read it (columns are NULLABLE)
 
     @model_validator(mode="after")
     def _known(self) -> "BigQueryItem":
-        if self.type.upper() not in TYPES and self.type.lower() != IGNORE:
+        if self.type.lower() == IGNORE:
+            raise ValueError(f"item {self.name!r} has type {self.type!r}: Keboola's BigQuery writer writes every "
+                             "item, so BigQuery would get that type; remove the item, and its column from "
+                             "storage.input.tables[0].columns (Keboola's UI does so for IGNORE columns)")
+        if self.type.upper() not in TYPES:
             raise ValueError(f"item {self.name!r}: type {self.type!r} is not a BigQuery type ({', '.join(TYPES)})")
         if not _NAME.match(self.dbName):
             raise ValueError(f"item {self.name!r}: dbName {self.dbName!r} is not a BigQuery column name")
@@ -47,6 +58,13 @@ class BigQueryTarget(BaseModel):
     model_config = ConfigDict(extra="forbid")
     service_account: ServiceAccount
     dataset: str
+    location: str | None = None  # without it, BigQuery's default (US) for a new dataset
+
+    @model_validator(mode="after")
+    def _location(self) -> "BigQueryTarget":
+        if self.location is not None and not _LOCATION.match(self.location):
+            raise ValueError(f"location {self.location!r} is not a BigQuery location (US, EU, europe-west3, ...)")
+        return self
 
 
 class BigQueryTable(BaseModel):
@@ -54,7 +72,7 @@ class BigQueryTable(BaseModel):
     dbName: str
     tableId: str
     incremental: bool = False
-    primaryKey: list[str] = Field(default_factory=list)
+    primaryKey: list[str] = Field(default_factory=list)  # accepted as Keboola accepts it, never used
     export: bool = True
     items: list[BigQueryItem]
 
@@ -75,30 +93,42 @@ class BigQueryWriterRow(BaseModel):
 
     @property
     def written(self) -> list[BigQueryItem]:
-        return [i for i in self.table.items if i.type.lower() != IGNORE]
+        """Every item: Keboola's writer skips none."""
+        return self.table.items
 
     @property
     def adaptive(self) -> bool:
         return self.input.changed_since == "adaptive"
+
+    @property
+    def load(self) -> str:
+        """How the row loads, as Keboola's writer does it (for summaries and the job log)."""
+        kind, how = ("incremental", "appends") if self.incremental else ("full", "replaces the table")
+        if self.primaryKey:
+            return f"{kind}: Keboola's BigQuery writer {how}; primaryKey is not used"
+        return f"{kind} ({how})"
 
     @model_validator(mode="after")
     def _keboola_rules(self) -> "BigQueryWriterRow":
         if not _NAME.match(self.table.dbName):
             raise ValueError(f"dbName {self.table.dbName!r} is not a BigQuery table name")
         if self.input.source != self.table.tableId:
-            raise ValueError(f"storage.input.tables[0].source {self.input.source!r} is not tableId {self.table.tableId!r}")
+            raise ValueError(f"storage.input.tables[0].source {self.input.source!r} is not tableId "
+                             f"{self.table.tableId!r}")
         if self.input.changed_since not in (None, "", "adaptive"):
-            raise ValueError(f"changed_since {self.input.changed_since!r} is not supported; use 'adaptive' or leave it out")
+            raise ValueError(f"changed_since {self.input.changed_since!r} is not supported; use 'adaptive' or "
+                             "leave it out")
         if self.adaptive and not self.table.incremental:
             raise ValueError("changed_since: adaptive needs incremental: true")
-        if not self.written:
-            raise ValueError("every item is ignored; write at least one column")
-        names = [i.dbName.lower() for i in self.written]
+        if not self.items:
+            raise ValueError("items is empty; write at least one column")
+        names = [i.dbName.lower() for i in self.items]
         if len(set(names)) != len(names):
             raise ValueError("two items have the same dbName")
-        missing = [c for c in self.table.primaryKey if c not in {i.name for i in self.written}]
-        if missing:
-            raise ValueError(f"primaryKey column(s) {', '.join(missing)} are not written items")
+        item_names = [i.name for i in self.items]
+        if self.input.columns and self.input.columns != item_names:
+            raise ValueError(f"storage.input.tables[0].columns {self.input.columns} are not the items' names "
+                             f"{item_names} in order; Keboola's writer loads the CSV by position")
         return self
 
 
@@ -119,6 +149,17 @@ def check_rows(config: Configuration) -> list[tuple[str, BigQueryWriterRow]]:
         merged = {"db": root, "table": tables[0], "input": inputs[0]}
         out.append((row.name, validated(BigQueryWriterRow, merged, at, BigQueryTable)))
     return out
+
+
+def check_positions(storage: "Storage", row_name: str, params: BigQueryWriterRow) -> None:
+    """An input mapping without columns hands Keboola's writer every storage column, which it loads by position:
+    they must be the items, in order."""
+    columns = list(storage.metadata(params.tableId)["columns"])
+    items = [i.name for i in params.items]
+    if columns != items:
+        raise KeboolaError(f"row {row_name!r}: storage table {params.tableId} has the columns {columns}, the items "
+                           f"are {items}; Keboola's writer loads them by position",
+                           fix="list the items' names in storage.input.tables[0].columns, in order")
 
 
 # Storage (DuckDB) types -> BigQuery types --------------------------------------------------------------
@@ -146,7 +187,7 @@ def bq_type(duck_type: str) -> str:
     return "JSON"
 
 
-def table_parameters(table_id: str, db_name: str, items: list[dict[str, Any]], *, incremental: bool,
-                     primary_key: list[str]) -> dict[str, Any]:
-    return {"tables": [{"dbName": db_name, "tableId": table_id, "incremental": incremental,
-                        "primaryKey": primary_key, "items": items}]}
+def table_parameters(table_id: str, db_name: str, items: list[dict[str, Any]], *,
+                     incremental: bool) -> dict[str, Any]:
+    return {"tables": [{"dbName": db_name, "export": True, "tableId": table_id, "incremental": incremental,
+                        "items": items}]}

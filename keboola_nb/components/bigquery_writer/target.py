@@ -1,12 +1,14 @@
-"""Writing storage tables into BigQuery: load into staging tables, then merge or replace in single atomic steps.
+"""Writing storage tables into BigQuery as Keboola's writer does (an incremental load appends, a full load
+replaces the table), but all or nothing: load into staging tables, then append or replace in atomic steps.
 
-Nothing touches a target table until every table of the run is staged:
+The dataset is created in `location` when it is missing, as Keboola's writer creates it (a run that fails later
+leaves that empty dataset). Nothing touches a target table until every table of the run is staged:
 1. each table's rows are cast to the items' BigQuery types (a value that does not fit fails here), streamed
    into a Parquet file (bounded memory) and loaded into its own staging table `kbnb_stage__<dbName>`;
-2. at commit, the incremental loads into existing tables run as ONE multi-statement transaction:
-   MERGE by primary key (one row per key), or INSERT when there is none - BigQuery rolls it all back on failure;
+2. at commit, the incremental loads into existing tables run as ONE multi-statement transaction of INSERTs
+   (appends; no primary key is used) - BigQuery rolls it all back on failure;
 3. then each full load (and each table that did not exist yet) is one copy job staging -> target with
-   WRITE_TRUNCATE, which replaces the table atomically and creates it when missing.
+   WRITE_TRUNCATE, which replaces the table (data and schema) atomically and creates it when missing.
 Staging tables are dropped at the end, whatever happened. A run that fails before step 2 leaves every
 target as it was; staging names are fixed, so a retry overwrites them and writes every row exactly once.
 Between the commit of step 2 and the copy jobs of step 3 a lost connection could split a run that mixes
@@ -19,9 +21,9 @@ import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from ...connectors.bigquery import BigQueryConnector
+from ...connectors.bigquery import REQUEST_TIMEOUT_S, BigQueryConnector
 from ...engine.progress import until_cancelled
 from ...errors import KeboolaError
 from ...store.secrets import redact
@@ -53,18 +55,19 @@ class _Staged:
     incremental: bool
     exists: bool
     names: list[str]
-    pk: list[str]
 
 
 class BigQueryTarget:
-    def __init__(self, name: str, db: dict[str, Any]) -> None:
+    def __init__(self, name: str, db: dict[str, Any], *, note: Callable[[str], None]) -> None:
         self.name = name
         account = db.get("service_account") or {}
+        self.location: str | None = db.get("location")  # None: the dataset's, whatever it is
         self.connector = BigQueryConnector(name, {"project": account.get("project_id"), "service_account": account,
-                                                  "dataset": db.get("dataset")})
+                                                  "dataset": db.get("dataset"), "location": self.location})
         self.project = self.connector.project
         self.schema = str(db.get("dataset") or "")
         self.label = f"bigquery://{self.project}/{self.schema}"
+        self.note = note
         self.staged: list[_Staged] = []
         self.client: Any = None
 
@@ -72,11 +75,31 @@ class BigQueryTarget:
         return f"{self.project}.{self.schema}.{db_name}"
 
     def open(self) -> None:
-        """Connect and check the dataset (a bad key or unknown dataset gets the connector's diagnosis)."""
-        diagnosis = self.connector.test()
-        if not diagnosis.ok:
-            raise KeboolaError(diagnosis.message, fix=diagnosis.fix or None)
+        """Connect, and find the dataset or create it in `location` (Google's errors get the connector's diagnosis);
+        every job then runs in the dataset's location."""
         self.client = self.connector.client()
+        dataset, created = self.connector.call(f"opening dataset {self.project}.{self.schema}", self._dataset)
+        if created:
+            self.note(f"dataset {self.project}.{self.schema} did not exist: created it in {dataset.location}, "
+                      "as Keboola's writer does")
+        elif self.location and (dataset.location or "").upper() != self.location.upper():
+            raise KeboolaError(f"dataset {self.project}.{self.schema} is in location {dataset.location}, but the "
+                               f"writer's location is {self.location}",
+                               fix=f"set parameters.location to {dataset.location!r}, or write to a dataset in "
+                                   f"{self.location}")
+        self.location = dataset.location or self.location
+
+    def _dataset(self) -> tuple[Any, bool]:
+        from google.api_core.exceptions import NotFound
+        from google.cloud import bigquery
+
+        ref = f"{self.project}.{self.schema}"
+        try:
+            return self.client.get_dataset(ref, retry=None, timeout=REQUEST_TIMEOUT_S), False
+        except NotFound:
+            dataset = bigquery.Dataset(ref)
+            dataset.location = self.location
+            return self.client.create_dataset(dataset, timeout=REQUEST_TIMEOUT_S), True
 
     def close(self) -> None:
         self.connector.close()
@@ -118,12 +141,12 @@ class BigQueryTarget:
                                             write_disposition="WRITE_TRUNCATE",
                                             decimal_target_types=["NUMERIC", "BIGNUMERIC"])
             with open(path, "rb") as f:
-                self.client.load_table_from_file(f, self.where(stage), job_config=config).result()
+                self.client.load_table_from_file(f, self.where(stage), job_config=config,
+                                                 location=self.location).result()
         finally:
             os.unlink(path)
-        db_names = {i.name: i.dbName for i in items}
         self.staged.append(_Staged(params.dbName, stage, params.incremental, existing is not None,
-                                   [i.dbName for i in items], [db_names[c] for c in params.primaryKey]))
+                                   [i.dbName for i in items]))
         return rows
 
     def _parquet(self, items: "list[BigQueryItem]", batches: Iterable["pa.RecordBatch"], total: int,
@@ -160,7 +183,7 @@ class BigQueryTarget:
     # committing ----------------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Stage every table inside the block; on a clean exit merge (one transaction), then replace (copy jobs)."""
+        """Stage every table inside the block; on a clean exit append (one transaction), then replace (copy jobs)."""
         self.staged = []
         try:
             yield
@@ -173,30 +196,17 @@ class BigQueryTarget:
     def _commit(self) -> None:
         from google.cloud import bigquery
 
-        statements = [self._merge(s) for s in self.staged if s.incremental and s.exists]
+        statements = [self._append(s) for s in self.staged if s.incremental and s.exists]
         if statements:
             script = "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"
-            self.client.query(script).result()
+            self.client.query(script, location=self.location).result()
         for s in self.staged:
             if not (s.incremental and s.exists):
-                config = bigquery.CopyJobConfig(write_disposition="WRITE_TRUNCATE", create_disposition="CREATE_IF_NEEDED")
-                self.client.copy_table(self.where(s.stage), self.where(s.db_name), job_config=config).result()
+                config = bigquery.CopyJobConfig(write_disposition="WRITE_TRUNCATE",
+                                                create_disposition="CREATE_IF_NEEDED")
+                self.client.copy_table(self.where(s.stage), self.where(s.db_name), job_config=config,
+                                       location=self.location).result()
 
-    def _merge(self, s: _Staged) -> str:
-        target, stage = f"`{self.where(s.db_name)}`", f"`{self.where(s.stage)}`"
+    def _append(self, s: _Staged) -> str:
         names = ", ".join(f"`{n}`" for n in s.names)
-        if not s.pk:
-            return f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}"
-        keys = ", ".join(f"`{k}`" for k in s.pk)
-        # One row per key (MERGE refuses two source rows for one target row).
-        source = f"(SELECT * FROM {stage} WHERE TRUE QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys}) = 1)"
-        match = " AND ".join(f"T.`{k}` IS NOT DISTINCT FROM S.`{k}`" for k in s.pk)
-        others = [n for n in s.names if n not in s.pk]
-        update = (f" WHEN MATCHED THEN UPDATE SET {', '.join(f'`{n}` = S.`{n}`' for n in others)}" if others else "")
-        values = ", ".join(f"S.`{n}`" for n in s.names)
-        return (f"MERGE {target} T USING {source} S ON {match}{update} "
-                f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})")
-
-
-def target(name: str, db: dict[str, Any]) -> BigQueryTarget:
-    return BigQueryTarget(name, db)
+        return f"INSERT INTO `{self.where(s.db_name)}` ({names}) SELECT {names} FROM `{self.where(s.stage)}`"
