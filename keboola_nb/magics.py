@@ -131,7 +131,7 @@ class KeboolaMagics(Magics):
     @argument("name", help="a name for the connection, e.g. shop")
     @argument("url", help="e.g. postgresql://user@host:5432/database, mysql://user@host:3306/database, "
                           "snowflake://user@account/DATABASE/SCHEMA?warehouse=WH (leave the password out), "
-                          "s3://bucket/prefix/ or bigquery://project/dataset")
+                          "s3://bucket/prefix/ or bigquery://project/dataset?unload=gs://BUCKET[&location=EU]")
     @argument("--password-env", metavar="VAR", help="environment variable that holds the password")
     @argument("--access-key-env", metavar="VAR", help="S3: environment variable that holds the access key id")
     @argument("--secret-env", metavar="VAR", help="S3: environment variable that holds the secret access key "

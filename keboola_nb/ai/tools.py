@@ -204,9 +204,10 @@ def add_connection(
     ctx: ToolContext,
     name: Annotated[str, "a short name, e.g. shop"],
     url: Annotated[str, "postgresql:// or mysql://user@host:port/database without a password, "
-                        "snowflake://user@account/DB/SCHEMA?warehouse=WH, s3://bucket/prefix/ or bigquery://project/dataset"],
-    password_reference: Annotated[str | None, "a {{ vault.NAME }} reference from ask_for_secret or the user's message "
-                                               "(S3: the secret access key)"] = None,
+                        "snowflake://user@account/DB/SCHEMA?warehouse=WH, s3://bucket/prefix/ or "
+                        "bigquery://project/dataset?unload=gs://BUCKET"],
+    password_reference: Annotated[str | None, "a {{ vault.NAME }} reference from ask_for_secret or the user's "
+                                               "message (S3: the secret access key)"] = None,
     access_key_id: Annotated[str | None, "S3: the access key id or its {{ vault.NAME }} reference; none: the AWS chain"] = None,
     key_file: Annotated[str | None, "BigQuery only: path of the service-account key JSON file"] = None,
     replace: bool = False,
@@ -348,8 +349,8 @@ class WriterEntry(BaseModel):
     table: Annotated[str, "storage table id"]
     db_name: Annotated[str | None, "target table; default: the table name"] = None
     file: Annotated[str | None, "S3 only: file name, default <table>.csv (.gz: gzip)"] = None
-    incremental: Annotated[bool, "upsert by primary key instead of replacing"] = False
-    primary_key: Annotated[list[str] | None, "defaults to the storage table's"] = None
+    incremental: Annotated[bool, "upsert by primary key instead of replacing (BigQuery: appends)"] = False
+    primary_key: Annotated[list[str] | None, "defaults to the storage table's (not for BigQuery)"] = None
     changed_since: Annotated[Literal["adaptive"] | None, "only rows imported since the last write"] = None
     columns: Annotated[list[str] | None, "defaults to all columns"] = None
 
