@@ -106,7 +106,7 @@ def test_browse_and_preview_csv_json_parquet_gzip(project, s3, exports):
 SHORTHAND = """
 connection: exports
 files:
-  - key: exports/2024/*.csv
+  - key: exports/2024/*
     table: city_sales
     primary_key: [id]
     new_files_only: true
@@ -137,9 +137,15 @@ def test_without_keys_the_standard_aws_chain_is_used(project, s3, monkeypatch, t
         chain = project.connections.add("chain", f"s3://{s3.bucket}/exports/")
     assert "accessKeyId" not in chain.db and "#secretAccessKey" not in chain.db
     assert chain.test().ok and list(chain.tables()["key"]) == ["exports/a.csv"]
-    project.extractors.create_from_yaml("chain-csv", "connection: chain\nfiles:\n  - key: exports/*.csv\n    table: cities\n")
+    config = project.extractors.create_from_yaml("chain-csv",
+                                                 "connection: chain\nfiles:\n  - key: exports/*\n    table: cities\n")
+    # Keboola refuses empty keys: its vault supplies the AWS chain's variables
+    assert config.configuration["parameters"] == {"loginType": "credentials",
+                                                  "accessKeyId": "{{ vault.AWS_ACCESS_KEY_ID }}",
+                                                  "#secretAccessKey": "{{ vault.AWS_SECRET_ACCESS_KEY }}"}
     job = project.run("chain-csv")
     assert job.status == "success" and job.tables[0]["rows"] == 2, job.error
+    assert not any("credential chain" in line for line in job.log)  # both variables are set here
     assert not [p for p in project.root.rglob("*") if p.is_file() and b"canary-chain-4d1e" in p.read_bytes()]
 
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
@@ -149,6 +155,39 @@ def test_without_keys_the_standard_aws_chain_is_used(project, s3, monkeypatch, t
     assert d.problem == "secret" and "no AWS credentials were found" in d.message and "AWS_PROFILE" in d.fix
     with pytest.raises(KeboolaError, match="both the access key id and the secret access key, or neither"):
         project.connections.add("half", f"s3://{s3.bucket}/exports/", access_key="test")
+
+
+def test_chain_login_takes_the_vault_variables_when_set_here_else_the_aws_chain(project, s3, monkeypatch, tmp_path):
+    from keboola_nb.connectors.s3 import S3Connector
+    from keboola_nb.store.secrets import write_secret_file
+
+    put(s3, "exports/a.csv", b"id,city\n1,Prague\n")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    profile = tmp_path / "credentials"
+    profile.write_text("[default]\naws_access_key_id = profile-key\naws_secret_access_key = profile-secret\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(profile))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    used: list[str] = []
+    real = S3Connector._credentials
+    monkeypatch.setattr(S3Connector, "_credentials", lambda self: used.append(real(self)[0]) or real(self))
+    with pytest.warns(kb.KeboolaNotice):
+        project.connections.add("chain", f"s3://{s3.bucket}/exports/")
+    project.extractors.create_from_yaml("chain-csv", "connection: chain\nfiles:\n  - key: exports/*\n    table: t\n")
+    used.clear()
+    job = project.run("chain-csv")
+    assert job.status == "success", job.error
+    assert set(used) == {"profile-key"}  # no vault variable here: the kernel's chain (the profile), said in the log
+    assert any("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set here" in line and "credential chain"
+               in line for line in job.log), job.log
+
+    write_secret_file("AWS_ACCESS_KEY_ID", "vault-file-key")
+    write_secret_file("AWS_SECRET_ACCESS_KEY", "vault-file-secret")
+    used.clear()
+    job = project.run("chain-csv")
+    assert job.status == "success", job.error
+    assert set(used) == {"vault-file-key"} and not any("credential chain" in line for line in job.log)
 
 
 def test_role_login_assumes_the_role_and_is_stored_as_keboola_does(project, s3, moto_endpoint, monkeypatch, tmp_path):
@@ -166,7 +205,7 @@ def test_role_login_assumes_the_role_and_is_stored_as_keboola_does(project, s3, 
     assert token and key != "base-identity"  # temporary keys from STS, not the kernel's own
     assert role.test().ok
     config = project.extractors.create_from_yaml(
-        "role-csv", "connection: role\nfiles:\n  - key: exports/*.csv\n    table: cities\n")
+        "role-csv", "connection: role\nfiles:\n  - key: exports/*\n    table: cities\n")
     login = {"loginType": "role", "accountId": "123456789012", "roleName": "keboola-s3-reader"}
     assert config.configuration["parameters"] == login
     job = project.run("role-csv")
@@ -188,21 +227,23 @@ def test_shorthand_becomes_keboola_config(project, s3, exports):
     root = json.loads((folder / "config.json").read_text())["parameters"]
     assert root == {"loginType": "credentials", "accessKeyId": "test", "#secretAccessKey": "{{ vault.SK }}"}
     row = json.loads((folder / "rows" / "city-sales" / "config.json").read_text())
-    assert row["parameters"] == {"bucket": s3.bucket, "key": "exports/2024/*.csv", "includeSubfolders": False,
+    assert row["parameters"] == {"bucket": s3.bucket, "key": "exports/2024/*", "includeSubfolders": False,
                                  "newFilesOnly": True, "limit": 0}
-    move, manifest = row["processors"]["after"]
+    move, manifest, skip = row["processors"]["after"]
     assert move["definition"]["component"] == "keboola.processor-move-files"
     assert move["parameters"]["folder"] == "city_sales"
     assert manifest["definition"]["component"] == "keboola.processor-create-manifest"
     assert manifest["parameters"] == {"delimiter": ",", "enclosure": '"', "incremental": True,
                                       "primary_key": ["id"], "columns_from": "header"}
+    assert skip == {"definition": {"component": "keboola.processor-skip-lines"}, "parameters": {"lines": 1}}
     assert config.component_id == "keboola.ex-aws-s3"
 
 
 @pytest.mark.parametrize("entry, message", [
     ({"key": "exports/2024/", "table": "t"}, "ends with '/'"),
     ({"key": "exports/2024/jan.csv", "table": "t", "include_subfolders": True}, "without wildcard"),
-    ({"key": "exports/2024/*.csv", "table": "t", "primary_key": ["nope"]}, "not in the file's header"),
+    ({"key": "exports/2024/*", "table": "t", "primary_key": ["nope"]}, "not in the file's header"),
+    ({"key": "exports/2024/*.csv", "table": "t"}, r"wildcard only at the end of the key .* e.g. exports/2024/\*"),
 ])
 def test_keboola_rules_are_enforced(project, s3, exports, entry, message):
     put(s3, "exports/2024/jan.csv", b"id,city\n1,Prague\n")
@@ -222,7 +263,7 @@ def test_run_loads_matched_files_and_new_files_only_on_second_run(project, s3, e
     put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n2,Brno,20\n")
     put(s3, "exports/2024/feb.csv", b"id,city,amount\n3,Ostrava,30\n")
     put(s3, "exports/2024/sub/deep.csv", b"id,city,amount\n9,Deep,90\n")  # not matched: no subfolders
-    put(s3, "exports/2024/mar.csv.gz", gzip.compress(b"id,city,amount\n8,Gz,80\n"))  # not matched: suffix
+    put(s3, "exports/2024-gz/mar.csv.gz", gzip.compress(b"id,city,amount\n8,Gz,80\n"))  # not matched: prefix
     config = project.extractors.create_from_yaml("sales", SHORTHAND)
     job = project.run("sales")
     assert job.status == "success", job.error
@@ -234,8 +275,10 @@ def test_run_loads_matched_files_and_new_files_only_on_second_run(project, s3, e
     state = project.state.row(config.id, config.rows[0].id)
     stamps = {k: int(s3.head_object(Bucket=s3.bucket, Key=k)["LastModified"].timestamp())
               for k in ("exports/2024/jan.csv", "exports/2024/feb.csv")}  # the two puts may straddle a second
-    assert state["lastTimestamp"] == max(stamps.values())
-    assert sorted(state["filesInLastTimestamp"]) == sorted(k for k, t in stamps.items() if t == max(stamps.values()))
+    assert set(state) == {"lastDownloadedFileTimestamp", "processedFilesInLastTimestampSecond"}  # Keboola's state
+    assert state["lastDownloadedFileTimestamp"] == str(max(stamps.values()))
+    assert state["processedFilesInLastTimestampSecond"] == sorted(k for k, t in stamps.items()
+                                                                  if t == max(stamps.values()))
 
     again = project.run("sales")
     assert again.status == "success" and again.tables == []  # nothing new: nothing read
@@ -246,26 +289,117 @@ def test_run_loads_matched_files_and_new_files_only_on_second_run(project, s3, e
     assert third.tables[0]["files"] == 1 and third.tables[0]["rows"] == 2
     rows = project.storage.query(f'SELECT id, amount FROM "{bucket}".city_sales ORDER BY id')
     assert [tuple(r) for r in rows.itertuples(index=False)] == [(1, 10), (2, 20), (3, 33), (4, 40)]  # upsert by id
-    assert project.state.row(config.id, config.rows[0].id)["filesInLastTimestamp"] == ["exports/2024/apr.csv"]
+    assert project.state.row(config.id, config.rows[0].id)["processedFilesInLastTimestampSecond"] == \
+        ["exports/2024/apr.csv"]
 
 
-def test_gzip_files_load_through_a_suffix_wildcard(project, s3, exports):
-    put(s3, "exports/gz/a.csv.gz", gzip.compress(b"id,city\n1,Prague\n"))
-    put(s3, "exports/gz/b.csv.gz", gzip.compress(b"id,city\n2,Brno\n"))
-    project.extractors.create("gz", "exports", [{"key": "exports/gz/*.csv.gz", "table": "cities", "limit": 1}])
+def test_gzip_files_get_keboolas_decompress_chain(project, s3, exports):
+    put(s3, "exports/gz/day-1.csv.gz", gzip.compress(b"id,city\n1,Prague\n"))
+    put(s3, "exports/gz/day-2.csv.gz", gzip.compress(b"id,city\n2,Brno\n"))
+    config = project.extractors.create("gz", "exports", [{"key": "exports/gz/*", "table": "cities", "limit": 1,
+                                                          "filename_column": True}])
+    after = config.rows[0].configuration["processors"]["after"]
+    assert [p["definition"]["component"].removeprefix("keboola.processor-") for p in after] == [
+        "decompress", "move-files", "flatten-folders", "create-manifest", "skip-lines", "add-filename-column"]
+    assert after[2]["parameters"] == {"starting_depth": 1}
     job = project.run("gz")
     assert job.status == "success", job.error
     assert job.tables[0]["files"] == 1 and job.tables[0]["rows"] == 1  # limit caps the files
+    loaded = project.storage.preview(f"in.c-keboola-ex-aws-s3-{config.id}.cities")
+    # decompress: folder day-1.csv.gz/ holding day-1.csv; move-files adds .csv; flatten-folders joins with '-'
+    # and doubles each '-'
+    assert loaded[["id", "city", "filename"]].values.tolist() == [[1, "Prague", "day--1.csv.gz.csv-day--1.csv"]]
 
 
-def test_subfolders_wildcard_and_json_lines(project, s3, exports):
-    put(s3, "exports/events/2024/a.jsonl", b'{"id": 1, "kind": "click"}\n')
-    put(s3, "exports/events/2025/b.jsonl", b'{"id": 2, "kind": "view"}\n')
+def test_chains_keboola_would_run_differently_are_refused(project, s3, exports):
+    put(s3, "exports/mixed/a.csv", b"id\n1\n")
+    put(s3, "exports/mixed/b.csv.gz", gzip.compress(b"id\n2\n"))
+    with pytest.raises(KeboolaError, match=r"matches files of several kinds \(csv, csv \(gzip\)\)"):
+        project.extractors.create("mixed", "exports", [{"key": "exports/mixed/*"}])
+    put(s3, "exports/plain/a.csv", b"id\n1\n")
+    data = project.extractors.build("plain", "exports", [{"key": "exports/plain/*", "table": "t"}]).to_json()
+    after = data["rows"][0]["configuration"]["processors"]["after"]
+    no_skip = json.loads(json.dumps(data))
+    no_skip["rows"][0]["configuration"]["processors"]["after"].pop()
+    with pytest.raises(KeboolaError, match="would load each file's header line as a data row"):
+        project.extractors.from_json(json.dumps(no_skip))
+    swapped = json.loads(json.dumps(data))
+    swapped["rows"][0]["configuration"]["processors"]["after"] = [after[1], after[0], after[2]]
+    with pytest.raises(KeboolaError, match="not in Keboola's order"):
+        project.extractors.from_json(json.dumps(swapped))
+    unflattened = json.loads(json.dumps(data))
+    unflattened["rows"][0]["configuration"]["processors"]["after"].insert(
+        0, {"definition": {"component": "keboola.processor-decompress"}})
+    with pytest.raises(KeboolaError, match="add keboola.processor-flatten-folders"):
+        project.extractors.from_json(json.dumps(unflattened))
+
+    config = project.extractors.save(project.extractors.from_json(json.dumps(data)))
+    put(s3, "exports/plain/b.csv.gz", gzip.compress(b"id\n2\n"))  # arrives later: Keboola would load its bytes
+    job = project.run("plain")
+    assert job.status == "error" and "b.csv.gz is compressed" in job.error and "processor-decompress" in job.error
+    assert project.storage.tables().empty and config.rows
+
+
+def test_subfolders_wildcard(project, s3, exports):
+    put(s3, "exports/events/2024/a.csv", b"id,kind\n1,click\n")
+    put(s3, "exports/events/2025/b.csv", b"id,kind\n2,view\n")
     project.extractors.create("events", "exports", [
         {"key": "exports/events/*", "table": "events", "include_subfolders": True}])
     job = project.run("events")
     assert job.status == "success", job.error
     assert job.tables[0]["rows"] == 2 and job.tables[0]["files"] == 2
+
+
+def test_json_files_are_refused_as_keboola_has_no_processor_for_them(project, s3, exports):
+    put(s3, "exports/events/a.jsonl", b'{"id": 1, "kind": "click"}\n')
+    with pytest.raises(KeboolaError, match="JSON files, and Keboola has no processor of its own") as refused:
+        project.extractors.create("events", "exports", [{"key": "exports/events/*", "table": "events"}])
+    assert "CSV or Parquet" in refused.value.fix
+    put(s3, "exports/later/a.csv", b"id\n1\n")
+    project.extractors.create("later", "exports", [{"key": "exports/later/*", "table": "later"}])
+    put(s3, "exports/later/b.json", b'{"id": 2}\n')  # a JSON file arrives under a CSV row
+    job = project.run("later")
+    assert job.status == "error" and "b.json is a JSON file" in job.error
+
+
+def test_parquet_files_become_a_table_through_parquet2csv(project, s3, exports):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for name, ids in (("part-1.parquet", [1, 2]), ("part-2.parquet", [3])):
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({"id": ids, "city": ["x"] * len(ids)}), buffer)
+        put(s3, f"exports/pq/{name}", buffer.getvalue())
+    config = project.extractors.create("pq", "exports", [{"key": "exports/pq/*", "table": "cities",
+                                                          "primary_key": ["id"], "filename_column": True}])
+    assert config.rows[0].configuration["processors"]["after"] == [
+        {"definition": {"component": "kds-team.processor-parquet2csv"},
+         "parameters": {"table_name": "cities.csv", "incremental": True, "primary_keys": ["id"],
+                        "include_filename": True}}]
+    job = project.run("pq")
+    assert job.status == "success", job.error
+    rows = project.storage.query(f'SELECT id, parquet_filename FROM "in.c-keboola-ex-aws-s3-{config.id}".cities '
+                                 "ORDER BY id")
+    assert [tuple(r) for r in rows.itertuples(index=False)] == [(1, "/part-1.parquet"), (2, "/part-1.parquet"),
+                                                                 (3, "/part-2.parquet")]
+    with pytest.raises(KeboolaError, match="header describe CSV files"):
+        project.extractors.create("pq2", "exports", [{"key": "exports/pq/*", "header": False}])
+
+
+def test_state_with_the_old_keys_is_read_once(project, s3, exports):
+    put(s3, "exports/2024/jan.csv", b"id,city,amount\n1,Prague,10\n")
+    config = project.extractors.create_from_yaml("sales", SHORTHAND)
+    stamp = int(s3.head_object(Bucket=s3.bucket, Key="exports/2024/jan.csv")["LastModified"].timestamp())
+    row = config.rows[0].id
+    project.state.update(config.id, {row: {"lastTimestamp": stamp, "filesInLastTimestamp": ["exports/2024/jan.csv"]}})
+    job = project.run("sales")
+    assert job.status == "success" and job.tables == []  # the old state still says jan.csv was loaded
+    time.sleep(1.1)
+    put(s3, "exports/2024/feb.csv", b"id,city,amount\n2,Brno,20\n")
+    assert project.run("sales").tables[0]["files"] == 1
+    state = project.state.row(config.id, row)
+    assert set(state) == {"lastDownloadedFileTimestamp", "processedFilesInLastTimestampSecond"}
+    assert state["processedFilesInLastTimestampSecond"] == ["exports/2024/feb.csv"]
 
 
 def test_failed_run_leaves_storage_and_state_untouched(project, s3, exports):
@@ -302,7 +436,7 @@ def test_files_without_header_auto_names_and_given_columns(project, s3, exports)
     put(s3, "exports/raw/a.csv", b"1,Prague,10\n2,Brno,20\n")
     put(s3, "exports/raw/b.csv", b"3,Ostrava,30\n")
     config = project.extractors.create("raw", "exports", [
-        {"key": "exports/raw/*.csv", "table": "auto", "header": False, "primary_key": ["col_1"]},
+        {"key": "exports/raw/*", "table": "auto", "header": False, "primary_key": ["col_1"]},
         {"key": "exports/raw/a.csv", "table": "named", "columns": ["id", "city", "amount"]}])
     manifests = [r.configuration["processors"]["after"][1]["parameters"] for r in config.rows]
     assert manifests[0]["columns_from"] == "auto" and "columns" not in manifests[0]
@@ -324,20 +458,24 @@ def test_filename_and_row_number_columns(project, s3, exports):
     put(s3, "exports/parts/2024/one.csv", b"id,v\n" + big)
     put(s3, "exports/parts/2025/two.csv", b"id,v\n0,a\n1,b\n")
     config = project.extractors.create("parts", "exports", [
-        {"key": "exports/parts/*.csv", "table": "parts", "include_subfolders": True,
+        {"key": "exports/parts/*", "table": "parts", "include_subfolders": True,
          "filename_column": "source_file", "row_number_column": True}])
     after = config.rows[0].configuration["processors"]["after"]
-    assert after[2:] == [
-        {"definition": {"component": "keboola.processor-add-filename-column"}, "parameters": {"column_name": "source_file"}},
-        {"definition": {"component": "keboola.processor-add-row-number-column"}, "parameters": {"column_name": "row_number"}}]
+    assert after[2:] == [  # after skip-lines: Keboola's add-*-column need headerless files; the UI's order
+        {"definition": {"component": "keboola.processor-skip-lines"}, "parameters": {"lines": 1}},
+        {"definition": {"component": "keboola.processor-add-row-number-column"},
+         "parameters": {"column_name": "row_number"}},
+        {"definition": {"component": "keboola.processor-add-filename-column"},
+         "parameters": {"column_name": "source_file"}}]
     job = project.run("parts")
     assert job.status == "success", job.error
     table = f'"in.c-keboola-ex-aws-s3-{config.id}".parts'
     counts = project.storage.query(f"SELECT source_file, count(*) AS n, max(row_number) AS last, "
                                    f"count(*) FILTER (WHERE row_number <> id + 1) AS off FROM {table} "
                                    f"GROUP BY source_file ORDER BY source_file")
-    assert [tuple(r) for r in counts.itertuples(index=False)] == [("2024-one.csv", 200_000, 200_000, 0),
-                                                                   ("2025-two.csv", 2, 2, 0)]
+    # the name Keboola's files have when add-filename-column runs: the extractor's, then move-files' .csv suffix
+    assert [tuple(r) for r in counts.itertuples(index=False)] == [("2024-one.csv.csv", 200_000, 200_000, 0),
+                                                                   ("2025-two.csv.csv", 2, 2, 0)]
 
 
 def test_added_columns_from_keboola_json_take_the_default_names(project, s3, exports):
@@ -350,7 +488,7 @@ def test_added_columns_from_keboola_json_take_the_default_names(project, s3, exp
     assert project.run("x").status == "success"
     loaded = project.storage.preview(f"in.c-keboola-ex-aws-s3-{config.id}.x")
     assert list(loaded.columns) == ["id", "row_number", "filename"]
-    assert loaded.iloc[0].tolist() == [5, 1, "x.csv"]
+    assert loaded.iloc[0].tolist() == [5, 1, "x.csv.csv"]  # move-files' addCsvSuffix names the file first
     data["rows"][0]["configuration"]["processors"]["after"][1]["parameters"]["columns_from"] = "first-line"
     with pytest.raises(KeboolaError, match="columns_from 'first-line' is not supported"):
         project.extractors.from_json(json.dumps(data))

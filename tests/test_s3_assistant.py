@@ -40,7 +40,7 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
     listing = ToolUse("list_tables", {"connection": "exports"})
     preview = ToolUse("preview_table", {"connection": "exports", "table": "exports/jan.csv", "limit": 2})
     create = ToolUse("create_file_extractor", {"name": "exports-csv", "connection": "exports", "files": [
-        {"key": "exports/*.csv", "table": "sales", "primary_key": ["id"], "new_files_only": True}]})
+        {"key": "exports/*", "table": "sales", "primary_key": ["id"], "new_files_only": True}]})
     run = ToolUse("run_configuration", {"name": "exports-csv"})
 
     def script(request):
@@ -67,7 +67,7 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
     assert reply.text.endswith("Loaded 3 rows into sales.")
 
     target = dict(view.proposals[0].overview)["Target"]
-    assert target.startswith(f"s3://{s3.bucket}/exports/ (access key {{ vault."), target  # the id as a reference
+    assert target.startswith(f"s3://{s3.bucket}/exports/ (access key {{{{ vault."), target  # the id as a reference
     added = json.loads(list(tool_results(api.requests[2]).values())[0]["content"])
     assert added["saved"] is True and added["test"]["ok"] is True, added
     stored = json.loads((project.root / ".keboola" / "connections.json").read_text())["connections"]["exports"]
@@ -83,7 +83,7 @@ def test_load_the_csvs_under_an_s3_prefix(project, s3, api: StandIn):  # noqa: F
     draft = json.loads(card.json)
     assert draft["componentId"] == "keboola.ex-aws-s3"
     assert list(card.preview["city"]) == ["Ostrava"]  # the first file the wildcard matches
-    assert draft["rows"][0]["configuration"]["parameters"]["key"] == "exports/*.csv"
+    assert draft["rows"][0]["configuration"]["parameters"]["key"] == "exports/*"
     assert any("s3://" in value and "primary key id" in value for _, value in card.overview)
 
     run_result = json.loads(tool_results(api.requests[5])[run.id]["content"])
@@ -104,24 +104,27 @@ def test_assistant_writes_storage_tables_to_s3(project, s3, api: StandIn, monkey
                             password=kb.secret("S3_CHAT_SK"))
     with project.storage.transaction() as loader:
         loader.load("in.c-crm.activity", Scan("SELECT range AS id, 'call' AS kind FROM range(4)"))
+    gzipped = ToolUse("create_writer", {"name": "to-s3", "connection": "exports",
+                                        "tables": [{"table": "in.c-crm.activity", "file": "activity.csv.gz"}]})
     create = ToolUse("create_writer", {"name": "to-s3", "connection": "exports",
-                                       "tables": [{"table": "in.c-crm.activity", "file": "activity.csv.gz"}]})
+                                       "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]})
     run = ToolUse("run_configuration", {"name": "to-s3"})
-    api.push(Turn([create]), Turn([Text("Created. Run it?")]), Turn([run]), Turn([Text("Written.")]))
+    api.push(Turn([gzipped]), Turn([create]), Turn([Text("Created, as plain CSV: Keboola's writer does not gzip. "
+                                                         "Run it?")]), Turn([run]), Turn([Text("Written.")]))
     view = RecordingView(decisions=[True, True])
     agent = agent_for(project, view)
     agent.send("write in.c-crm.activity to our exports bucket, gzipped")
+    refused = tool_results(api.requests[1])[gzipped.id]  # Keboola would upload plain CSV under a .gz name
+    assert refused["is_error"] and "names a compressed file" in refused["content"], refused
     card = view.proposals[0]
     assert json.loads(card.json)["componentId"] == "keboola.wr-aws-s3"
-    assert any(f"s3://{s3.bucket}/exports/activity.csv.gz" in value for _, value in card.overview)
+    assert any(f"s3://{s3.bucket}/exports/activity.csv" in value for _, value in card.overview)
     assert not any("schema" in value for _, value in card.overview)
     agent.send("yes")
     run_card = view.proposals[1]
-    assert any(f"s3://{s3.bucket}/exports/activity.csv.gz" in value for _, value in run_card.overview)
-    result = json.loads(tool_results(api.requests[3])[run.id]["content"])
+    assert any(f"s3://{s3.bucket}/exports/activity.csv" in value for _, value in run_card.overview)
+    result = json.loads(tool_results(api.requests[4])[run.id]["content"])
     assert result["status"] == "success" and result["tables"][0]["rows"] == 4
-    import gzip
-
-    body = gzip.decompress(s3.get_object(Bucket=s3.bucket, Key="exports/activity.csv.gz")["Body"].read())
+    body = s3.get_object(Bucket=s3.bucket, Key="exports/activity.csv")["Body"].read()
     assert body.decode().splitlines() == ["id,kind", "0,call", "1,call", "2,call", "3,call"]
     assert S3_SECRET not in sent_text(api)

@@ -4,7 +4,6 @@ bucket, overwritten exactly once per run, never half-written, secrets kept out o
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 
@@ -23,7 +22,7 @@ tables:
   - table: in.c-crm.activity
     file: activity.csv
   - table: in.c-crm.people
-    file: people.csv.gz
+    file: people.csv
 """
 
 
@@ -49,9 +48,7 @@ def seed(project) -> None:
 
 
 def read_csv(s3, key: str) -> list[list[str]]:  # noqa: F811
-    body = s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read()
-    text = gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
-    return list(csv.reader(io.StringIO(text)))
+    return list(csv.reader(io.StringIO(s3.get_object(Bucket=s3.bucket, Key=key)["Body"].read().decode())))
 
 
 def keys(s3) -> list[str]:  # noqa: F811
@@ -85,7 +82,7 @@ def test_writer_config_is_keboola_json(project, s3, exports):  # noqa: F811
     assert config.component_id == "keboola.wr-aws-s3"
     summary = project.writers.summary(config)
     assert list(summary["target"]) == [f"s3://{s3.bucket}/exports/activity.csv",
-                                       f"s3://{s3.bucket}/exports/people.csv.gz"]
+                                       f"s3://{s3.bucket}/exports/people.csv"]
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -94,6 +91,8 @@ def test_writer_config_is_keboola_json(project, s3, exports):  # noqa: F811
     ({"table": "in.c-crm.activity", "file": "sub/activity.csv"}, "must be a file name"),
     ({"table": "in.c-crm.activity", "changed_since": "-7 days"}, "not supported"),
     ({"table": "in.c-crm.activity", "db_name": "x"}, "unknown key"),
+    ({"table": "in.c-crm.activity", "file": "activity.csv.gz"},
+     r"plain CSV under a \.gz name(.|\n)*name it activity\.csv"),
 ])
 def test_invalid_writers_are_refused(project, s3, exports, entry, message):  # noqa: F811
     seed(project)
@@ -115,7 +114,7 @@ def test_edited_json_is_checked(project, s3, exports):  # noqa: F811
     assert project.configs.find("to-s3") is None and scan(project) == []
 
 
-def test_full_run_writes_csv_with_header_and_gzip(project, s3, exports):  # noqa: F811
+def test_full_run_writes_plain_csv_with_header(project, s3, exports):  # noqa: F811
     seed(project)
     project.writers.create_from_yaml("to-s3", WRITER)
     job = project.run("to-s3")
@@ -125,8 +124,8 @@ def test_full_run_writes_csv_with_header_and_gzip(project, s3, exports):  # noqa
     assert activity[0] == ["id", "kind", "amount", "note"]  # no _timestamp: it is storage's own column
     assert activity[1:4] == [["0", "type 0", "0.00", 'note, "quoted"'], ["1", "type 1", "1.25", 'note, "quoted"'],
                              ["2", "type 2", "2.50", ""]]
-    assert read_csv(s3, "exports/people.csv.gz") == [["id", "name"], ["1", "Jana"], ["2", "Petr"]]
-    assert keys(s3) == ["exports/activity.csv", "exports/people.csv.gz"] and no_leftovers(s3)
+    assert read_csv(s3, "exports/people.csv") == [["id", "name"], ["1", "Jana"], ["2", "Petr"]]
+    assert keys(s3) == ["exports/activity.csv", "exports/people.csv"] and no_leftovers(s3)
     assert scan(project, job.error or "", "\n".join(job.log)) == []
 
 
@@ -238,8 +237,28 @@ def test_magics_create_and_run_a_writer(project, s3, exports, monkeypatch):  # n
     shell.run_line_magic("load_ext", "keboola_nb")
     monkeypatch.setattr(magics, "_project", project)
     summary = shell.run_cell_magic("keboola", "writer to-s3", WRITER.replace("tables:", "prefix: out/\ntables:"))
-    assert list(summary["target"]) == [f"s3://{s3.bucket}/out/activity.csv", f"s3://{s3.bucket}/out/people.csv.gz"]
+    assert list(summary["target"]) == [f"s3://{s3.bucket}/out/activity.csv", f"s3://{s3.bucket}/out/people.csv"]
     job = shell.run_line_magic("keboola", "run to-s3")
     assert job.status == "success", job.error
-    assert keys(s3) == ["out/activity.csv", "out/people.csv.gz"]
+    assert keys(s3) == ["out/activity.csv", "out/people.csv"]
     monkeypatch.setattr(magics, "_project", None)
+
+
+def test_a_writer_without_keys_holds_the_vault_placeholders(project, s3, monkeypatch, tmp_path):  # noqa: F811
+    seed(project)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "chain-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "chain-secret")
+    with pytest.warns(kb.KeboolaNotice):
+        project.connections.add("chain", f"s3://{s3.bucket}/exports/")
+    config = project.writers.create("to-s3", "chain", [{"table": "in.c-crm.people", "file": "people.csv"}])
+    assert config.configuration["parameters"] == {"accessKeyId": "{{ vault.AWS_ACCESS_KEY_ID }}",
+                                                  "#secretAccessKey": "{{ vault.AWS_SECRET_ACCESS_KEY }}",
+                                                  "bucket": s3.bucket}
+    job = project.run("to-s3")
+    assert job.status == "success", job.error
+    assert read_csv(s3, "exports/people.csv")[1:] == [["1", "Jana"], ["2", "Petr"]]
+    data = config.to_json()
+    data["configuration"]["parameters"]["accessKeyId"] = ""
+    with pytest.raises(KeboolaError, match="accessKeyId must not be empty: Keboola's S3 components refuse empty keys"):
+        project.writers.from_json(json.dumps(data))

@@ -1,5 +1,5 @@
-"""The AWS S3 writer (`keboola.wr-aws-s3`): storage tables as CSV files (gzip for a .gz name) under a prefix,
-each file replaced whole only when every file of the run is complete."""
+"""The AWS S3 writer (`keboola.wr-aws-s3`): storage tables as plain CSV files under a prefix, each file replaced
+whole only when every file of the run is complete."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class S3Writer(Component):
     untouched = UNTOUCHED
     help = {
         "rules": ["create_writer with an s3 connection: each table becomes a CSV file with a header under its prefix",
-                  "a file is overwritten on every run; a .gz file name is written gzip-compressed",
+                  "a file is overwritten on every run; it is plain CSV, as Keboola's writer does not compress: "
+                  "a .gz name is refused",
                   "changed_since adaptive writes only rows imported since the last write"],
         "example": {"name": "to-s3", "connection": "exports",
                     "tables": [{"table": "in.c-crm.activity", "file": "activity.csv"}]},

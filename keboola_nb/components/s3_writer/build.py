@@ -5,7 +5,7 @@ connection: exports          # an s3:// connection; its prefix is the default
 prefix: exports/daily/       # optional
 tables:
   - table: in.c-crm.activity
-    file: activity.csv       # optional; default <table>.csv; a .gz name is written gzip-compressed
+    file: activity.csv       # optional; default <table>.csv; uploaded as plain CSV, as Keboola does
     changed_since: adaptive  # optional: only rows imported since the last successful write
 ```
 """
@@ -53,7 +53,7 @@ def summary(config: Configuration) -> list[dict[str, Any]]:
     """One line per row: storage table, target file, columns, how it writes."""
     return [{"row": row_name, "table": p.input.source, "target": f"s3://{p.bucket}/{p.key}",
              "columns": len(p.input.columns) or "all", "primary_key": [],
-             "load": "overwrite" + (" (gzip)" if p.gzip else ""), "changed_since": p.input.changed_since or ""}
+             "load": "overwrite", "changed_since": p.input.changed_since or ""}
             for row_name, p in check_rows(config)]
 
 

@@ -8,6 +8,7 @@ The component uploads to `bucket/prefix + destination` and overwrites what is th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import model_validator
@@ -20,6 +21,8 @@ from ...model.validation import check_row_keys, single_input, validated
 
 COMPONENT_ID = "keboola.wr-aws-s3"
 MOVE_FILES = "keboola.processor-move-files"  # turns the table into the file that is uploaded
+# Names of compressed files: Keboola's writer uploads the CSV as it is and no Keboola processor compresses it.
+COMPRESSED = re.compile(r"\.(gz|gzip|zip|bz2|zst|xz|snappy)$", re.IGNORECASE)
 
 
 class S3WriterRoot(AwsLogin):
@@ -36,10 +39,6 @@ class S3WriterRow(AwsLogin):
     @property
     def key(self) -> str:
         return self.prefix + self.input.destination  # as the component does: plain concatenation
-
-    @property
-    def gzip(self) -> bool:
-        return self.input.destination.endswith(".gz")
 
     @property
     def adaptive(self) -> bool:
@@ -72,7 +71,16 @@ def check_rows(config: Configuration) -> list[tuple[str, S3WriterRow]]:
         if (processor(row.configuration, "before", MOVE_FILES) or {}).get("direction") != "files":
             raise KeboolaError(f"{at}: no {MOVE_FILES} processor with direction 'files' in processors.before",
                                fix="it turns the table into the file that is uploaded; add it")
-        out.append((row.name, validated(S3WriterRow, {**merged.get("parameters", {}), "input": mapping}, at)))
+        row_params = validated(S3WriterRow, {**merged.get("parameters", {}), "input": mapping}, at)
+        packed = COMPRESSED.search(row_params.input.destination)
+        if packed:
+            name = row_params.input.destination
+            raise KeboolaError(
+                f"{at}: destination {name!r} names a compressed file, but Keboola's S3 writer uploads the CSV as "
+                f"it is (no Keboola processor compresses files), so in Keboola it would be plain CSV under a "
+                f"{packed[0]} name",
+                fix=f"name it {name[:packed.start()] or 'data.csv'}; compress it after the upload if you need to")
+        out.append((row.name, row_params))
     names = [p.key for _, p in out]
     if len(set(names)) != len(names):
         raise KeboolaError(f"{where}: two rows write the same file", fix="give each a distinct destination")

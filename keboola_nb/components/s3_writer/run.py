@@ -1,4 +1,4 @@
-"""Running an S3 writer: each row's storage table as a CSV file (with a header; gzip for a .gz name) at
+"""Running an S3 writer: each row's storage table as a plain CSV file (with a header) at
 bucket/prefix + destination, overwriting what is there, as the component does.
 
 Nothing is ever half-written at a final key. DuckDB streams each file (`COPY ... TO 's3://...'`
@@ -21,7 +21,7 @@ from ...connectors.s3 import S3Connector
 from ...engine.progress import watch_query
 from ...engine.runner import Run
 from ...engine.table_writer import STATE_KEY, storage_select
-from ...model.aws_login import AwsLogin
+from ...model.aws_login import AwsLogin, local_login
 from ...storage.storage import LOAD_MEMORY_LIMIT
 from ...store.secrets import redact
 from .model import S3WriterRow
@@ -43,7 +43,9 @@ def write(run: Run, rows: list[tuple[str, str, S3WriterRow]]) -> None:
     objects are removed whatever happens."""
     staged: list[tuple[str, str]] = []  # (temporary key, final key)
     first = rows[0][2]
-    login = first.model_dump(by_alias=True, include=set(AwsLogin.model_fields))
+    login, note = local_login(first.model_dump(by_alias=True, include=set(AwsLogin.model_fields)))
+    if note:
+        run.note(note)
     connector = S3Connector(run.config.name, {**login, "bucket": first.bucket, "prefix": ""})
     token = uuid.uuid4().hex[:12]
     run.note(f"writing {len(rows)} file(s) to s3://{first.bucket}")
@@ -65,7 +67,7 @@ def write(run: Run, rows: list[tuple[str, str, S3WriterRow]]) -> None:
                 with watch_query(con, run.progress):
                     written = con.execute(
                         f"COPY ({sql}) TO {duck_literal(connector.url(temporary))} "
-                        f"(FORMAT csv, HEADER true, COMPRESSION {'gzip' if p.gzip else 'none'})").fetchone()[0]  # type: ignore[index]
+                        "(FORMAT csv, HEADER true, COMPRESSION none)").fetchone()[0]  # type: ignore[index]
                 seconds = time.perf_counter() - started
                 window = f" (imported after {since})" if since else ""
                 run.job.tables.append({"table_id": p.input.source, "target": target, "rows": int(written),
