@@ -231,7 +231,7 @@ class KeboolaMagics(Magics):
 
             connection: exports
             files:
-              - key: exports/2024/*.csv   # trailing * = wildcard; include_subfolders, new_files_only, limit
+              - key: exports/2024/*       # a trailing * = every file under the prefix; include_subfolders, ...
                 table: city_sales
                 primary_key: [id]
         """
@@ -268,7 +268,7 @@ class KeboolaMagics(Magics):
             prefix: exports/daily/                # optional; default: the connection's
             tables:
               - table: in.c-crm.activity
-                file: activity.csv.gz             # optional; default <table>.csv; .gz = gzip
+                file: activity.csv                # optional; default <table>.csv; written as plain CSV
                 changed_since: adaptive           # optional
         """
         if not cell or not cell.strip():

@@ -129,7 +129,7 @@ def test_components_lists_the_registry_and_shows_one(ip, capsys):
     ip.run_line_magic("keboola", "components keboola.ex-aws-s3")
     out = capsys.readouterr().out
     assert "AWS S3 extractor (for s3 connections)" in out and "%%keboola extractor exports-csv" in out
-    assert "- key: exports/*.csv" in out
+    assert "- key: exports/sales/*" in out
     with pytest.raises(UsageError, match="not supported"):
         ip.run_line_magic("keboola", "components vendor.ex-gone")
 

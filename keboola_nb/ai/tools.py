@@ -285,7 +285,7 @@ def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, conn: Any,
 
 class FileEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    key: Annotated[str, "S3 key; a trailing * is a wildcard, e.g. exports/*.csv"]
+    key: Annotated[str, "S3 key; only a trailing * is a wildcard, e.g. exports/2024/*"]
     table: Annotated[str | None, "storage table name"] = None
     primary_key: Annotated[list[str] | None, "columns; the load upserts by them"] = None
     new_files_only: Annotated[bool, "later runs read only new files"] = False
@@ -348,7 +348,7 @@ class WriterEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     table: Annotated[str, "storage table id"]
     db_name: Annotated[str | None, "target table; default: the table name"] = None
-    file: Annotated[str | None, "S3 only: file name, default <table>.csv (.gz: gzip)"] = None
+    file: Annotated[str | None, "S3 only: file name, default <table>.csv (plain CSV)"] = None
     incremental: Annotated[bool, "upsert by primary key instead of replacing (BigQuery: appends)"] = False
     primary_key: Annotated[list[str] | None, "defaults to the storage table's (not for BigQuery)"] = None
     changed_since: Annotated[Literal["adaptive"] | None, "only rows imported since the last write"] = None
