@@ -157,7 +157,13 @@ def test_saving_a_pulled_configuration_keeps_its_folder_schedule_and_placeholder
     assert (folder / "description.md").read_text() == "users of the shop\n"
     assert (folder / "schedules/nightly/config.json").is_file()  # kbc's schedule stays inside its config
     assert (folder / "rows/users/meta.json").is_file()
-    assert project.configs.get("nightly").configuration["schedule"]["cronTab"] == "0 1 * * *"
+    schedule = project.configs.get("nightly")
+    assert schedule.configuration["schedule"]["cronTab"] == "0 1 * * *"
+    schedule.configuration["schedule"]["cronTab"] = "0 2 * * *"
+    schedule.name = "nightly at two"
+    project.configs.save(schedule)  # kept inside its configuration, where kbc keeps schedules
+    assert json.loads((folder / "schedules/nightly/config.json").read_text())["schedule"]["cronTab"] == "0 2 * * *"
+    assert not (root / "main/schedules").exists()
 
     writer = project.configs.get("im-default-bucket")
     project.configs.save(writer)

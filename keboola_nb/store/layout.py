@@ -209,15 +209,16 @@ class Layout:
         entry = next((e for e in entries if _is(e, config.component_id, config.id)), None)
         old_folder = self.folder(entry, entries) if entry else None
         others = [e for e in entries if e is not entry]
-        if entry is not None and self.name_of(entry, entries) == config.name:
-            path = str(entry["path"])  # kbc's (or a teammate's) folder stays where it is
+        if entry is not None and (self.name_of(entry, entries) == config.name or old_folder != entry["path"]):
+            # kbc's (or a teammate's) folder stays where it is, and one inside another configuration stays there
+            path, folder = str(entry["path"]), str(old_folder)
         else:
-            path = self._new_path(manifest, config, {self.folder(e, entries) for e in others})
+            path = folder = self._new_path(manifest, config, {self.folder(e, entries) for e in others})
         old_rows = {str(r["id"]): r for r in (entry or {}).get("rows") or []}
         row_paths = self._row_paths(manifest, config, old_rows, self.branch_dir / old_folder if old_folder else None)
         path_of = {bucket: p for p, bucket in self._buckets(others).items()}
 
-        target = self.branch_dir / path
+        target = self.branch_dir / folder
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
         try:
@@ -243,8 +244,8 @@ class Layout:
         else:
             configurations[configurations.index(entry)] = new_entry
         write_json_atomic(self.manifest_path, _ordered(manifest))
-        if old_folder and old_folder != path:
-            self._moved(old_folder, path, others)
+        if old_folder and old_folder != folder:
+            self._moved(old_folder, folder, others)
 
     def remove(self, entry: dict[str, Any]) -> None:
         folder = self.folder(entry)
