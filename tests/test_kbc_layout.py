@@ -302,3 +302,69 @@ def test_a_placeholder_naming_no_configuration_stays_as_kbc_keeps_it(tmp_path, m
     project = kb.Project.open(root)
     assert project.configs.get("im-default-bucket").rows[0].configuration["storage"]["input"]["tables"][0][
         "source"] == missing
+
+
+def test_what_kbc_keeps_is_never_lost_or_mixed(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
+    root = kbc_pulled_folder(tmp_path / "kbc")
+    project = kb.Project.open(root)
+    before = snapshot(root / ".keboola")
+    # Linking must not give the default branch another branch's id, nor mix two Keboola projects.
+    with pytest.raises(kb.KeboolaError, match="already another branch's"):
+        project.link(PROJECT_ID, API_HOST, 988)
+    with pytest.raises(kb.KeboolaError, match="would mix the two"):
+        project.link(PROJECT_ID + 1, API_HOST, BRANCH_ID)
+    assert snapshot(root / ".keboola") == before
+
+    # A folder no record names (copied in for kbc persist) is not replaced by a new configuration's.
+    untracked = root / "main/extractor/keboola.ex-aws-s3/orders"
+    untracked.mkdir(parents=True)
+    (untracked / "config.json").write_text("{}")
+    s3 = project.configs.get("om-default-bucket")
+    s3.name = "orders"
+    project.configs.save(s3)
+    assert (untracked / "config.json").read_text() == "{}"
+    assert (root / "main/extractor/keboola.ex-aws-s3/orders-001/meta.json").is_file()
+
+    # Keboola-encrypted values (what kbc pull brings back) are kept on save and named clearly at a run.
+    mysql = project.configs.get("my config")
+    mysql.configuration["parameters"]["db"]["#password"] = "KBC::ProjectSecure::abc123"
+    project.configs.save(mysql)
+    job = project.run("my config")
+    assert job.status == "error" and "encrypted, which only Keboola can decrypt" in job.error
+
+    # Removing a configuration removes the records of the schedule that lived inside it.
+    project.configs.delete("my config")
+    assert problems(root) == []
+    assert "nightly" not in {c.name for c in project.configs.list()}
+
+
+def test_a_name_two_components_share_is_found_by_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
+    root = kbc_pulled_folder(tmp_path / "kbc")
+    meta = root / "main/writer/keboola.wr-db-mysql/im-default-bucket/meta.json"
+    meta.write_text(json.dumps({"name": "my config", "isDisabled": False}))  # as in kbc's rename-no-conflict
+    project = kb.Project.open(root)
+    with pytest.raises(kb.KeboolaError, match="2 configurations are named 'my config': 456 .*, 124 "):
+        project.configs.get("my config")
+    assert project.configs.get("124").component_id == "keboola.wr-db-mysql"
+    writer = project.configs.get("124")
+    project.configs.save(writer)  # its pulled name is kept, though another component's configuration has it
+    assert json.loads(meta.read_text())["name"] == "my config"
+
+
+def test_a_configuration_whose_folder_is_gone_is_named_not_read_as_empty(tmp_path, monkeypatch):
+    import shutil
+    import warnings
+
+    monkeypatch.setenv("KEBOOLA_NB_SECRETS_DIR", str(tmp_path / "secrets"))
+    root = kbc_pulled_folder(tmp_path / "kbc")
+    shutil.rmtree(root / "main/extractor/keboola.ex-aws-s3/om-default-bucket")
+    project = kb.Project.open(root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = {c.name for c in project.configs.list()}
+    assert "om-default-bucket" not in names and "my config" in names
+    assert any("extractor/keboola.ex-aws-s3/om-default-bucket is missing" in str(w.message) for w in caught)
+    with pytest.raises(kb.KeboolaError, match="is missing"):
+        project.configs.get("123")

@@ -61,8 +61,9 @@ def account_of(db: dict[str, Any]) -> str:
 
 
 def protocol_of(db: dict[str, Any]) -> str:
-    """Snowflake speaks https; a local endpoint on this machine (an emulator) speaks http."""
-    return "http" if str(db.get("host")) in ("localhost", "::1") or str(db.get("host")).startswith("127.") else "https"
+    """Snowflake speaks https on 443; a local endpoint (an emulator) on another port speaks http."""
+    host, port = str(db.get("host") or ""), int(db.get("port") or 443)
+    return "https" if host.endswith(HOST_SUFFIX) or port == 443 else "http"
 
 
 @dataclass

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import KeboolaError
+from ..errors import KeboolaError, KeboolaNotice
 from ..model.configuration import Configuration, check_name
 from .audit import AuditLog
 from .files import dump_json, locked, read_json, write_json_atomic
 from .layout import Layout
-from .secrets import is_reference
+from .secrets import is_encrypted, is_reference
 
 
 @dataclass
@@ -34,16 +35,27 @@ class ConfigStore:
 
     # reading ---------------------------------------------------------------------------------
     def list(self) -> list[Configuration]:
+        """Every configuration of the branch; one whose folder is missing is named in a notice and skipped."""
         entries = self.layout.entries()
-        return [self._read(entry, entries) for entry in entries]
+        out = []
+        for entry in entries:
+            try:
+                out.append(self._read(entry, entries))
+            except KeboolaError as e:
+                warnings.warn(str(e), KeboolaNotice, stacklevel=2)
+        return out
 
     def find(self, name_or_id: str) -> Configuration | None:
-        """By id or by name (its meta.json), never by folder: kbc may name folders differently."""
+        """By id or by name (its meta.json), never by folder: kbc may name folders differently. Keboola lets two
+        components' configurations share a name; such a name must be given as an id."""
         entries = self.layout.entries()
-        for entry in entries:
-            if str(entry["id"]) == name_or_id or self.layout.name_of(entry, entries) == name_or_id:
-                return self._read(entry, entries)
-        return None
+        found = [e for e in entries if str(e["id"]) == name_or_id]
+        found = found or [e for e in entries if self.layout.name_of(e, entries) == name_or_id]
+        if len(found) > 1:
+            ids = ", ".join(f"{e['id']} ({e['componentId']})" for e in found)
+            raise KeboolaError(f"{len(found)} configurations are named {name_or_id!r}: {ids}",
+                               fix="name the one you mean by its id")
+        return self._read(found[0], entries) if found else None
 
     def get(self, name_or_id: str) -> Configuration:
         config = self.find(name_or_id)
@@ -82,17 +94,21 @@ class ConfigStore:
 
     def save(self, config: Configuration, *, actor: str = "user", change: str = "") -> Configuration:
         """Create or update `config`; every save is a new version and an audit entry."""
-        check_name(config.name, "configuration")
         _refuse_plain_secrets(config.to_json(), config.name)
         with locked(self.lock_path, "the project"):
             entries = self.layout.entries()
-            for other in entries:
+            mine = next((e for e in entries if e["componentId"] == config.component_id and str(e["id"]) == config.id),
+                        None)
+            named_anew = mine is None or self.layout.name_of(mine, entries) != config.name
+            if named_anew:  # a name pulled from Keboola stays as it is, even one this project would not give
+                check_name(config.name, "configuration")
+            for other in entries if named_anew else []:
                 if str(other["id"]) != config.id and self.layout.name_of(other, entries) == config.name:
                     raise KeboolaError(
                         f"a configuration named {config.name!r} already exists ({other['componentId']})",
                         fix="choose another name, or change the existing one with its own command",
                     )
-            is_new = not any(e["componentId"] == config.component_id and str(e["id"]) == config.id for e in entries)
+            is_new = mine is None
             self.layout.write(config)
             number = len(self._version_files(config.id)) + 1
             config.version = number
@@ -177,7 +193,8 @@ def _refuse_plain_secrets(data: Any, where: str, path: str = "") -> None:
     if isinstance(data, dict):
         for key, value in data.items():
             here = f"{path}.{key}" if path else key
-            if key.startswith("#") and isinstance(value, str) and value and not is_reference(value):
+            if key.startswith("#") and isinstance(value, str) and value and not is_reference(value) \
+                    and not is_encrypted(value):
                 raise KeboolaError(
                     f"configuration {where!r} has a plain-text secret under {here}; it was not saved",
                     fix="pass secrets by reference (kb.secret('ENV_VAR'), --password-env) instead of values",

@@ -22,6 +22,7 @@ import functools
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -123,6 +124,15 @@ class Layout:
         manifest = self.manifest()
         branch = self._branch(manifest)
         old_id = branch.get("id")
+        others = [b for b in manifest.get("branches", []) if b is not branch]
+        if any(b.get("id") == link.branch_id for b in others):
+            raise KeboolaError(f"branch id {link.branch_id} is already another branch's in this folder",
+                               fix="give the id of the default branch (main)")
+        project = manifest.get("project") or {}
+        if others and project.get("id") and int(project["id"]) != link.project_id:
+            raise KeboolaError(f"this folder holds branches of Keboola project {project['id']}; linking it to "
+                               f"project {link.project_id} would mix the two",
+                               fix="check out the other project with kbc init in a new folder, and link that")
         manifest["configurations"] = [_first(e, "branchId", link.branch_id) if e.get("branchId") == old_id else e
                                       for e in manifest.get("configurations", [])]
         manifest["branches"] = [_first(b, "id", link.branch_id) if b is branch else b for b in manifest["branches"]]
@@ -178,6 +188,13 @@ class Layout:
     def read(self, entry: dict[str, Any], entries: list[dict[str, Any]] | None = None) -> Configuration:
         entries = entries if entries is not None else self.entries()
         folder = self.branch_dir / self.folder(entry, entries)
+        if not folder.is_dir():
+            time.sleep(0.05)  # another kernel may be swapping it in: two renames apart
+            if not folder.is_dir():
+                raise KeboolaError(f"configuration {entry['componentId']}/{entry['id']}: its folder "
+                                   f"{folder.relative_to(self.root)} is missing",
+                                   fix="restore it from version control, or remove its record from "
+                                       ".keboola/manifest.json")
         buckets = functools.cache(lambda: self._buckets(entries))
         meta = read_json(folder / "meta.json", default={}) or {}
         rows = []
@@ -248,9 +265,16 @@ class Layout:
             self._moved(old_folder, folder, others)
 
     def remove(self, entry: dict[str, Any]) -> None:
+        """The configuration's folder and record, with the records of what lives inside it (schedules, variables)."""
         folder = self.folder(entry)
         manifest = self.manifest()
-        manifest["configurations"] = [e for e in manifest.get("configurations", []) if e != entry]
+
+        def inside(e: dict[str, Any]) -> bool:
+            return e.get("branchId") == entry.get("branchId") and any(
+                r.get("type") in _CHILD_RELATIONS and r.get("componentId") == entry["componentId"]
+                and str(r.get("configId")) == str(entry["id"]) for r in e.get("relations") or [])
+
+        manifest["configurations"] = [e for e in manifest.get("configurations", []) if e != entry and not inside(e)]
         write_json_atomic(self.manifest_path, manifest)
         shutil.rmtree(self.branch_dir / folder, ignore_errors=True)
 
@@ -260,6 +284,10 @@ class Layout:
         path = fill(template, {"component_type": self.folder_of(config.component_id),
                                "component_id": config.component_id, "config_id": config.id,
                                "config_name": normalize_name(config.name)})
+        parent = path.rpartition("/")[0]
+        on_disk = self.branch_dir / parent
+        if on_disk.is_dir():  # a folder no record names (copied in for kbc persist, say) is never replaced
+            taken = taken | {f"{parent}/{d.name}" if parent else d.name for d in on_disk.iterdir()}
         return unique(path, taken)
 
     def _row_paths(self, manifest: dict[str, Any], config: Configuration, old_rows: dict[str, dict[str, Any]],
@@ -320,7 +348,7 @@ def _first(entry: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 def _keep_the_rest(old: Path, staging: Path) -> None:
     """What kbc keeps in a configuration's folder besides its own files (schedules/, variables/, blocks/, ...)."""
-    for child in old.iterdir():
+    for child in old.iterdir() if old.is_dir() else []:
         if child.name not in _OWN_FILES and not (staging / child.name).exists():
             (shutil.copytree if child.is_dir() else shutil.copy2)(child, staging / child.name)
 

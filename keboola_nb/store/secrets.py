@@ -25,8 +25,10 @@ from ..errors import KeboolaError
 from .files import write_text_atomic
 
 KEYRING_SERVICE = "keboola_nb"
-_PLACEHOLDER = re.compile(r"^\{\{\s*vault\.([A-Za-z0-9_]+)\s*\}\}$")
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,200}$")
+# Keboola's job runner fills `vault.` names of letters, digits, '_' and '-' (configuration-variables-resolver).
+_PLACEHOLDER = re.compile(r"^\{\{\s*vault\.([A-Za-z0-9_\-]+)\s*\}\}$")
+_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
+_ENCRYPTED = re.compile(r"^KBC::.+Secure.*::.+$|^KBC::(Encrypted|ComponentProjectEncrypted|ComponentEncrypted)==")
 _MASK = "***"
 
 _known_values: set[str] = set()
@@ -42,7 +44,7 @@ class SecretRef:
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise KeboolaError(
-                f"secret name {self.name!r} has characters other than letters, digits and '_'",
+                f"secret name {self.name!r} has characters other than letters, digits, '_' and '-'",
                 fix="name it like an environment variable, e.g. SHOP_PG_PASSWORD (it becomes a Keboola vault variable)",
             )
 
@@ -52,6 +54,12 @@ class SecretRef:
     @classmethod
     def parse(cls, text: str, where: str = "") -> "SecretRef":
         match = _PLACEHOLDER.match(text or "")
+        if not match and is_encrypted(text):
+            raise KeboolaError(
+                f"{where or 'a # key'} holds a value Keboola encrypted, which only Keboola can decrypt",
+                fix="put a vault reference there ({{ vault.NAME }}) and set NAME here (an environment variable or "
+                    "%keboola connect ... --ask-password) and in the Keboola project's vault",
+            )
         if not match:
             raise KeboolaError(
                 f"{where or 'a # key'} holds something that is not a secret reference",
@@ -76,6 +84,11 @@ class SecretRef:
 
 def is_reference(text: object) -> bool:
     return isinstance(text, str) and bool(_PLACEHOLDER.match(text))
+
+
+def is_encrypted(text: object) -> bool:
+    """A value Keboola encrypted (what `kbc pull` brings back for a secret pushed as text): kept, never read."""
+    return isinstance(text, str) and bool(_ENCRYPTED.match(text))
 
 
 def describe_reference(text: str | None) -> str:

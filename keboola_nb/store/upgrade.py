@@ -66,7 +66,9 @@ def _rename_components(manifest: dict[str, Any], branch_dir: Path, renamed: dict
             continue
         old_path = str(entry["path"])
         new_path = old_path.replace(f"/{entry['componentId']}/", f"/{new_id}/", 1)
-        if (branch_dir / old_path).exists() and not (branch_dir / new_path).exists():
+        if not (branch_dir / old_path).exists() and (branch_dir / new_path).exists():
+            entry["path"] = new_path  # moved before an earlier upgrade was cut short
+        elif (branch_dir / old_path).exists() and not (branch_dir / new_path).exists():
             (branch_dir / new_path).parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(branch_dir / old_path), str(branch_dir / new_path))
             entry["path"] = new_path
