@@ -113,7 +113,7 @@ class KeboolaMagics(Magics):
             print(project.status())
         vault = project.vault()
         if len(vault):
-            print("The Keboola project's vault needs these variables (Project settings > Vault), the same names:")
+            print("vault variables the Keboola project needs:")
             return vault
         return None
 

@@ -23,7 +23,7 @@ from .storage.storage import Storage
 from .store import upgrade
 from .store.audit import AuditLog
 from .store.configs import ConfigStore
-from .store.files import locked, read_json
+from .store.files import locked
 from .store.layout import Layout, Link
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ class Project:
         """Link the folder to a Keboola project: its id, API host (e.g. connection.keboola.com) and the id of the
         branch to push to, given or read from a kbc checkout's `.keboola/manifest.json` (`from_folder`)."""
         if from_folder is not None:
-            project_id, api_host, branch_id = _read_link(Path(from_folder).expanduser())
+            read = _read_link(Path(from_folder).expanduser())
+            project_id, api_host, branch_id = read.project_id, read.api_host, read.branch_id
         if project_id is None or not api_host or branch_id is None:
             raise KeboolaError("linking needs the project id, the API host and the branch id",
                                fix="e.g. link 1234 connection.keboola.com --branch 5678, or link --from PATH "
@@ -123,7 +124,7 @@ class Project:
         link = self.linked
         if link is None:
             return ("not linked to a Keboola project: kbc push needs the project id, API host and branch id. "
-                    "Link it with %keboola link PROJECT_ID API_HOST --branch BRANCH_ID (or --from a kbc checkout).")
+                    "Link it with: link PROJECT_ID API_HOST --branch BRANCH_ID (or --from a kbc checkout).")
         return f"linked to Keboola {link}: kbc push takes {self.layout.branch_dir.name}/ there."
 
     def run(
@@ -157,19 +158,12 @@ class Project:
         return f"<Project {self.root} {'linked to ' + str(link) if link else 'not linked to Keboola'}>"
 
 
-def _read_link(folder: Path) -> tuple[int, str, int]:
-    """Project id, API host and default branch id from a kbc checkout (or its manifest file)."""
-    manifest_path = folder if folder.is_file() else folder / ".keboola" / "manifest.json"
-    manifest = read_json(manifest_path)
-    project = (manifest or {}).get("project") or {}
-    if not project.get("id") or not project.get("apiHost"):
-        raise KeboolaError(f"{manifest_path} holds no linked Keboola project",
+def _read_link(folder: Path) -> Link:
+    """Project id, API host and default branch id of a kbc checkout (or of its manifest file), read by the same
+    layout rules this project's folder follows."""
+    root = folder.parent.parent if folder.is_file() else folder
+    link = Layout(root, folder_of=lambda component_id: "").link()
+    if link is None:
+        raise KeboolaError(f"{root / '.keboola' / 'manifest.json'} holds no linked Keboola project",
                            fix="point --from at a folder made by kbc init or kbc pull")
-    root = manifest_path.parent.parent
-    branches = manifest.get("branches") or []
-    default = next((b for b in branches
-                    if (read_json(root / str(b.get("path", "")) / "meta.json", default={}) or {}).get("isDefault")),
-                   next((b for b in branches if b.get("path") == "main"), None))
-    if default is None or not default.get("id"):
-        raise KeboolaError(f"{manifest_path} names no default branch", fix="run kbc pull in that folder first")
-    return int(project["id"]), str(project["apiHost"]), int(default["id"])
+    return link
