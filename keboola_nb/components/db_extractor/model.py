@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
-from ...model.db_login import one_secret, refuse_other_keys
+from ...model.db_login import checked_root, one_secret
 from ...model.validation import check_row_keys, validated
 
 
@@ -93,9 +93,7 @@ class DbRoot(BaseModel):
 
 def check_root(config: Configuration, db_keys: Collection[str]) -> DbNode:
     """The root's `db`; `db_keys`: what the database's component takes beyond Keboola's DbNode."""
-    where = f"extractor {config.name!r}, parameters"
-    refuse_other_keys(config.configuration.get("parameters", {}).get("db") or {}, db_keys, where)
-    return validated(DbRoot, config.configuration.get("parameters", {}), where).db
+    return checked_root(DbRoot, config, db_keys, "extractor").db
 
 
 def check_rows(config: Configuration, db_keys: Collection[str]) -> list[tuple[str, DbRow]]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ...errors import KeboolaError
 from ...model.configuration import Configuration
-from ...model.db_login import one_secret, refuse_other_keys
+from ...model.db_login import checked_root, one_secret
 from ...model.input_mapping import IGNORE, InputTable
 from ...model.validation import check_row_keys, single_input, validated
 
@@ -127,9 +127,7 @@ class WriterRoot(BaseModel):
 
 def check_root(config: Configuration, db_keys: Collection[str]) -> WriterDbNode:
     """The root's `db`; `db_keys`: what the database's writer takes beyond Keboola's DbNode."""
-    where = f"writer {config.name!r}, parameters"
-    refuse_other_keys(config.configuration.get("parameters", {}).get("db") or {}, db_keys, where)
-    return validated(WriterRoot, config.configuration.get("parameters", {}), where).db
+    return checked_root(WriterRoot, config, db_keys, "writer").db
 
 
 def check_rows(config: Configuration, db_keys: Collection[str]) -> list[tuple[str, WriterRow]]:
