@@ -70,13 +70,8 @@ class SecretRef:
 
     def where(self) -> str | None:
         """Where the value is kept here, for people (never the value); None: nowhere."""
-        if os.environ.get(self.name):
-            return f"environment variable {self.name}"
-        if (secrets_dir() / self.name).is_file():
-            return f"local secret file {self.name}"
-        if _keyring_value(self.name):
-            return f"keyring entry {KEYRING_SERVICE}/{self.name}"
-        return None
+        found = _lookup(self.name)
+        return found[1] if found else None
 
     def describe(self) -> str:
         return f"vault {self.name}: {self.where() or 'not set here'}"
@@ -140,20 +135,30 @@ def resolve(ref: SecretRef | str, where: str = "") -> str:
     """The value behind a reference. The value is remembered for redaction."""
     if isinstance(ref, str):
         ref = SecretRef.parse(ref, where)
-    value = os.environ.get(ref.name)
-    if not value:
-        path = secrets_dir() / ref.name
-        value = path.read_text(encoding="utf-8") if path.is_file() else None
-    if not value:
-        value = _keyring_value(ref.name)
-    if not value:
+    found = _lookup(ref.name)
+    if not found:
         raise KeboolaError(
             f"the secret for {where or 'this connection'} (vault variable {ref.name}) is not set here",
             fix=f"set the environment variable {ref.name} in the kernel (os.environ[{ref.name!r}] = ...) or before "
                 "starting Jupyter, or store it again (%keboola connect ... --ask-password --replace)",
         )
-    remember(value)
-    return value
+    remember(found[0])
+    return found[0]
+
+
+def _lookup(name: str) -> tuple[str, str] | None:
+    """(value, where it is kept) of a vault variable here: the environment, then the file, then the keyring."""
+    value = os.environ.get(name)
+    if value:
+        return value, f"environment variable {name}"
+    path = secrets_dir() / name
+    value = path.read_text(encoding="utf-8") if path.is_file() else None
+    if value:
+        return value, f"local secret file {name}"
+    value = _keyring_value(name)
+    if value:
+        return value, f"keyring entry {KEYRING_SERVICE}/{name}"
+    return None
 
 
 def remember(value: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import read_json, write_json_atomic, write_text_atomic
-from .secrets import SecretRef, secrets_dir, vault_name, write_secret_file
+from .secrets import KEYRING_SERVICE, SecretRef, secrets_dir, vault_name, write_secret_file
 
 FORMAT = "2"  # the layout this keboola_nb writes; .keboola-nb/format records it
 _LEGACY_REF = re.compile(r"^KBNB::(env|file|keyring)::([A-Za-z0-9_.\-]+)$")
@@ -102,9 +102,9 @@ def _vault_ref(scheme: str, name: str) -> SecretRef:
         try:
             import keyring
 
-            value = keyring.get_password("keboola_nb", name)
-            if value and not keyring.get_password("keboola_nb", ref.name):
-                keyring.set_password("keboola_nb", ref.name, value)
+            value = keyring.get_password(KEYRING_SERVICE, name)
+            if value and not keyring.get_password(KEYRING_SERVICE, ref.name):
+                keyring.set_password(KEYRING_SERVICE, ref.name, value)
         except Exception:  # no keyring here: the entry is still under its old name, which resolve will say
             pass
     return ref
