@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SUMMARY_COLUMNS = {
     "extractor": ["row", "source", "output_table", "primary_key", "load"],
     "writer": ["row", "table", "target", "columns", "primary_key", "load", "changed_since"],
+    "transformation": ["row", "inputs", "output", "source", "primary_key", "load"],
 }
 
 

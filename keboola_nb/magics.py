@@ -280,6 +280,95 @@ class KeboolaMagics(Magics):
 
     cmd_writer.takes_cell = True  # type: ignore[attr-defined]
 
+    # transformations ---------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("name", help="transformation name, e.g. daily_revenue")
+    @argument("--in", dest="inputs", nargs="+", action="append", default=[], metavar="TABLE",
+              help="input storage table, e.g. in.c-shop.orders, or in.c-shop.orders AS o (repeatable)")
+    @argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
+              help="output storage table, e.g. out.c-sales.daily, or daily AS out.c-sales.daily (repeatable)")
+    @argument("--dialect", default="duckdb",
+              help="the SQL's dialect: duckdb (default), snowflake, bigquery, or postgres, mysql, ... (kept as DuckDB)")
+    @argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)")
+    @argument("--pk", help="the outputs' primary key, comma-separated")
+    @argument("--replace", action="store_true", help="save as a new version of an existing transformation")
+    @argument("--save-only", action="store_true", help="save without running")
+    def cmd_sql(self, args: Any, cell: str | None) -> Any:
+        """Create a SQL transformation from the cell, check it against storage, run it and preview its outputs.
+
+        ::
+
+            %%keboola sql daily_revenue --in in.c-shop.orders --out out.c-sales.daily_revenue
+            CREATE TABLE daily_revenue AS
+            SELECT order_date, SUM(amount) AS revenue FROM orders GROUP BY order_date;
+
+        Inside the code an input is named by the last part of its id unless given (--in in.c-shop.orders AS o);
+        an output is the table named like the last part of its id unless given (--out daily AS out.c-sales.x).
+        """
+        if not cell or not cell.strip():
+            raise UsageError("%%keboola sql needs SQL in the cell body (see %keboola sql --help)")
+        project = session_project()
+        config = project.transformations.create_sql(
+            args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), dialect=args.dialect,
+            replace=args.replace)
+        return self._saved_and_run(config, args.save_only)
+
+    cmd_sql.takes_cell = True  # type: ignore[attr-defined]
+
+    @magic_arguments()
+    @argument("name", help="transformation name, e.g. clean_orders")
+    @argument("--in", dest="inputs", nargs="+", action="append", default=[], metavar="TABLE",
+              help="input storage table (in/tables/<name>.csv), e.g. in.c-shop.orders (repeatable)")
+    @argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
+              help="output storage table from out/tables/<name>.csv, e.g. out.c-shop.clean (repeatable)")
+    @argument("--packages", help="pip packages Keboola installs before it runs, comma-separated")
+    @argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)")
+    @argument("--pk", help="the outputs' primary key, comma-separated")
+    @argument("--replace", action="store_true", help="save as a new version of an existing transformation")
+    @argument("--save-only", action="store_true", help="save without running")
+    def cmd_python(self, args: Any, cell: str | None) -> Any:
+        """Create a Python transformation from the cell and run it as Keboola does: in a subprocess, in a data
+        folder with in/tables/*.csv (and manifests); what it writes to out/tables/*.csv goes to storage.
+
+        ::
+
+            %%keboola python clean_orders --in in.c-shop.orders --out out.c-shop.orders_clean
+            import pandas as pd
+            df = pd.read_csv("in/tables/orders.csv")
+            df.dropna().to_csv("out/tables/orders_clean.csv", index=False)
+        """
+        if not cell or not cell.strip():
+            raise UsageError("%%keboola python needs Python code in the cell body (see %keboola python --help)")
+        packages = [p.strip() for p in (args.packages or "").split(",") if p.strip()]
+        config = session_project().transformations.create_python(
+            args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), packages=packages,
+            replace=args.replace)
+        return self._saved_and_run(config, args.save_only)
+
+    cmd_python.takes_cell = True  # type: ignore[attr-defined]
+
+    def _saved_and_run(self, config: Any, save_only: bool) -> Any:
+        from IPython.display import display
+
+        from .ui.progress import NotebookProgress
+
+        project = session_project()
+        print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
+        if save_only:
+            return project.transformations.summary(config)
+        job = project.run(config, progress=NotebookProgress(f"run {config.name}"))
+        if job.status == "error":
+            display(job)
+            raise UsageError(f"job {job.id} failed: {job.error}")
+        for table in job.tables[:-1]:
+            print(f"{table['table_id']}: {table['total_rows']:,} rows")
+            display(project.storage.preview(table["table_id"], 10))
+        last = job.tables[-1] if job.tables else None
+        if last is None:
+            return job
+        print(f"{last['table_id']}: {last['total_rows']:,} rows")
+        return project.storage.preview(last["table_id"], 10)
+
     @magic_arguments()
     @argument("id", nargs="?", help="a component id: its rules and an example body")
     def cmd_components(self, args: Any) -> Any:
@@ -487,6 +576,37 @@ class KeboolaMagics(Magics):
                 elif block.get("type") == "tool_use":
                     print(f"  -> {block['name']}({block['input']})")
         return store.tool_calls(args.id)
+
+
+def _tables(groups: list[list[str]]) -> list[str]:
+    """`--in a AS x b --in c` -> ["a AS x", "b", "c"]."""
+    words = [w for group in groups for w in group]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if i + 2 < len(words) and words[i + 1].upper() == "AS":
+            out.append(f"{words[i]} AS {words[i + 2]}")
+            i += 3
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _outputs(args: Any) -> list[Any]:
+    """--out tables, with --incremental and --pk applied to each."""
+    outputs: list[Any] = _tables(args.outputs)
+    if not (args.incremental or args.pk):
+        return outputs
+    pk = [c.strip() for c in (args.pk or "").split(",") if c.strip()]
+    entries = []
+    for text in outputs:
+        source, _, destination = text.partition(" AS ")
+        entry = {"destination": destination or source, "incremental": bool(args.incremental), "primary_key": pk}
+        if destination:
+            entry["source"] = source
+        entries.append(entry)
+    return entries
 
 
 def split_arguments(line: str, unquote: bool = True) -> list[str]:

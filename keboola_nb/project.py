@@ -22,9 +22,11 @@ from .errors import KeboolaError
 from .storage.storage import Storage
 from .store import upgrade
 from .store.audit import AuditLog
+from .store.blocks import CodeFiles
 from .store.configs import ConfigStore
 from .store.files import locked
 from .store.layout import Layout, Link
+from .transformations import Transformations
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,13 +44,15 @@ class Project:
         self.root = root
         self.local = root / LOCAL_DIR
         self.lock = lock = self.local / "project.lock"
-        self.layout = Layout(root, folder_of=lambda component_id: components.get(component_id).type)
+        self.layout = Layout(root, folder_of=lambda component_id: components.get(component_id).type,
+                             code_of=_code_files)
         self.audit = AuditLog(self.local / "audit.jsonl")
         self.configs = ConfigStore(self.layout, self.local, self.audit)
         self.connections = ConnectionManager(root / ".keboola" / "connections.json", lock, self.audit)
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
         self.extractors = Builder(self, self.configs, "extractor")
         self.writers = Builder(self, self.configs, "writer")
+        self.transformations = Transformations(self)
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self._conversations: "ConversationStore | None" = None
@@ -156,6 +160,16 @@ class Project:
     def __repr__(self) -> str:
         link = self.linked
         return f"<Project {self.root} {'linked to ' + str(link) if link else 'not linked to Keboola'}>"
+
+
+def _code_files(component_id: str) -> CodeFiles | None:
+    """How the component's code is kept in the kbc layout (transformations), or None (also for a component this
+    kernel does not know: its configuration is read as kbc left it)."""
+    try:
+        component = components.get(component_id)
+    except KeboolaError:
+        return None
+    return CodeFiles(component.code_file, component.per_statement) if component.code_file else None
 
 
 def _read_link(folder: Path) -> Link:

@@ -70,3 +70,23 @@ def for_connection(type: str, kind: str) -> "Component":
 
 
 forget = REGISTRY.forget
+
+
+def for_code(language: str, dialect: str | None = None) -> "Component":
+    """The transformation component for code in `language` (sql, python) and, for SQL, `dialect`: the one whose
+    own dialect it is, else the one that reads any dialect sqlglot knows."""
+    from .transformation import Transformation
+
+    found = [c for c in every() if isinstance(c, Transformation) and c.language == language]
+    if not found:
+        languages = sorted({c.language for c in every() if isinstance(c, Transformation)})
+        raise KeboolaError(f"there is no transformation for {language!r} code",
+                           fix=f"transformations exist for: {', '.join(languages) or 'none'}")
+    if dialect is None:
+        return found[0]
+    own = [c for c in found if dialect in c.dialects]
+    readers = [c for c in found if getattr(c, "reads_any_dialect", False)]
+    if own or readers:
+        return (own or readers)[0]
+    raise KeboolaError(f"there is no {language} transformation for the {dialect!r} dialect",
+                       fix=f"dialects: {', '.join(d for c in found for d in c.dialects)}")

@@ -39,6 +39,8 @@ class Component:
     help: ClassVar[dict[str, Any]] = {}  # what the assistant reads through component_help: rules, an example
     untouched: ClassVar[str] = "Storage and state were left as they were."  # what a failed run leaves alone
     replaces: ClassVar[tuple[str, ...]] = ()  # ids earlier versions wrote for it; a project is moved to `id` once
+    code_file: ClassVar[str | None] = None  # a transformation's code file in the kbc layout (code.sql); None: no code
+    per_statement: ClassVar[bool] = False  # kbc keeps that code as one script per statement
 
     # building ----------------------------------------------------------------------------------------
     def parse_shorthand(self, data: dict[str, Any], name: str) -> dict[str, Any]:

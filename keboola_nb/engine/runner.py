@@ -18,7 +18,7 @@ from .progress import NoProgress, Progress, watch_query
 if TYPE_CHECKING:
     from ..connectors.base import Scan
     from ..model.configuration import Configuration
-    from ..storage.storage import Loader, LoadResult, Storage
+    from ..storage.storage import DeleteWhere, Loader, LoadResult, Storage
     from .jobs import Job, JobStore
     from .state import StateStore
 
@@ -68,14 +68,15 @@ class Run:
 
     def load(self, loader: "Loader", row_name: str, table_id: str, scan: "Scan", *, incremental: bool,
              primary_key: list[str], watermark_column: str | None = None, read: Callable[[], str] = str,
-             **details: Any) -> "LoadResult":
+             delete_where: "DeleteWhere | None" = None, **details: Any) -> "LoadResult":
         """Load one row's scan into a storage table inside the run's transaction, and record it in the job;
         `read()`, asked once the rows are in, says how they were read (" in 3 page(s) over REST")."""
         self.where = f"extracting into {table_id}"
         started = time.perf_counter()
         with watch_query(loader.con, self.progress):
             result = loader.load(table_id, scan, incremental=incremental, primary_key=primary_key,
-                                 watermark_column=watermark_column, source=self.source(row_name))
+                                 watermark_column=watermark_column, source=self.source(row_name),
+                                 delete_where=delete_where)
         seconds = time.perf_counter() - started
         self.job.tables.append({"table_id": result.table_id, "rows": result.rows, "seconds": round(seconds, 3),
                                 "total_rows": result.total_rows, "incremental": result.incremental, **details})
@@ -111,7 +112,12 @@ def run(component: Runnable, config: "Configuration", *, jobs: "JobStore", stora
 
 
 def select_rows(component: Runnable, config: "Configuration", wanted: list[str] | None) -> list[tuple[str, str, Any]]:
-    """(row id, row name, parameters) of the named rows, or of every enabled row, checked by Keboola's rules."""
+    """(row id, row name, parameters) of the named rows, or of every enabled row, checked by Keboola's rules.
+    A configuration without rows (a transformation) runs as one, with no row id."""
+    if not config.rows:
+        if wanted:
+            raise KeboolaError(f"{component.type} {config.name!r} has no rows", fix="run it without naming rows")
+        return [("", name, params) for name, params in component.check(config)]
     by_name = {name: (config.row(name).id, name, params) for name, params in component.check(config)}
     if wanted:
         missing = [w for w in wanted if w not in by_name]

@@ -72,6 +72,25 @@ def storage_columns(names: list[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class DeleteWhere:
+    """Keboola's delete_where_* of an incremental load: the rows of the target whose `column` is (eq) or is not
+    (ne) one of `values` are deleted before the new rows go in."""
+
+    column: str
+    values: list[str]
+    operator: str = "eq"
+
+    def apply(self, con: "duckdb.DuckDBPyConnection", target: str, columns: set[str]) -> None:
+        if self.column not in columns:
+            raise KeboolaError(f"delete_where_column {self.column!r} is not a column of {target}",
+                               fix=f"its columns are: {', '.join(sorted(columns - {TIMESTAMP_COLUMN}))}")
+        marks = ", ".join("?" for _ in self.values) or "NULL"
+        negate = "NOT " if self.operator == "ne" else ""
+        con.execute(f"DELETE FROM {target} WHERE {negate}(CAST({q(self.column)} AS VARCHAR) IN ({marks}))",
+                    list(self.values))
+
+
 @dataclass
 class LoadResult:
     table_id: str
@@ -111,22 +130,28 @@ class Storage:
     @contextmanager
     def transaction(self, memory_limit: str = LOAD_MEMORY_LIMIT) -> Iterator["Loader"]:
         """Loads made through the yielded Loader commit together, or not at all."""
-        with self.connect() as con:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-            con.execute("SET preserve_insertion_order = false")
-            # String compression (FSST, dictionaries) costs more CPU than the extraction itself;
-            # loads stay fast, and DuckDB still compresses numbers and dates.
-            con.execute("SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'")
-            loader = Loader(con)
-            con.execute("BEGIN")
-            try:
-                yield loader
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            for table_id in loader.loaded:
-                self._record_size(con, table_id)
+        with self.connect() as con, self.transaction_on(con, memory_limit) as loader:
+            yield loader
+
+    @contextmanager
+    def transaction_on(self, con: "duckdb.DuckDBPyConnection",
+                       memory_limit: str = LOAD_MEMORY_LIMIT) -> Iterator["Loader"]:
+        """A transaction on a connection `connect()` gave (for work that reads storage before it loads)."""
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        # String compression (FSST, dictionaries) costs more CPU than the extraction itself;
+        # loads stay fast, and DuckDB still compresses numbers and dates.
+        con.execute("SET disabled_compression_methods = 'fsst,dictionary,dict_fsst'")
+        loader = Loader(con)
+        con.execute("BEGIN")
+        try:
+            yield loader
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for table_id in loader.loaded:
+            self._record_size(con, table_id)
 
     # reading ---------------------------------------------------------------------------------
     def tables(self) -> "pd.DataFrame":
@@ -207,6 +232,7 @@ class Loader:
         primary_key: list[str] | None = None,
         watermark_column: str | None = None,
         source: str = "",
+        delete_where: "DeleteWhere | None" = None,
     ) -> LoadResult:
         tid = TableId.parse(table_id)
         con = self.con
@@ -246,6 +272,8 @@ class Loader:
 
         exists = _table_exists(con, tid)
         if incremental and exists:
+            if delete_where is not None:
+                delete_where.apply(con, target, set(_column_names(con, tid)))
             self._merge(staging, target, tid, columns, pk)
         else:
             con.execute(f"DROP TABLE IF EXISTS {target}")
@@ -263,13 +291,7 @@ class Loader:
 
     def _merge(self, staging: str, target: str, tid: TableId, columns: list[str], pk: list[str]) -> None:
         con = self.con
-        existing = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-                [tid.bucket_id, tid.table],
-            ).fetchall()
-        }
+        existing = set(_column_names(con, tid))
         types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {staging})").fetchall())
         for column in [*columns, TIMESTAMP_COLUMN]:
             if column not in existing:  # the source gained a column: widen the table
@@ -292,6 +314,12 @@ def frame(result: "duckdb.DuckDBPyConnection") -> "pd.DataFrame":
     import pandas as pd
 
     return result.to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _column_names(con: "duckdb.DuckDBPyConnection", tid: TableId) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [tid.bucket_id, tid.table]).fetchall()]
 
 
 def _table_exists(con: "duckdb.DuckDBPyConnection", tid: TableId) -> bool:

@@ -30,6 +30,7 @@ from typing import Any, Callable
 from ..errors import KeboolaError
 from ..model.configuration import ConfigRow, Configuration
 from . import default_bucket
+from .blocks import CodeFiles, read_blocks, write_blocks
 from .files import read_json, write_json_atomic, write_text_atomic
 from .naming import NAMING, fill, normalize_name, unique
 
@@ -64,9 +65,11 @@ class Link:
 
 
 class Layout:
-    def __init__(self, root: Path, folder_of: Callable[[str], str]) -> None:
+    def __init__(self, root: Path, folder_of: Callable[[str], str],
+                 code_of: Callable[[str], CodeFiles | None] = lambda component_id: None) -> None:
         self.root = root
         self.folder_of = folder_of  # a component id's folder: extractor, writer, transformation, other
+        self.code_of = code_of  # how a transformation's code is kept in files; None: in config.json
         self.manifest_path = root / ".keboola" / "manifest.json"
         self._branch_dir: tuple[tuple[int, int], Path] | None = None
 
@@ -197,6 +200,10 @@ class Layout:
                                        ".keboola/manifest.json")
         buckets = functools.cache(lambda: self._buckets(entries))
         meta = read_json(folder / "meta.json", default={}) or {}
+        configuration = read_json(folder / "config.json", default={})
+        code_files = self.code_of(entry["componentId"])
+        if code_files is not None:
+            configuration = read_blocks(folder, configuration, code_files)
         rows = []
         for row_entry in entry.get("rows") or []:
             row_dir = folder / row_entry["path"]
@@ -212,7 +219,7 @@ class Layout:
             component_id=entry["componentId"],
             id=str(entry["id"]),
             name=meta.get("name") or folder.name,
-            configuration=default_bucket.resolve(read_json(folder / "config.json", default={}), buckets),
+            configuration=default_bucket.resolve(configuration, buckets),
             rows=rows,
             description=_read_description(folder / "description.md"),
             is_disabled=bool(meta.get("isDisabled", False)),
@@ -239,7 +246,12 @@ class Layout:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new-"))
         try:
-            _write_folder(staging, default_bucket.placeholders(config.configuration, path_of), config.name,
+            configuration = config.configuration
+            code_files = self.code_of(config.component_id)
+            if code_files is not None:
+                configuration = write_blocks(staging, configuration, code_files,
+                                             self.branch_dir / old_folder if old_folder else None)
+            _write_folder(staging, default_bucket.placeholders(configuration, path_of), config.name,
                           config.description, config.is_disabled)
             for row, row_path in zip(config.rows, row_paths):
                 _write_folder(staging / row_path, default_bucket.placeholders(row.configuration, path_of), row.name,

@@ -1,0 +1,80 @@
+"""Making SQL and Python transformations (`project.transformations`): from code and `--in` / `--out` lists to a
+checked Keboola configuration, saved with a version and an audit entry. The component comes from the registry by
+the code's language and dialect; the checks against storage's real schemas are the component's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import components
+from .errors import KeboolaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .model.configuration import Configuration
+    from .project import Project
+
+Tables = list[str | dict[str, Any]]
+
+
+class Transformations:
+    def __init__(self, project: "Project") -> None:
+        self.project = project
+
+    def create_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
+                   description: str = "", replace: bool = False, actor: str = "user") -> "Configuration":
+        """A SQL transformation: `code` in `dialect` (duckdb, snowflake, bigquery, or any dialect sqlglot reads,
+        kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
+        `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); checked, then saved."""
+        component = components.for_code("sql", dialect)
+        config = component.build_code(name, code, inputs, outputs, dialect=dialect, description=description)
+        self.check(config)
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
+
+    def create_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
+                      packages: list[str] | None = None, description: str = "", replace: bool = False,
+                      actor: str = "user") -> "Configuration":
+        """A Python transformation: `code` reads in/tables/<name>.csv and writes out/tables/<name>.csv, as
+        Keboola runs it; `packages` are what Keboola installs with pip before it runs."""
+        component = components.for_code("python")
+        parameters = {"packages": list(packages)} if packages else None
+        config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters)
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
+
+    def check(self, config: "str | Configuration") -> "Configuration":
+        """Check a transformation by its component's rules and, where its inputs are in storage, against their
+        real columns (a SQL transformation: unknown tables and columns, writes only to its outputs)."""
+        config = self._config(config)
+        component = components.get(config.component_id)
+        component.check(config)
+        verify = getattr(component, "verify", None)
+        if verify is not None:
+            verify(self.project.storage, config)
+        return config
+
+    def sample(self, config: "str | Configuration", rows: int = 100) -> dict[str, "pd.DataFrame"]:
+        """Run on at most `rows` rows of each input without touching storage: each output's rows."""
+        config = self._config(config)
+        component = components.get(config.component_id)
+        sample = getattr(component, "sample", None)
+        if sample is None:
+            raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
+        return sample(self.project.storage, config, rows)
+
+    def summary(self, config: "str | Configuration") -> "pd.DataFrame":
+        """One line per output: the inputs it reads, the table it loads, how."""
+        import pandas as pd
+
+        from .builder import SUMMARY_COLUMNS
+
+        config = self._config(config)
+        return pd.DataFrame(components.get(config.component_id).summary(config),
+                            columns=SUMMARY_COLUMNS["transformation"])
+
+    def _config(self, config: "str | Configuration") -> "Configuration":
+        config = self.project.configs.get(config) if isinstance(config, str) else config
+        if components.get(config.component_id).type != "transformation":
+            raise KeboolaError(f"{config.name!r} is not a transformation ({config.component_id})")
+        return config

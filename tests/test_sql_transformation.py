@@ -1,0 +1,222 @@
+"""SQL transformations end to end: built from code and --in/--out, checked against storage, run on the embedded
+storage, loaded into storage by their output mapping, kept in kbc's block layout."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from keboola_nb.connectors.base import Scan
+from keboola_nb.errors import KeboolaError
+
+DAILY = """-- revenue per day
+CREATE TABLE daily_revenue AS
+SELECT order_date, SUM(amount) AS revenue, COUNT(*) AS orders
+FROM orders
+GROUP BY order_date;
+"""
+
+
+def put(project, table_id: str, values: str, columns: str) -> None:
+    with project.storage.transaction() as loader:
+        loader.load(table_id, Scan(sql=f"SELECT * FROM (VALUES {values}) t({columns})"))
+
+
+@pytest.fixture
+def orders(project):
+    put(project, "in.c-shop.orders",
+        "(1, DATE '2024-01-01', 10.50::DECIMAL(12,2), 'ok'), (2, DATE '2024-01-01', 4.25::DECIMAL(12,2), 'sad'), "
+        "(3, DATE '2024-01-02', 7.00::DECIMAL(12,2), 'ok')", "id, order_date, amount, status")
+    return project
+
+
+def rows(project, table_id: str, order: str) -> list[tuple]:
+    frame = project.storage.preview(table_id, 1000).sort_values(order)
+    return [tuple(r) for r in frame.itertuples(index=False)]
+
+
+def test_a_sql_transformation_runs_into_storage_and_is_kept_as_kbc_keeps_it(orders):
+    project = orders
+    config = project.transformations.create_sql("daily_revenue", DAILY, inputs=["in.c-shop.orders"],
+                                                outputs=["out.c-sales.daily_revenue"])
+    assert config.component_id == "keboola.duckdb-transformation"
+    job = project.run("daily_revenue")
+    assert job.status == "success", job.error
+    assert rows(project, "out.c-sales.daily_revenue", "order_date") == [
+        (pd_date("2024-01-01"), Decimal("14.75"), 2), (pd_date("2024-01-02"), Decimal("7.00"), 1)]
+
+    folder = project.layout.branch_dir / "transformation" / "keboola.duckdb-transformation" / "daily-revenue"
+    config_json = json.loads((folder / "config.json").read_text())
+    assert "blocks" not in config_json["parameters"]
+    assert config_json["storage"]["input"]["tables"][0]["source"] == "in.c-shop.orders"
+    assert config_json["storage"]["input"]["tables"][0]["destination"] == "orders"
+    assert config_json["storage"]["output"]["tables"][0] == {
+        "source": "daily_revenue", "destination": "out.c-sales.daily_revenue", "incremental": False,
+        "primary_key": [], "delete_where_column": "", "delete_where_values": [], "delete_where_operator": "eq"}
+    assert (folder / "blocks" / ".gitkeep").exists()
+    assert json.loads((folder / "blocks" / "001-block-1" / "meta.json").read_text()) == {"name": "Block 1"}
+    code = folder / "blocks" / "001-block-1" / "001-daily-revenue"
+    assert json.loads((code / "meta.json").read_text()) == {"name": "daily_revenue"}
+    assert (code / "code.txt").read_text() == DAILY
+    again = project.configs.get("daily_revenue")
+    assert again.configuration == config.configuration
+
+
+def pd_date(text: str):
+    import datetime
+
+    return datetime.date.fromisoformat(text)
+
+
+def test_snowflake_code_is_kept_one_statement_per_script_and_runs_locally(orders):
+    project = orders
+    code = ('CREATE TABLE "flagged" AS\nSELECT ID, IFF(AMOUNT > 5, \'big\', \'small\') AS SIZE FROM ORDERS;\n\n'
+            "-- the second statement\nCREATE TABLE result AS SELECT size, COUNT(*) AS n FROM flagged GROUP BY size;")
+    config = project.transformations.create_sql("sizes", code, dialect="snowflake", inputs=["in.c-shop.orders"],
+                                                outputs=["result AS out.c-sales.sizes"])
+    assert config.component_id == "keboola.snowflake-transformation"
+    scripts = config.configuration["parameters"]["blocks"][0]["codes"][0]["script"]
+    assert len(scripts) == 2 and scripts[1].startswith("-- the second statement")
+    job = project.run("sizes")
+    assert job.status == "success", job.error
+    assert rows(project, "out.c-sales.sizes", "size") == [("big", 2), ("small", 1)]
+    folder = project.layout.branch_dir / "transformation" / "keboola.snowflake-transformation" / "sizes"
+    text = (folder / "blocks" / "001-block-1" / "001-sizes" / "code.sql").read_text()
+    assert text == "\n\n".join(s.rstrip() for s in scripts) + "\n"
+    assert project.configs.get("sizes").configuration["parameters"]["blocks"][0]["codes"][0]["script"] == scripts
+
+
+def test_postgres_code_is_transpiled_and_kept_as_duckdb(orders):
+    project = orders
+    code = "CREATE TABLE t AS SELECT id, amount::numeric(12,2) AS amount, status || '!' AS s FROM o WHERE id <> 2"
+    config = project.transformations.create_sql("pg_style", code, dialect="postgres",
+                                                inputs=["in.c-shop.orders AS o"], outputs=["t AS out.c-x.t"])
+    assert config.component_id == "keboola.duckdb-transformation"
+    assert project.run("pg_style").status == "success"
+    assert [r[0] for r in rows(project, "out.c-x.t", "id")] == [1, 3]
+
+
+def test_incremental_output_upserts_and_delete_where_deletes_first(orders):
+    project = orders
+    code = "CREATE TABLE latest AS SELECT id, status, amount FROM orders"
+    project.transformations.create_sql("latest", code, inputs=["in.c-shop.orders"], outputs=[
+        {"destination": "out.c-shop.latest", "incremental": True, "primary_key": ["id"]}])
+    assert project.run("latest").status == "success"
+    put(project, "in.c-shop.orders", "(3, DATE '2024-01-02', 9.00::DECIMAL(12,2), 'happy'), "
+                                     "(4, DATE '2024-01-03', 1.00::DECIMAL(12,2), 'ok')",
+        "id, order_date, amount, status")
+    assert project.run("latest").status == "success"
+    assert [(r[0], r[1]) for r in rows(project, "out.c-shop.latest", "id")] == [
+        (1, "ok"), (2, "sad"), (3, "happy"), (4, "ok")]
+
+    project.transformations.create_sql("cleanup", "CREATE TABLE latest AS SELECT id, status, amount FROM orders "
+                                                  "WHERE status = 'ok'", inputs=["in.c-shop.orders"], outputs=[
+        {"destination": "out.c-shop.latest", "incremental": True, "primary_key": ["id"],
+         "delete_where_column": "status", "delete_where_values": ["sad"]}])
+    assert project.run("cleanup").status == "success"
+    # the input now holds 3 and 4 only: 2 ('sad') is deleted first, 4 is upserted, 1 and 3 stay
+    assert [(r[0], r[1]) for r in rows(project, "out.c-shop.latest", "id")] == [(1, "ok"), (3, "happy"), (4, "ok")]
+
+
+def test_input_mapping_filters_columns_and_rows(orders):
+    project = orders
+    project.transformations.create_sql("oks", "CREATE TABLE oks AS SELECT * FROM orders", inputs=[
+        {"source": "in.c-shop.orders", "columns": ["id", "status"], "where_column": "status",
+         "where_values": ["ok"]}], outputs=["out.c-shop.oks"])
+    assert project.run("oks").status == "success"
+    assert rows(project, "out.c-shop.oks", "id") == [(1, "ok"), (3, "ok")]
+    with pytest.raises(KeboolaError, match="unknown column|amount"):
+        project.transformations.create_sql("bad", "CREATE TABLE x AS SELECT amount FROM orders", inputs=[
+            {"source": "in.c-shop.orders", "columns": ["id"]}], outputs=["out.c-shop.x"])
+
+
+def test_adaptive_input_reads_only_rows_imported_since_the_last_run(orders):
+    project = orders
+    project.transformations.create_sql("copy", "CREATE TABLE copy AS SELECT id FROM orders", inputs=[
+        {"source": "in.c-shop.orders", "changed_since": "adaptive"}], outputs=[
+        {"destination": "out.c-shop.copy", "incremental": True}])
+    assert project.run("copy").status == "success"
+    assert len(project.storage.preview("out.c-shop.copy")) == 3
+    with project.storage.transaction() as loader:
+        loader.load("in.c-shop.orders", Scan(sql="SELECT 9 AS id, DATE '2024-02-01' AS order_date, "
+                                                 "1.00::DECIMAL(12,2) AS amount, 'ok' AS status"), incremental=True)
+    job = project.run("copy")
+    assert job.status == "success" and job.tables[0]["rows"] == 1
+    assert sorted(project.storage.preview("out.c-shop.copy")["id"]) == [1, 2, 3, 9]
+
+
+@pytest.mark.parametrize("code, message", [
+    ("CREATE TABLE daily AS\nSELECT order_date,\n  SUM(amount AS revenue\nFROM orders GROUP BY 1", "line"),
+    ("CREATE TABLE daily AS\nSELECT order_date, SUM(amout) FROM orders GROUP BY 1", "amout"),
+    ("CREATE TABLE daily AS\nSELECT * FROM order_items", "order_items"),
+    ("CREATE TABLE daily AS SELECT 1 AS x;\nDROP TABLE orders;", "orders"),
+    ("CREATE TABLE something_else AS SELECT 1 AS x", "daily"),
+])
+def test_bad_sql_is_refused_before_anything_is_saved_or_run(orders, code, message):
+    project = orders
+    with pytest.raises(KeboolaError, match=message) as caught:
+        project.transformations.create_sql("daily", code, inputs=["in.c-shop.orders"], outputs=["out.c-x.daily"])
+    assert project.configs.find("daily") is None
+    assert "out.c-x.daily" not in set(project.storage.tables()["id"])
+    if message == "line":
+        assert "line 3" in str(caught.value)
+
+
+def test_a_failing_statement_names_its_line_and_leaves_storage_as_it_was(orders):
+    project = orders
+    project.transformations.create_sql("daily", DAILY, inputs=["in.c-shop.orders"], outputs=["out.c-x.daily_revenue"])
+    assert project.run("daily").status == "success"
+    before = rows(project, "out.c-x.daily_revenue", "order_date")
+    bad = DAILY + "\nCREATE TABLE other AS\nSELECT CAST(status AS INTEGER) AS n FROM orders;"
+    project.transformations.create_sql("daily", bad, inputs=["in.c-shop.orders"], replace=True,
+                                       outputs=["out.c-x.daily_revenue", "out.c-x.other"])
+    job = project.run("daily")
+    assert job.status == "error"
+    assert "line 7" in job.error and "Storage was left as it was" in job.error
+    assert rows(project, "out.c-x.daily_revenue", "order_date") == before
+    assert "out.c-x.other" not in set(project.storage.tables()["id"])
+
+
+def test_a_sample_runs_on_a_few_rows_and_changes_nothing(orders):
+    project = orders
+    project.transformations.create_sql("all", "CREATE TABLE everything AS SELECT * FROM orders",
+                                       inputs=["in.c-shop.orders"], outputs=["everything AS out.c-x.all"])
+    frames = project.transformations.sample("all", rows=2)
+    assert list(frames) == ["out.c-x.all"] and len(frames["out.c-x.all"]) == 2
+    assert "out.c-x.all" not in set(project.storage.tables()["id"])
+
+
+def test_an_input_not_in_storage_yet_is_checked_when_it_runs(project):
+    with pytest.warns(UserWarning, match="syntax only"):
+        project.transformations.create_sql("later", "CREATE TABLE t AS SELECT id FROM later_input",
+                                           inputs=["in.c-new.later_input"], outputs=["t AS out.c-x.t"])
+    job = project.run("later")
+    assert job.status == "error" and "in.c-new.later_input" in job.error
+
+
+@pytest.fixture
+def ip(project, monkeypatch):
+    import keboola_nb.magics as magics
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    monkeypatch.setattr(magics, "_project", project)
+    yield shell
+    monkeypatch.setattr(magics, "_project", None)
+
+
+def test_the_sql_magic_saves_runs_and_previews(orders, ip, capsys):
+    preview = ip.run_cell_magic("keboola", "sql daily_revenue --in in.c-shop.orders AS o --out "
+                                           "out.c-sales.daily_revenue --incremental --pk order_date",
+                                DAILY.replace("FROM orders", "FROM o"))
+    assert "saved keboola.duckdb-transformation 'daily_revenue'" in capsys.readouterr().out
+    assert sorted(preview["order_date"].astype(str)) == ["2024-01-01", "2024-01-02"]
+    output = orders.configs.get("daily_revenue").configuration["storage"]["output"]["tables"][0]
+    assert output["incremental"] is True and output["primary_key"] == ["order_date"]
+    with pytest.raises(UsageError, match="line 2"):
+        ip.run_cell_magic("keboola", "sql broken --in in.c-shop.orders --out out.c-x.broken",
+                          "CREATE TABLE broken AS\nSELECT nope FROM orders")
