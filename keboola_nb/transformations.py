@@ -28,28 +28,43 @@ class Transformations:
         """A SQL transformation: `code` in `dialect` (duckdb, snowflake, bigquery, or any dialect sqlglot reads,
         kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
         `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); checked, then saved."""
+        config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect, description=description)
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
+
+    def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
+                  description: str = "") -> "Configuration":
+        """What create_sql saves, checked against storage, not saved."""
         component = components.for_code("sql", dialect)
         config = component.build_code(name, code, inputs, outputs, dialect=dialect, description=description)
-        self.check(config)
-        return self.project.configs.save_named(config, replace=replace, actor=actor)
+        return self._verified(config)
 
     def create_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
                       packages: list[str] | None = None, description: str = "", replace: bool = False,
                       actor: str = "user") -> "Configuration":
         """A Python transformation: `code` reads in/tables/<name>.csv and writes out/tables/<name>.csv, as
         Keboola runs it; `packages` are what Keboola installs with pip before it runs."""
+        config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
+                                   description=description)
+        return self.project.configs.save_named(config, replace=replace, actor=actor)
+
+    def build_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
+                     packages: list[str] | None = None, description: str = "") -> "Configuration":
+        """What create_python saves, checked, not saved."""
         component = components.for_code("python")
         parameters = {"packages": list(packages)} if packages else None
         config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters)
-        return self.project.configs.save_named(config, replace=replace, actor=actor)
+        return self._verified(config)
 
     def check(self, config: "str | Configuration") -> "Configuration":
         """Check a transformation by its component's rules and, where its inputs are in storage, against their
         real columns (a SQL transformation: unknown tables and columns, writes only to its outputs)."""
         config = self._config(config)
-        component = components.get(config.component_id)
-        component.check(config)
-        verify = getattr(component, "verify", None)
+        components.get(config.component_id).check(config)
+        return self._verified(config)
+
+    def _verified(self, config: "Configuration") -> "Configuration":
+        """`config` (checked by its component's rules) checked against storage, where its component can."""
+        verify = getattr(components.get(config.component_id), "verify", None)
         if verify is not None:
             verify(self.project.storage, config)
         return config
@@ -62,6 +77,29 @@ class Transformations:
         if sample is None:
             raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
         return sample(self.project.storage, config, rows)
+
+    def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
+        """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from
+        (named as the code names its inputs)."""
+        config = self._config(config)
+        return self._sql(config).lineage(self.project.storage, config)
+
+    def portability(self, config: "str | Configuration") -> "pd.DataFrame":
+        """Whether a SQL transformation also transpiles to the other dialects (duckdb, snowflake, bigquery); where
+        not, which construct and why."""
+        import pandas as pd
+
+        config = self._config(config)
+        found = self._sql(config).portability(config)
+        return pd.DataFrame([{"target": p.target, "portable": p.ok, "problems": "; ".join(p.problems)}
+                             for p in found], columns=["target", "portable", "problems"])
+
+    def _sql(self, config: "Configuration") -> Any:
+        component = components.get(config.component_id)
+        if getattr(component, "language", None) != "sql":
+            raise KeboolaError(f"{config.name!r} is not a SQL transformation ({config.component_id})",
+                               fix="lineage and portability are read from SQL")
+        return component
 
     def summary(self, config: "str | Configuration") -> "pd.DataFrame":
         """One line per output: the inputs it reads, the table it loads, how."""

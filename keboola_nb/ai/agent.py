@@ -39,8 +39,9 @@ def toolbox() -> Toolbox:
     global _toolbox
     if _toolbox is None:
         from .tools import TOOLS
+        from .transformation_tools import TRANSFORMATION_TOOLS
 
-        _toolbox = Toolbox(TOOLS)
+        _toolbox = Toolbox(TOOLS + TRANSFORMATION_TOOLS)
     return _toolbox
 
 

@@ -34,6 +34,8 @@ component_help(connection=NAME): it gives the component's entry keys, rules and 
 - SQL over storage uses DuckDB; table ids like in.c-shop-orders.orders may be written as they are. Check a \
 query with query_storage before you hand it over. When the user asks for code, put it in a notebook cell \
 with write_code_cell and say what it does in a sentence or two; do not repeat the code in your answer.
+- Transformations: see inputs with describe_inputs (schemas, a few rows), check_transformation before creating. \
+SQL gets short comments; Python handles nulls and types and prints what it does.
 - Be brief: short paragraphs, lists, tables in markdown. No preamble.
 """
 
