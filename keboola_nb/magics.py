@@ -347,6 +347,28 @@ class KeboolaMagics(Magics):
 
     cmd_python.takes_cell = True  # type: ignore[attr-defined]
 
+    @magic_arguments()
+    @argument("name", help="a SQL transformation's name")
+    def cmd_lineage(self, args: Any) -> Any:
+        """Column-level lineage of a SQL transformation: which input columns each output column comes from."""
+        from IPython.display import display
+
+        from .ui.lineage import lineage_picture
+
+        found = session_project().transformations.lineage(args.name)
+        if not found:
+            return self._print(f"{args.name} has no output tables")
+        for output, columns in list(found.items())[:-1]:
+            display(lineage_picture(columns, output))
+        output, columns = list(found.items())[-1]
+        return lineage_picture(columns, output)
+
+    @magic_arguments()
+    @argument("name", help="a SQL transformation's name")
+    def cmd_portability(self, args: Any) -> Any:
+        """Whether a SQL transformation also transpiles to DuckDB, Snowflake and BigQuery; where not, why."""
+        return session_project().transformations.portability(args.name)
+
     def _saved_and_run(self, config: Any, save_only: bool) -> Any:
         from IPython.display import display
 

@@ -143,7 +143,7 @@ class Project:
         if isinstance(config, str):
             config = self.configs.get(config)
         return runner.run(components.get(config.component_id), config, jobs=self.jobs, storage=self.storage,
-                          state=self.state, rows=rows, progress=progress, actor=actor)
+                          state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get)
 
     @property
     def conversations(self) -> "ConversationStore":

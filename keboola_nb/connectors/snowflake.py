@@ -203,7 +203,7 @@ class SnowflakeConnector(SqlConnector):
         if not _named(cur, self.database):
             return Diagnosis(False, "missing_database", f"{where}: database {self.database!r} does not exist "
                              "(or the role may not use it)", "check the database in the URL, and the role's grants")
-        cur.execute(f"SHOW SCHEMAS IN DATABASE {_ident(self.database)}")
+        cur.execute(f"SHOW SCHEMAS IN DATABASE {ident(self.database)}")
         if not _named(cur, self.schema):
             return Diagnosis(False, "missing_database", f"{where}: schema {self.schema!r} does not exist in "
                              f"database {self.database!r}", "check the schema in the URL (snowflake://user@account/DB/SCHEMA)")
@@ -249,7 +249,7 @@ class SnowflakeConnector(SqlConnector):
         import pandas as pd
 
         schema = self._schema_name(schema or self.schema)
-        info = f"{_ident(self.database)}.information_schema"
+        info = f"{ident(self.database)}.information_schema"
         rows = self._query(f"SELECT table_schema, table_name, table_type, row_count FROM {info}.tables "
                            "WHERE table_schema = ? ORDER BY table_name", [schema])
         counts = {t: n for t, n in self._query(f"SELECT table_name, COUNT(*) FROM {info}.columns "
@@ -268,7 +268,7 @@ class SnowflakeConnector(SqlConnector):
 
     def _schema_name(self, schema: str) -> str:
         """A schema as the catalog spells it: unquoted names are upper case in Snowflake."""
-        meta, rows = self._execute(f"SHOW SCHEMAS IN DATABASE {_ident(self.database)}")
+        meta, rows = self._execute(f"SHOW SCHEMAS IN DATABASE {ident(self.database)}")
         at = [m.name.lower() for m in meta].index("name")
         names = [r[at] for r in rows]
         return schema if schema in names else schema.upper() if schema.upper() in names else schema
@@ -280,8 +280,8 @@ class SnowflakeConnector(SqlConnector):
     def _declared_keys(self, what: str, schema: str, table: str | None = None) -> dict[tuple[str, str], list[str]]:
         """Columns of each declared PRIMARY or UNIQUE key per (table, constraint), in key order (SHOW ... KEYS:
         the catalog has no view of them)."""
-        scope = (f"TABLE {_ident(self.database)}.{_ident(schema)}.{_ident(table)}" if table
-                 else f"SCHEMA {_ident(self.database)}.{_ident(schema)}")
+        scope = (f"TABLE {ident(self.database)}.{ident(schema)}.{ident(table)}" if table
+                 else f"SCHEMA {ident(self.database)}.{ident(schema)}")
         meta, rows = self._execute(f"SHOW {what} KEYS IN {scope}")
         at = {m.name.lower(): i for i, m in enumerate(meta)}
         keys: dict[tuple[str, str], list[tuple[int, str]]] = {}
@@ -302,7 +302,7 @@ class SnowflakeConnector(SqlConnector):
         if not unique:
             return {}
         not_null = {(t, c) for t, c in self._query(
-            f"SELECT table_name, column_name FROM {_ident(self.database)}.information_schema.columns "
+            f"SELECT table_name, column_name FROM {ident(self.database)}.information_schema.columns "
             "WHERE table_schema = ? AND is_nullable = 'NO'", [schema])}
         best: dict[str, list[str]] = {}
         for (t, _), columns in sorted(unique.items(), key=lambda item: len(item[1])):
@@ -312,7 +312,7 @@ class SnowflakeConnector(SqlConnector):
 
     def _resolve(self, table: str | tuple[str, str]) -> tuple[str, str, int | None]:
         schema, name = parse_table_name(table, self.schema) if isinstance(table, str) else table
-        info = f"{_ident(self.database)}.information_schema"
+        info = f"{ident(self.database)}.information_schema"
         rows = self._query(f"SELECT table_schema, table_name, row_count FROM {info}.tables "
                            "WHERE UPPER(table_schema) = UPPER(?) AND UPPER(table_name) = UPPER(?)", [schema, name])
         # An exact match wins; otherwise the unquoted (upper-case) spelling, as Snowflake resolves names.
@@ -333,7 +333,7 @@ class SnowflakeConnector(SqlConnector):
         return format_table(table)
 
     def _source(self, schema: str, name: str) -> str:
-        return f"{_ident(self.database)}.{quote_ident(schema)}.{quote_ident(name)}"
+        return f"{ident(self.database)}.{quote_ident(schema)}.{quote_ident(name)}"
 
     def describe(self, table: str | tuple[str, str]) -> "pd.DataFrame":
         import pandas as pd
@@ -341,7 +341,7 @@ class SnowflakeConnector(SqlConnector):
         schema, name, _ = self._resolve(table)
         rows = self._query(
             f"SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable, column_default "
-            f"FROM {_ident(self.database)}.information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            f"FROM {ident(self.database)}.information_schema.columns WHERE table_schema = ? AND table_name = ? "
             "ORDER BY ordinal_position", [schema, name])
         pk = set(self._primary_keys(schema, name).get(name, []))
         return pd.DataFrame(
@@ -443,7 +443,7 @@ def _named(cur: Any, name: str) -> bool:
     return name in names or name.upper() in names
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
     """A database or schema name from the URL: unquoted names are upper case, others keep their case."""
     return name if _PLAIN.match(name.upper()) and name in (name.upper(), name.lower()) else quote_ident(name)
 

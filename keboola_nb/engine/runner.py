@@ -50,6 +50,7 @@ class Run:
     where: str = ""  # what the run is doing now ("writing X to Y"); a failure message starts with it
     untouched: str = ""  # what a failure left as it was; a component may change it as the run goes
     new_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    configs: Callable[[str], "Configuration"] | None = None  # the project's configurations, by name or id
 
     def note(self, line: str) -> None:
         self.job.note(line)
@@ -86,10 +87,10 @@ class Run:
 
 def run(component: Runnable, config: "Configuration", *, jobs: "JobStore", storage: "Storage",
         state: "StateStore", rows: list[str] | None = None, progress: Progress | None = None,
-        actor: str = "user") -> "Job":
+        actor: str = "user", configs: Callable[[str], "Configuration"] | None = None) -> "Job":
     """Run `config` with its component and return the Job; a failure is in `job.error`."""
     job = jobs.start(config.component_id, config.id, config.name, actor)
-    work = Run(config, job, progress or NoProgress(), storage, state, untouched=component.untouched)
+    work = Run(config, job, progress or NoProgress(), storage, state, untouched=component.untouched, configs=configs)
     try:
         selected = select_rows(component, config, rows)
         work.note(f"{config.name} ({config.component_id}): {len(selected)} row(s)")

@@ -26,7 +26,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ...connectors.snowflake import SnowflakeConnector, _ident, _message, _named
+from ...connectors.snowflake import SnowflakeConnector, _message, _named, ident
 from ...connectors.snowflake import quote_ident as q
 from ...engine.progress import until_cancelled
 from ...engine.staging import StagingTarget
@@ -74,7 +74,7 @@ class SnowflakeTarget(StagingTarget):
         """A session of its own with autocommit off (a wrong password gets the connector's diagnosis)."""
         self.conn = self.connector.open(statement_timeout=0, autocommit=False)
         with driver_errors():
-            exists = self._run(f"SHOW SCHEMAS IN DATABASE {_ident(self.database)}", named=self.schema)
+            exists = self._run(f"SHOW SCHEMAS IN DATABASE {ident(self.database)}", named=self.schema)
         if not exists:
             raise KeboolaError(
                 f"schema {self.schema!r} does not exist in database {self.database!r} of connection {self.name!r}",

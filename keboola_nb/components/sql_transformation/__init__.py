@@ -40,6 +40,8 @@ class SqlTransformation(Transformation):
             "the SQL is checked before it runs: syntax, unknown tables and columns, and writes to anything "
             "but the declared outputs or the code's own intermediate tables",
             "it runs on the embedded storage (DuckDB); other dialects are transpiled by sqlglot",
+            "a Snowflake or BigQuery transformation whose inputs were all extracted whole from one connection of "
+            "that warehouse runs there (push-down); the job says where it ran and why",
         ],
         "example": {"cell": "%%keboola sql daily_revenue --in in.c-shop.orders --out out.c-sales.daily_revenue\n"
                             "CREATE TABLE daily_revenue AS\n"
@@ -50,10 +52,11 @@ class SqlTransformation(Transformation):
         """Keboola's `script`: one string per statement for components whose code kbc splits, else one string;
         code in another dialect becomes this component's SQL."""
         from ...sql.statements import split
-        from ...sql.transpile import transpile
 
         dialect = dialect or self.dialect
         if dialect != self.dialect:
+            from ...sql.transpile import transpile
+
             if not self.reads_any_dialect:
                 raise KeboolaError(f"the {self.label} takes {self.dialect} SQL, not {dialect}")
             code = transpile(code, read=dialect, write=self.dialect, where="the code")
@@ -72,11 +75,33 @@ class SqlTransformation(Transformation):
     def run(self, run: "Run", rows: list[tuple[str, str, Any]]) -> None:
         (_, name, checked), = rows
         assert isinstance(checked, Checked)
-        local.run_locally(run, name, checked, self.dialect)
+        from . import pushdown
+
+        warehouse = pushdown.plan(run, name, checked, self.dialect)
+        if warehouse is not None:  # every input was extracted from one warehouse of this dialect: run it there
+            pushdown.run_there(run, name, checked, warehouse)
+        else:
+            local.run_locally(run, name, checked, self.dialect)
 
     def verify(self, storage: "Storage", config: "Configuration") -> None:
         """Check the code against the inputs' real columns in storage (syntax only for inputs not there yet)."""
         local.verify(storage, config.name, self.checked(config), self.dialect)
+
+    def lineage(self, storage: "Storage", config: "Configuration") -> dict[str, dict[str, list[str]]]:
+        """For each output table: each column's input columns ("orders.amount", by the inputs' names in the code)."""
+        from ...sql.lineage import column_lineage
+
+        checked = self.checked(config)
+        schema = local.input_schema(storage, config.name, checked)
+        text = local.Script(checked.blocks).text
+        return {o.destination: column_lineage(text, self.dialect, schema, o.source) for o in checked.mapping.outputs}
+
+    def portability(self, config: "Configuration") -> list[Any]:
+        """Whether the code also transpiles to the other warehouses' dialects, and where not, what and why."""
+        from ...sql.transpile import portability
+
+        others = tuple(d for d in ("duckdb", "snowflake", "bigquery") if d != self.dialect)
+        return portability(local.Script(self.checked(config).blocks).text, self.dialect, others)
 
     def sample(self, storage: "Storage", config: "Configuration", rows: int) -> dict[str, "pd.DataFrame"]:
         """Each output from at most `rows` rows of each input, storage unchanged."""

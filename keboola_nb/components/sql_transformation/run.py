@@ -169,6 +169,19 @@ def sample(storage: "Storage", name: str, checked: "Checked", dialect: str, rows
                 for o in checked.mapping.outputs}
 
 
+def input_schema(storage: "Storage", name: str, checked: "Checked") -> dict[str, dict[str, str]]:
+    """Each input's columns and types as the code sees it (its name inside the code -> column -> type)."""
+    schema = {}
+    with storage.connect() as con:
+        for table in checked.mapping.inputs:
+            types = columns_of(con, table.source)
+            if not types:
+                raise KeboolaError(f"transformation {name!r}: storage has no table {table.source}",
+                                   fix="run what makes it first (%keboola storage lists tables)")
+            schema[table.destination] = {c: types[c] for c in table.columns or types}
+    return schema
+
+
 def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
              on_statement: Callable[[int, int, str], None]) -> None:
     """Run the statements in order; an error names the line it came from."""
