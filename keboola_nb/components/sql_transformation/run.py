@@ -9,6 +9,8 @@ load in one storage transaction: a failure anywhere leaves storage as it was.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -80,29 +82,39 @@ class Prepared:
 def prepare(con: "duckdb.DuckDBPyConnection", name: str, checked: "Checked", dialect: str,
             last_read: dict[str, Any], sample: int | None = None) -> Prepared:
     """Check the code against the inputs' real columns in storage (syntax, tables, columns, writes)."""
-    from ...sql.validate import check_script
-
     where = f"transformation {name!r}"
     storage = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
     script = Script(checked.blocks)
+    inputs = checked.mapping.inputs
     selects, newest, schema = {}, {}, {}
-    for table in checked.mapping.inputs:
-        select, newest[table.source] = input_select(con, table, last_read.get(table.source), where, catalog=storage)
-        selects[table.destination] = select if sample is None else f"{select} LIMIT {int(sample)}"
+    for table in inputs:
         types = columns_of(con, table.source)
+        select, newest[table.source] = input_select(con, table, last_read.get(table.source), where, catalog=storage,
+                                                    types=types)
+        selects[table.destination] = select if sample is None else f"{select} LIMIT {int(sample)}"
         schema[table.destination] = {c: types[c] for c in table.columns or types}
     try:
-        statements = check_script(script.text, dialect, schema, [o.source for o in checked.mapping.outputs],
-                                  where=where)
+        statements = _checked(script.text, dialect, json.dumps(schema, sort_keys=True),
+                              tuple(o.source for o in checked.mapping.outputs), where)
     except KeboolaError as e:
         raise script.relocate(e) from None
     return Prepared(script, statements, selects, newest)
 
 
+@functools.lru_cache(maxsize=64)
+def _checked(text: str, dialect: str, schema: str, outputs: tuple[str, ...], where: str) -> list["Statement"]:
+    """check_script, remembered: a transformation run again on inputs of the same columns is checked once (the
+    check costs ~10 ms a run, which is most of a run on small data). A failed check is not remembered."""
+    from ...sql.validate import check_script
+
+    return check_script(text, dialect, json.loads(schema), list(outputs), where=where)
+
+
 @contextmanager
-def workspace(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
-              on_statement: Callable[[int, int, str], None]) -> Iterator[dict[str, str]]:
-    """Run the statements in the scratch database; yields its tables by lower-case name, then drops it."""
+def workspace(con: "duckdb.DuckDBPyConnection", prepared: Prepared, outputs: list[str],
+              on_statement: Callable[[int, int, str], None]) -> Iterator[None]:
+    """Run the statements in the scratch database and check that it holds every output; drop it afterwards.
+    An output is read as `made(source)`."""
     storage = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
     con.execute(f"ATTACH ':memory:' AS {WORKSPACE}")
     try:
@@ -111,7 +123,8 @@ def workspace(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
             con.execute(f"CREATE VIEW {q(view)} AS {select}")
         _execute(con, prepared, on_statement)
         con.execute(f"USE {q(storage)}")
-        yield _tables(con)
+        _require_outputs(con, outputs)
+        yield
     finally:
         con.execute(f"USE {q(storage)}")
         con.execute(f"DETACH {WORKSPACE}")
@@ -129,13 +142,12 @@ def run_locally(run: "Run", name: str, checked: "Checked", dialect: str) -> None
             run.where = f"running {at}"
             run.progress.step(index, total, at)
 
-        with watch_query(con, run.progress), workspace(con, prepared, on_statement) as made:
+        with watch_query(con, run.progress), workspace(con, prepared, [o.source for o in outputs], on_statement):
             run.note(f"{len(prepared.statements)} statement(s) ran")
-            _require_outputs(made, [o.source for o in outputs])
             with run.storage.transaction_on(con) as loader:
                 for output in outputs:
                     run.where = f"loading {output.source} into {output.destination}"
-                    scan = Scan(sql=f"SELECT * FROM {WORKSPACE}.main.{q(made[output.source.lower()])}")
+                    scan = Scan(sql=f"SELECT * FROM {made(output.source)}")
                     load_output(run, loader, output, scan, name)
     adaptive = [t.source for t in checked.mapping.inputs if t.since == "adaptive"]
     if adaptive:
@@ -162,11 +174,10 @@ def sample(storage: "Storage", name: str, checked: "Checked", dialect: str, rows
 
     with storage.connect() as con:
         prepared = prepare(con, name, checked, dialect, {}, sample=rows)
-        with workspace(con, prepared, lambda index, total, at: None) as made:
-            _require_outputs(made, [o.source for o in checked.mapping.outputs])
-            return {o.destination: frame(con.execute(
-                f"SELECT * FROM {WORKSPACE}.main.{q(made[o.source.lower()])} LIMIT {int(rows)}"))
-                for o in checked.mapping.outputs}
+        outputs = checked.mapping.outputs
+        with workspace(con, prepared, [o.source for o in outputs], lambda index, total, at: None):
+            return {o.destination: frame(con.execute(f"SELECT * FROM {made(o.source)} LIMIT {int(rows)}"))
+                    for o in outputs}
 
 
 def input_schema(storage: "Storage", name: str, checked: "Checked") -> dict[str, dict[str, str]]:
@@ -201,16 +212,20 @@ def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
                                    "error in types and values)") from None
 
 
-def _require_outputs(made: dict[str, str], sources: list[str]) -> None:
-    missing = [s for s in sources if s.lower() not in made]
+def made(source: str) -> str:
+    """The scratch database's table (or view) `source`, as SQL (DuckDB finds names whatever their case)."""
+    return f"{WORKSPACE}.main.{q(source)}"
+
+
+def _require_outputs(con: "duckdb.DuckDBPyConnection", sources: list[str]) -> None:
+    import duckdb
+
+    missing = []
+    for source in sources:
+        try:
+            con.table(made(source))
+        except duckdb.CatalogException:
+            missing.append(source)
     if missing:
         raise KeboolaError(f"the code made no table {', '.join(repr(m) for m in missing)}",
                            fix="create each output table in the code, e.g. CREATE TABLE name AS SELECT ...")
-
-
-def _tables(con: "duckdb.DuckDBPyConnection") -> dict[str, str]:
-    """The tables and views in the scratch database, by lower-case name (SQL names compare that way)."""
-    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? UNION ALL "
-                       "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal",
-                       [WORKSPACE, WORKSPACE]).fetchall()
-    return {name.lower(): name for (name,) in rows}
