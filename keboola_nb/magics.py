@@ -38,6 +38,18 @@ def close_session() -> None:
         _project = None
 
 
+def _loading_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options a transformation's outputs and its saving share (%%keboola sql and python)."""
+    for option in reversed([
+        argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)"),
+        argument("--pk", help="the outputs' primary key, comma-separated"),
+        argument("--replace", action="store_true", help="save as a new version of an existing transformation"),
+        argument("--save-only", action="store_true", help="save without running"),
+    ]):
+        command = option(command)
+    return command
+
+
 @magics_class
 class KeboolaMagics(Magics):
     @line_cell_magic
@@ -289,10 +301,7 @@ class KeboolaMagics(Magics):
               help="output storage table, e.g. out.c-sales.daily, or daily AS out.c-sales.daily (repeatable)")
     @argument("--dialect", default="duckdb",
               help="the SQL's dialect: duckdb (default), snowflake, bigquery, or postgres, mysql, ... (kept as DuckDB)")
-    @argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)")
-    @argument("--pk", help="the outputs' primary key, comma-separated")
-    @argument("--replace", action="store_true", help="save as a new version of an existing transformation")
-    @argument("--save-only", action="store_true", help="save without running")
+    @_loading_arguments
     def cmd_sql(self, args: Any, cell: str | None) -> Any:
         """Create a SQL transformation from the cell, check it against storage, run it and preview its outputs.
 
@@ -322,10 +331,7 @@ class KeboolaMagics(Magics):
     @argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
               help="output storage table from out/tables/<name>.csv, e.g. out.c-shop.clean (repeatable)")
     @argument("--packages", help="pip packages Keboola installs before it runs, comma-separated")
-    @argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)")
-    @argument("--pk", help="the outputs' primary key, comma-separated")
-    @argument("--replace", action="store_true", help="save as a new version of an existing transformation")
-    @argument("--save-only", action="store_true", help="save without running")
+    @_loading_arguments
     def cmd_python(self, args: Any, cell: str | None) -> Any:
         """Create a Python transformation from the cell and run it as Keboola does: in a subprocess, in a data
         folder with in/tables/*.csv (and manifests); what it writes to out/tables/*.csv goes to storage.

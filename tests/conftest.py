@@ -200,6 +200,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
 
 
 @pytest.fixture
+def ip(project, monkeypatch):  # type: ignore[no-untyped-def]
+    """A real IPython shell with the extension loaded, its magics working on `project`."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import keboola_nb.magics as magics
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "keboola_nb")
+    monkeypatch.setattr(magics, "_project", project)
+    yield shell
+    monkeypatch.setattr(magics, "_project", None)
+
+
+@pytest.fixture
 def shop(project, pg):  # type: ignore[no-untyped-def]
     import keboola_nb as kb
 

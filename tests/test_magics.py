@@ -8,20 +8,8 @@ import sys
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 from conftest import ETL_PASSWORD
-
-
-@pytest.fixture
-def ip(project, monkeypatch):
-    import keboola_nb.magics as magics
-
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "keboola_nb")
-    monkeypatch.setattr(magics, "_project", project)
-    yield shell
-    monkeypatch.setattr(magics, "_project", None)
 
 
 def test_help_lists_every_command(ip, capsys):

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
@@ -199,17 +198,6 @@ def test_an_input_not_in_storage_yet_is_checked_when_it_runs(project):
                                            inputs=["in.c-new.later_input"], outputs=["t AS out.c-x.t"])
     job = project.run("later")
     assert job.status == "error" and "in.c-new.later_input" in job.error
-
-
-@pytest.fixture
-def ip(project, monkeypatch):
-    import keboola_nb.magics as magics
-
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "keboola_nb")
-    monkeypatch.setattr(magics, "_project", project)
-    yield shell
-    monkeypatch.setattr(magics, "_project", None)
 
 
 def test_the_sql_magic_saves_runs_and_previews(orders, ip, capsys):

@@ -36,6 +36,20 @@ def _json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def _transformation(folder: Path, config: dict, blocks: dict, code_file: str) -> None:
+    """A transformation's folder as kbc pulls it: blocks {folder: (name, {code folder: (name, code)})}."""
+    _json(folder / "config.json", config)
+    _json(folder / "meta.json", {"name": folder.name, "isDisabled": False})
+    (folder / "description.md").write_text("\n")
+    (folder / "blocks").mkdir(parents=True)
+    (folder / "blocks/.gitkeep").write_text("")
+    for block_dir, (block_name, codes) in blocks.items():
+        _json(folder / "blocks" / block_dir / "meta.json", {"name": block_name})
+        for code_dir, (code_name, code) in codes.items():
+            _json(folder / "blocks" / block_dir / code_dir / "meta.json", {"name": code_name})
+            (folder / "blocks" / block_dir / code_dir / code_file).write_text(code)
+
+
 def pulled_with_transformations(root: Path) -> Path:
     kbc_pulled_folder(root)
     manifest = json.loads((root / ".keboola/manifest.json").read_text())
@@ -46,29 +60,15 @@ def pulled_with_transformations(root: Path) -> Path:
          "path": "transformation/keboola.python-transformation-v2/python-transformation", "rows": []},
     ]
     _json(root / ".keboola/manifest.json", manifest)
-    sf = root / "main/transformation/keboola.snowflake-transformation/snowflake-transformation"
-    _json(sf / "config.json", {"parameters": {}, "storage": {"input": {"tables": []}, "output": {"tables": []}}})
-    _json(sf / "meta.json", {"name": "snowflake-transformation", "isDisabled": False})
-    (sf / "description.md").write_text("\n")
-    (sf / "blocks").mkdir(parents=True)
-    (sf / "blocks/.gitkeep").write_text("")
-    _json(sf / "blocks/001-block/meta.json", {"name": "Block 1"})
-    _json(sf / "blocks/001-block/001-code-x/meta.json", {"name": "Code X"})
-    (sf / "blocks/001-block/001-code-x/code.sql").write_text(SNOWFLAKE_CODE)
-    _json(sf / "blocks/002-block/meta.json", {"name": "Block 2"})
-    _json(sf / "blocks/002-block/001-code-y/meta.json", {"name": "Code Y"})
-    (sf / "blocks/002-block/001-code-y/code.sql").write_text(SECOND_CODE)
-    py = root / "main/transformation/keboola.python-transformation-v2/python-transformation"
-    _json(py / "config.json", {"parameters": {"packages": ["faker"]}, "storage": {
-        "input": {"tables": [{"source": "in.c-shop.orders", "destination": "orders.csv"}]},
-        "output": {"tables": [{"source": "clean.csv", "destination": "out.c-shop.clean"}]}}})
-    _json(py / "meta.json", {"name": "python-transformation", "isDisabled": False})
-    (py / "description.md").write_text("\n")
-    (py / "blocks").mkdir(parents=True)
-    (py / "blocks/.gitkeep").write_text("")
-    _json(py / "blocks/001-block/meta.json", {"name": "Block 1"})
-    _json(py / "blocks/001-block/001-load/meta.json", {"name": "Load"})
-    (py / "blocks/001-block/001-load/code.py").write_text(PYTHON_CODE)
+    _transformation(root / "main/transformation/keboola.snowflake-transformation/snowflake-transformation",
+                    {"parameters": {}, "storage": {"input": {"tables": []}, "output": {"tables": []}}}, {
+                        "001-block": ("Block 1", {"001-code-x": ("Code X", SNOWFLAKE_CODE)}),
+                        "002-block": ("Block 2", {"001-code-y": ("Code Y", SECOND_CODE)})}, "code.sql")
+    _transformation(root / "main/transformation/keboola.python-transformation-v2/python-transformation",
+                    {"parameters": {"packages": ["faker"]}, "storage": {
+                        "input": {"tables": [{"source": "in.c-shop.orders", "destination": "orders.csv"}]},
+                        "output": {"tables": [{"source": "clean.csv", "destination": "out.c-shop.clean"}]}}},
+                    {"001-block": ("Block 1", {"001-load": ("Load", PYTHON_CODE)})}, "code.py")
     return root
 
 
