@@ -211,3 +211,19 @@ def test_the_sql_magic_saves_runs_and_previews(orders, ip, capsys):
     with pytest.raises(UsageError, match="line 2"):
         ip.run_cell_magic("keboola", "sql broken --in in.c-shop.orders --out out.c-x.broken",
                           "CREATE TABLE broken AS\nSELECT nope FROM orders")
+
+
+def test_a_value_that_does_not_fit_the_stored_column_fails_the_load_and_changes_nothing(orders):
+    project = orders
+    out = [{"destination": "out.c-x.ids", "incremental": True, "primary_key": ["id"]}]
+    project.transformations.create_sql("ids", "CREATE TABLE ids AS SELECT id, amount FROM orders",
+                                       inputs=["in.c-shop.orders"], outputs=out)
+    assert project.run("ids").status == "success"
+    before = rows(project, "out.c-x.ids", "id")
+    project.transformations.create_sql("ids", "CREATE TABLE ids AS SELECT 7 AS id, 'a lot' AS amount",
+                                       inputs=["in.c-shop.orders"], outputs=out, replace=True)
+    job = project.run("ids")
+    assert job.status == "error"
+    assert "loading ids into out.c-x.ids" in job.error and "a lot" in job.error
+    assert "Storage was left as it was" in job.error
+    assert rows(project, "out.c-x.ids", "id") == before

@@ -71,8 +71,8 @@ class Run:
              primary_key: list[str], watermark_column: str | None = None, read: Callable[[], str] = str,
              delete_where: "DeleteWhere | None" = None, **details: Any) -> "LoadResult":
         """Load one row's scan into a storage table inside the run's transaction, and record it in the job;
-        `read()`, asked once the rows are in, says how they were read (" in 3 page(s) over REST")."""
-        self.where = f"extracting into {table_id}"
+        `read()`, asked once the rows are in, says how they were read (" in 3 page(s) over REST"). The caller
+        says in `where` what it is loading where."""
         started = time.perf_counter()
         with watch_query(loader.con, self.progress):
             result = loader.load(table_id, scan, incremental=incremental, primary_key=primary_key,

@@ -86,17 +86,13 @@ def _load(run: "Run", folder: DataFolder, outputs: list["TransformationOutput"],
     with run.storage.transaction() as loader:
         for output in outputs:
             shown = f"out/tables/{output.source}"
-            where = run.where = f"loading {shown} into {output.destination}"
+            run.where = f"loading {shown} into {output.destination}"
             run.progress.step(3, STEPS, f"{shown} -> {output.destination}")
             try:
                 scan, output = folder.output(output)
                 load_output(run, loader, output, scan, name)
             except duckdb.Error as e:
-                run.where = where  # the load names itself "extracting into ..."; this says which file
                 raise _load_error(e, shown) from None
-            except BaseException:
-                run.where = where
-                raise
 
 
 def _load_error(error: "duckdb.Error", shown: str) -> KeboolaError:
