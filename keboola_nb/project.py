@@ -52,7 +52,7 @@ class Project:
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
         self.extractors = Builder(self, self.configs, "extractor")
         self.writers = Builder(self, self.configs, "writer")
-        self.transformations = Transformations(self)
+        self.transformations = Transformations(self.configs, self.storage)
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self._conversations: "ConversationStore | None" = None

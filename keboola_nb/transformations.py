@@ -14,14 +14,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .model.configuration import Configuration
-    from .project import Project
+    from .storage.storage import Storage
+    from .store.configs import ConfigStore
 
 Tables = list[str | dict[str, Any]]
 
 
 class Transformations:
-    def __init__(self, project: "Project") -> None:
-        self.project = project
+    def __init__(self, configs: "ConfigStore", storage: "Storage") -> None:
+        self.configs = configs
+        self.storage = storage  # where a transformation's inputs are checked and sampled
 
     def create_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
                    description: str = "", replace: bool = False, actor: str = "user") -> "Configuration":
@@ -29,7 +31,7 @@ class Transformations:
         kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
         `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); checked, then saved."""
         config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect, description=description)
-        return self.project.configs.save_named(config, replace=replace, actor=actor)
+        return self.configs.save_named(config, replace=replace, actor=actor)
 
     def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
                   description: str = "") -> "Configuration":
@@ -45,7 +47,7 @@ class Transformations:
         Keboola runs it; `packages` are what Keboola installs with pip before it runs."""
         config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
                                    description=description)
-        return self.project.configs.save_named(config, replace=replace, actor=actor)
+        return self.configs.save_named(config, replace=replace, actor=actor)
 
     def build_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
                      packages: list[str] | None = None, description: str = "") -> "Configuration":
@@ -66,7 +68,7 @@ class Transformations:
         """`config` (checked by its component's rules) checked against storage, where its component can."""
         verify = getattr(components.get(config.component_id), "verify", None)
         if verify is not None:
-            verify(self.project.storage, config)
+            verify(self.storage, config)
         return config
 
     def sample(self, config: "str | Configuration", rows: int = 100) -> dict[str, "pd.DataFrame"]:
@@ -76,13 +78,13 @@ class Transformations:
         sample = getattr(component, "sample", None)
         if sample is None:
             raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
-        return sample(self.project.storage, config, rows)
+        return sample(self.storage, config, rows)
 
     def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
         """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from
         (named as the code names its inputs)."""
         config = self._config(config)
-        return self._sql(config).lineage(self.project.storage, config)
+        return self._sql(config).lineage(self.storage, config)
 
     def portability(self, config: "str | Configuration") -> "pd.DataFrame":
         """Whether a SQL transformation also transpiles to the other dialects (duckdb, snowflake, bigquery); where
@@ -112,7 +114,7 @@ class Transformations:
                             columns=SUMMARY_COLUMNS["transformation"])
 
     def _config(self, config: "str | Configuration") -> "Configuration":
-        config = self.project.configs.get(config) if isinstance(config, str) else config
+        config = self.configs.get(config) if isinstance(config, str) else config
         if components.get(config.component_id).type != "transformation":
             raise KeboolaError(f"{config.name!r} is not a transformation ({config.component_id})")
         return config

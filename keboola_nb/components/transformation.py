@@ -99,6 +99,11 @@ class Transformation(Component):
             raise KeboolaError(f"{where} has rows; Keboola's transformations have none",
                                fix="keep the code in parameters.blocks and the tables in storage")
         blocks, mapping = blocks_of(config.configuration, where), mapping_of(config.configuration, where)
+        for table_id in [i.source for i in mapping.inputs] + [o.destination for o in mapping.outputs]:
+            try:
+                TableId.parse(table_id)
+            except KeboolaError as e:
+                raise KeboolaError(f"{where}: the storage mapping is not valid: {e.what}", fix=e.fix) from None
         return Checked(blocks, mapping, dict(config.configuration.get("parameters") or {}))
 
     def check(self, config: Configuration) -> list[tuple[str, Any]]:

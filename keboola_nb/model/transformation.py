@@ -16,7 +16,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import KeboolaError
-from ..storage.ids import TableId
 from .input_mapping import InputTable
 
 
@@ -28,11 +27,6 @@ class TransformationInput(InputTable):
     where_operator: Literal["eq", "ne"] = "eq"
     days: int | None = None  # deprecated in Keboola; read as changed_since "-N days"
     column_types: list[dict[str, Any]] = Field(default_factory=list)
-
-    @field_validator("source")
-    @classmethod
-    def _table_id(cls, value: str) -> str:
-        return str(TableId.parse(value))
 
     @property
     def since(self) -> str | None:
@@ -53,11 +47,6 @@ class TransformationOutput(BaseModel):
     delete_where_column: str = ""
     delete_where_values: list[str] = Field(default_factory=list)
     delete_where_operator: Literal["eq", "ne"] = "eq"
-
-    @field_validator("destination")
-    @classmethod
-    def _table_id(cls, value: str) -> str:
-        return str(TableId.parse(value))
 
 
 class Code(BaseModel):
@@ -103,9 +92,8 @@ def mapping_of(configuration: dict[str, Any], where: str) -> Mapping:
     try:
         inputs = [TransformationInput.model_validate(t) for t in (storage.get("input") or {}).get("tables") or []]
         outputs = [TransformationOutput.model_validate(t) for t in (storage.get("output") or {}).get("tables") or []]
-    except (ValidationError, KeboolaError) as e:
-        problem = _first_problem(e) if isinstance(e, ValidationError) else e.what
-        raise KeboolaError(f"{where}: the storage mapping is not valid: {problem}",
+    except ValidationError as e:
+        raise KeboolaError(f"{where}: the storage mapping is not valid: {_first_problem(e)}",
                            fix="inputs need a storage table id as source; outputs a source and a table id as "
                                "destination, e.g. out.c-sales.daily") from None
     for what, names in (("input", [i.destination for i in inputs]), ("output", [o.destination for o in outputs])):
