@@ -10,7 +10,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from keboola_nb.connectors.base import Scan
-from keboola_nb.errors import KeboolaError
+from keboola_nb.errors import KeboolaError, KeboolaNotice
 
 DAILY = """-- revenue per day
 CREATE TABLE daily_revenue AS
@@ -77,8 +77,13 @@ def test_snowflake_code_is_kept_one_statement_per_script_and_runs_locally(orders
     project = orders
     code = ('CREATE TABLE "flagged" AS\nSELECT ID, IFF(AMOUNT > 5, \'big\', \'small\') AS SIZE FROM ORDERS;\n\n'
             "-- the second statement\nCREATE TABLE result AS SELECT size, COUNT(*) AS n FROM flagged GROUP BY size;")
-    config = project.transformations.create_sql("sizes", code, dialect="snowflake", inputs=["in.c-shop.orders"],
-                                                outputs=["result AS out.c-sales.sizes"])
+    with pytest.warns(KeboolaNotice) as notices:
+        config = project.transformations.create_sql("sizes", code, dialect="snowflake", inputs=["in.c-shop.orders"],
+                                                    outputs=["result AS out.c-sales.sizes"])
+    # Keboola's Snowflake workspace names tables exactly ("orders"); Snowflake reads unquoted names upper-case
+    assert sorted(str(n.message).split(": ")[1].split(" is not")[0] for n in notices) == [
+        "the unquoted name ORDERS", "the unquoted name flagged (Snowflake reads it as FLAGGED)",
+        "the unquoted name result (Snowflake reads it as RESULT)"]
     assert config.component_id == "keboola.snowflake-transformation"
     scripts = config.configuration["parameters"]["blocks"][0]["codes"][0]["script"]
     assert len(scripts) == 2 and scripts[1].startswith("-- the second statement")
@@ -89,6 +94,18 @@ def test_snowflake_code_is_kept_one_statement_per_script_and_runs_locally(orders
     text = (folder / "blocks" / "001-block-1" / "001-sizes" / "code.sql").read_text()
     assert text == "\n\n".join(s.rstrip() for s in scripts) + "\n"
     assert project.configs.get("sizes").configuration["parameters"]["blocks"][0]["codes"][0]["script"] == scripts
+
+
+def test_snowflake_code_that_names_tables_as_keboola_does_draws_no_notice(orders):
+    import warnings
+
+    code = 'CREATE TABLE "result" AS SELECT "status", COUNT(*) AS N FROM "orders" GROUP BY "status";'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        orders.transformations.create_sql("quoted", code, dialect="snowflake", inputs=["in.c-shop.orders"],
+                                          outputs=["result AS out.c-sales.by_status"])
+    assert [str(w.message) for w in caught if issubclass(w.category, KeboolaNotice)] == []
+    assert orders.run("quoted").status == "success"
 
 
 def test_postgres_code_is_transpiled_and_kept_as_duckdb(orders):

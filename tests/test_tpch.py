@@ -5,7 +5,7 @@ row (decimals exact) with the same query run directly in PostgreSQL (or DuckDB) 
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import warnings
 from typing import Any, Iterator
 
 import pytest
@@ -20,6 +20,7 @@ from tpch import (
     differences,
     frame_rows,
     generate,
+    keboola_names,
     tables_of,
     tpch_answers,
     tpch_queries,
@@ -87,12 +88,16 @@ def answers() -> dict[int, tuple[list[str], list[list[str]]]]:
 def run_transformation(project: Any, name: str, code: str, tables: list[str], dialect: str) -> list[tuple]:
     """Create and run `code` (which creates table `result`) as a SQL transformation in `dialect`: the output rows."""
     output = f"out.c-tpch.{name}"
-    # Only the DuckDB component takes other dialects, and it says it kept the code as DuckDB SQL.
-    notice = pytest.warns(KeboolaNotice, match="transpiled") if dialect == "postgres" else nullcontext()
-    with notice:
+    names = keboola_names(tables, dialect)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", KeboolaNotice)
         project.transformations.create_sql(
-            name, f"CREATE TABLE result AS\n{code};", inputs=[f"{BUCKET}.{t} AS {t}" for t in tables],
-            outputs=[f"result AS {output}"], dialect=dialect, replace=True)
+            name, f"CREATE TABLE result AS\n{code};", inputs=[f"{BUCKET}.{t} AS {names[t]}" for t in tables],
+            outputs=[f"{names['result']} AS {output}"], dialect=dialect, replace=True)
+    notes = [str(w.message) for w in caught if issubclass(w.category, KeboolaNotice)]
+    # Only the DuckDB component takes other dialects, and it says it kept the code as DuckDB SQL.
+    assert any("transpiled" in n for n in notes) == (dialect == "postgres"), notes
+    assert not [n for n in notes if "unquoted" in n], notes  # the code names its tables as Keboola will
     job = project.run(name)
     assert job.status == "success", f"{name}: {job.error}"
     return frame_rows(project.storage.preview(output, limit=10**6))

@@ -254,3 +254,10 @@ def _same_as_printed(ours: Any, printed: Any) -> bool:
     if isinstance(ours, str) and isinstance(printed, str):
         return ours == printed
     return same_value(ours, printed)
+
+
+def keboola_names(tables: list[str], dialect: str) -> dict[str, str]:
+    """The names the inputs (and the output `result`) get in a transformation of unquoted TPC-H SQL: Snowflake
+    reads unquoted names upper-case, and Keboola's workspace names each table exactly as the mapping does."""
+    upper = dialect == "snowflake"
+    return {t: t.upper() if upper else t for t in [*tables, "result"]}

@@ -223,3 +223,31 @@ def check_script(script: str, dialect: str, inputs: dict[str, dict[str, str]], o
             raise KeboolaError(f"{prefix(where)}the script never creates the output table {name}",
                                fix=f"create it in the code, e.g. CREATE TABLE {name} AS SELECT ...")
     return statements
+
+
+def folded_names(script: str, dialect: str, inputs: Iterable[str],
+                 outputs: Iterable[str]) -> list[tuple[int, str, str]]:
+    """For a dialect that folds unquoted names to upper case (Snowflake reads `FROM orders` as ORDERS), each table
+    name that reaches another table than the one meant: (line, the name as written, the table's real name). Inputs
+    are named exactly as given; a table the code creates is named as written if quoted, else in upper case; an
+    output is taken by its exact name."""
+    real = {name.lower(): name for name in inputs}
+    wanted = {name.lower(): name for name in outputs}
+    found: list[tuple[int, str, str]] = []
+    for st in parse(script, dialect):
+        if st.tree is None:
+            continue
+        made = target(st.tree) if st.kind in _CREATES else None
+        for table in st.tree.find_all(exp.Table):
+            ident = table.this
+            if not isinstance(ident, exp.Identifier) or table.args.get("db"):
+                continue
+            name = ident.name if ident.quoted else ident.name.upper()
+            if made is not None and table is made:
+                real[name.lower()] = name
+                meant = wanted.get(name.lower())
+            else:
+                meant = real.get(name.lower())
+            if meant is not None and meant != name and (st.line, ident.name, meant) not in found:
+                found.append((st.line, ident.name, meant))
+    return found

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 class SqlTransformation(Transformation):
     language = "sql"
     reads_any_dialect: ClassVar[bool] = False  # takes code in other dialects, transpiled to its own
+    folds_to_upper: ClassVar[bool] = False  # its warehouse reads unquoted names in upper case (Snowflake)
 
     @property
     def dialect(self) -> str:
@@ -85,7 +86,22 @@ class SqlTransformation(Transformation):
 
     def verify(self, storage: "Storage", config: "Configuration") -> None:
         """Check the code against the inputs' real columns in storage (syntax only for inputs not there yet)."""
-        local.verify(storage, config.name, self.checked(config), self.dialect)
+        checked = self.checked(config)
+        local.verify(storage, config.name, checked, self.dialect)
+        if self.folds_to_upper:
+            self._warn_folded(config.name, checked)
+
+    def _warn_folded(self, name: str, checked: Checked) -> None:
+        """Keboola's workspace names each table exactly as the mapping does ("orders"); the warehouse reads an
+        unquoted `orders` as ORDERS. It runs here either way: say so before it fails in Keboola."""
+        from ...sql.validate import folded_names
+
+        inputs, outputs = [t.destination for t in checked.mapping.inputs], [o.source for o in checked.mapping.outputs]
+        for line, written, real in folded_names(local.Script(checked.blocks).text, self.dialect, inputs, outputs):
+            read = written if written == written.upper() else f"{written} (Snowflake reads it as {written.upper()})"
+            warnings.warn(f"transformation {name!r}, line {line}: the unquoted name {read} is not the table "
+                          f"\"{real}\" as Keboola names it; write \"{real}\", or it fails in Keboola (here it runs "
+                          "either way)", KeboolaNotice, stacklevel=4)
 
     def lineage(self, storage: "Storage", config: "Configuration") -> dict[str, dict[str, list[str]]]:
         """For each output table: each column's input columns ("orders.amount", by the inputs' names in the code)."""
@@ -122,6 +138,7 @@ class _Snowflake(SqlTransformation):
     dialects = ("snowflake",)
     code_file = "code.sql"
     per_statement = True
+    folds_to_upper = True
 
 
 class _BigQuery(SqlTransformation):
