@@ -39,8 +39,10 @@ def close_session() -> None:
 
 
 def _loading_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options a transformation's outputs and its saving share (%%keboola sql and python)."""
+    """The options %%keboola sql and python share: variables, how outputs load, saving."""
     for option in reversed([
+        argument("--var", dest="variables", action="append", default=[], metavar="NAME=VALUE",
+                 help="a value for {{NAME}} in the code (repeatable); kept as the transformation's variables"),
         argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)"),
         argument("--pk", help="the outputs' primary key, comma-separated"),
         argument("--replace", action="store_true", help="save as a new version of an existing transformation"),
@@ -319,7 +321,7 @@ class KeboolaMagics(Magics):
         project = session_project()
         config = project.transformations.create_sql(
             args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), dialect=args.dialect,
-            replace=args.replace)
+            variables=_variables(args.variables), replace=args.replace)
         return self._saved_and_run(config, args.save_only)
 
     cmd_sql.takes_cell = True  # type: ignore[attr-defined]
@@ -348,7 +350,7 @@ class KeboolaMagics(Magics):
         packages = [p.strip() for p in (args.packages or "").split(",") if p.strip()]
         config = session_project().transformations.create_python(
             args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), packages=packages,
-            replace=args.replace)
+            variables=_variables(args.variables), replace=args.replace)
         return self._saved_and_run(config, args.save_only)
 
     cmd_python.takes_cell = True  # type: ignore[attr-defined]
@@ -619,6 +621,19 @@ def _tables(groups: list[list[str]]) -> list[str]:
             out.append(words[i])
             i += 1
     return out
+
+
+def _variables(pairs: list[str]) -> dict[str, str] | None:
+    """--var a=1 --var b=x -> {"a": "1", "b": "x"}; None when none is given (existing variables stay)."""
+    if not pairs:
+        return None
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var {pair!r}: write it as NAME=VALUE")
+        values[name.strip()] = value
+    return values
 
 
 def _outputs(args: Any) -> list[Any]:

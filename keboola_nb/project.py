@@ -140,8 +140,11 @@ class Project:
     ) -> Job:
         """Run a configuration (by name or object) with its component and return its Job; a failure is in
         `job.error`."""
+        from .model.variables import filled
+
         if isinstance(config, str):
             config = self.configs.get(config)
+        config = filled(config, self.configs.variable_values(config))  # as Keboola fills them when a job starts
         return runner.run(components.get(config.component_id), config, jobs=self.jobs, storage=self.storage,
                           state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get)
 

@@ -26,49 +26,90 @@ class Transformations:
         self.storage = storage  # where a transformation's inputs are checked and sampled
 
     def create_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
-                   description: str = "", replace: bool = False, actor: str = "user") -> "Configuration":
+                   variables: dict[str, str] | None = None, description: str = "", replace: bool = False,
+                   actor: str = "user") -> "Configuration":
         """A SQL transformation: `code` in `dialect` (duckdb, snowflake, bigquery, or any dialect sqlglot reads,
         kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
-        `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); checked, then saved."""
-        config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect, description=description)
-        return self.configs.save_named(config, replace=replace, actor=actor)
+        `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); `{{name}}` in the code takes its value from
+        `variables`. Checked, then saved."""
+        config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect,
+                                variables=self._values(name, variables, replace), description=description)
+        return self._save(config, variables, replace, actor)
 
     def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
-                  description: str = "") -> "Configuration":
+                  variables: dict[str, str] | None = None, description: str = "") -> "Configuration":
         """What create_sql saves, checked against storage, not saved."""
         component = components.for_code("sql", dialect)
         config = component.build_code(name, code, inputs, outputs, dialect=dialect, description=description)
-        return self._verified(config)
+        return self._verified(config, variables or {})
 
     def create_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
-                      packages: list[str] | None = None, description: str = "", replace: bool = False,
-                      actor: str = "user") -> "Configuration":
+                      packages: list[str] | None = None, variables: dict[str, str] | None = None,
+                      description: str = "", replace: bool = False, actor: str = "user") -> "Configuration":
         """A Python transformation: `code` reads in/tables/<name>.csv and writes out/tables/<name>.csv, as
-        Keboola runs it; `packages` are what Keboola installs with pip before it runs."""
+        Keboola runs it; `packages` are what Keboola installs with pip before it runs; `{{name}}` in the code
+        takes its value from `variables`."""
         config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
-                                   description=description)
-        return self.configs.save_named(config, replace=replace, actor=actor)
+                                   variables=self._values(name, variables, replace), description=description)
+        return self._save(config, variables, replace, actor)
+
+    def _values(self, name: str, given: dict[str, str] | None, replace: bool) -> dict[str, str] | None:
+        """The variables a new version is checked with: those given, else (replacing) those it has."""
+        existing = self.configs.find(name) if given is None and replace else None
+        return self.configs.variable_values(existing) if existing is not None else given
 
     def build_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
-                     packages: list[str] | None = None, description: str = "") -> "Configuration":
+                     packages: list[str] | None = None, variables: dict[str, str] | None = None,
+                     description: str = "") -> "Configuration":
         """What create_python saves, checked, not saved."""
         component = components.for_code("python")
         parameters = {"packages": list(packages)} if packages else None
         config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters)
-        return self._verified(config)
+        return self._verified(config, variables or {})
+
+    def _save(self, config: "Configuration", values: dict[str, str] | None, replace: bool,
+              actor: str) -> "Configuration":
+        """Save the transformation, then its variables as the `keboola.variables` configuration that belongs to it
+        (kbc keeps it in the transformation's variables/ folder; Keboola fills the values in when a job starts)."""
+        from .model import variables
+        from .model.configuration import ConfigRow, Configuration, new_id
+
+        config = self.configs.save_named(config, replace=replace, actor=actor)
+        if values is None:
+            return config
+        values = variables.check_values(values, f"transformation {config.name!r}")
+        found = self.configs.variables_of(config)
+        if found is None:
+            child = Configuration(variables.COMPONENT, new_id(), f"{config.name} variables",
+                                  variables.definitions(values),
+                                  rows=[ConfigRow(new_id(), "Default values", variables.value_row(values))])
+            self.configs.save(child, actor=actor, child_of={"componentId": config.component_id,
+                                                             "configId": config.id, "type": "variablesFor"},
+                              row_relations={child.rows[0].id: [{"type": "variablesValuesFor"}]})
+        else:
+            child, row_id = found
+            child.configuration = {**child.configuration, **variables.definitions(values)}
+            for row in child.rows:
+                if row.id == row_id:
+                    row.configuration = {**row.configuration, **variables.value_row(values)}
+            self.configs.save(child, actor=actor)
+        return config
 
     def check(self, config: "str | Configuration") -> "Configuration":
         """Check a transformation by its component's rules and, where its inputs are in storage, against their
         real columns (a SQL transformation: unknown tables and columns, writes only to its outputs)."""
         config = self._config(config)
         components.get(config.component_id).check(config)
-        return self._verified(config)
+        return self._verified(config, self.configs.variable_values(config))
 
-    def _verified(self, config: "Configuration") -> "Configuration":
-        """`config` (checked by its component's rules) checked against storage, where its component can."""
+    def _verified(self, config: "Configuration", values: dict[str, str]) -> "Configuration":
+        """`config` (checked by its component's rules) checked against storage, where its component can, with
+        its variables filled in as a job would fill them."""
+        from .model import variables
+
         verify = getattr(components.get(config.component_id), "verify", None)
         if verify is not None:
-            verify(self.storage, config)
+            verify(self.storage, variables.filled(config, values))
         return config
 
     def sample(self, config: "str | Configuration", rows: int = 100) -> dict[str, "pd.DataFrame"]:
@@ -78,7 +119,9 @@ class Transformations:
         sample = getattr(component, "sample", None)
         if sample is None:
             raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
-        return sample(self.storage, config, rows)
+        from .model import variables
+
+        return sample(self.storage, variables.filled(config, self.configs.variable_values(config)), rows)
 
     def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
         """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from

@@ -358,3 +358,19 @@ def test_the_script_runs_with_the_kernels_python(orders: Any) -> None:
     assert job.status == "success", job.error
     assert printed(job) == [sys.executable]
     assert re.search(r"the script ran in [\d.]+ s", "\n".join(job.log))
+
+
+def test_variables_fill_the_script_when_it_runs(orders: Any) -> None:
+    code = """\
+        import pandas as pd
+        orders = pd.read_csv("in/tables/orders.csv")
+        print("keeping {{status}}")
+        orders[orders["status"] == "{{status}}"].to_csv("out/tables/clean.csv", index=False)
+    """
+    orders.transformations.create_python("by_status", textwrap.dedent(code), inputs=["in.c-shop.orders"],
+                                         outputs=["out.c-shop.clean"], variables={"status": "open"})
+    job = orders.run("by_status")
+    assert job.status == "success", job.error
+    assert "keeping open" in printed(job)
+    statuses = {r[0] for r in fetch(orders, 'SELECT DISTINCT status FROM "out.c-shop".clean')}
+    assert statuses == {"open"}

@@ -244,3 +244,55 @@ def test_a_value_that_does_not_fit_the_stored_column_fails_the_load_and_changes_
     assert "loading ids into out.c-x.ids" in job.error and "a lot" in job.error
     assert "Storage was left as it was" in job.error
     assert rows(project, "out.c-x.ids", "id") == before
+
+
+BIG_ORDERS = "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount >= {{min_amount}} AND status = '{{status}}'"
+
+
+def test_variables_fill_the_code_when_it_runs_and_are_kept_as_kbc_keeps_them(orders):
+    project = orders
+    config = project.transformations.create_sql("big", BIG_ORDERS, inputs=["in.c-shop.orders"],
+                                                outputs=["out.c-x.big"], variables={"min_amount": "5",
+                                                                                    "status": "ok"})
+    assert "{{min_amount}}" in config.configuration["parameters"]["blocks"][0]["codes"][0]["script"][0]
+    assert project.run("big").status == "success"
+    assert [r[0] for r in rows(project, "out.c-x.big", "id")] == [1, 3]
+
+    folder = project.layout.branch_dir / "transformation" / "keboola.duckdb-transformation" / "big"
+    assert json.loads((folder / "variables" / "config.json").read_text()) == {
+        "variables": [{"name": "min_amount", "type": "string"}, {"name": "status", "type": "string"}]}
+    assert json.loads((folder / "variables" / "values" / "default-values" / "config.json").read_text()) == {
+        "values": [{"name": "min_amount", "value": "5"}, {"name": "status", "value": "ok"}]}
+    entry = next(e for e in json.loads(project.layout.manifest_path.read_text())["configurations"]
+                 if e["componentId"] == "keboola.variables")
+    assert entry["path"] == "variables"
+    assert entry["relations"] == [{"componentId": "keboola.duckdb-transformation", "configId": config.id,
+                                   "type": "variablesFor"}]
+    assert entry["rows"][0]["path"] == "values/default-values"
+    assert entry["rows"][0]["relations"] == [{"type": "variablesValuesFor"}]
+
+    # a new version with other values; then one with new code and the values it has
+    project.transformations.create_sql("big", BIG_ORDERS, inputs=["in.c-shop.orders"], outputs=["out.c-x.big"],
+                                       variables={"min_amount": "8", "status": "ok"}, replace=True)
+    assert project.run("big").status == "success"
+    assert [r[0] for r in rows(project, "out.c-x.big", "id")] == [1]
+    project.transformations.create_sql("big", BIG_ORDERS.replace(">=", "<"), inputs=["in.c-shop.orders"],
+                                       outputs=["out.c-x.big"], replace=True)
+    assert project.run("big").status == "success"
+    assert [r[0] for r in rows(project, "out.c-x.big", "id")] == [3]
+    assert len([e for e in json.loads(project.layout.manifest_path.read_text())["configurations"]
+                if e["componentId"] == "keboola.variables"]) == 1
+
+
+def test_a_variable_without_a_value_is_named_before_anything_is_saved(orders):
+    with pytest.raises(KeboolaError, match="status"):
+        orders.transformations.create_sql("big", BIG_ORDERS, inputs=["in.c-shop.orders"], outputs=["out.c-x.big"],
+                                          variables={"min_amount": "5"})
+    assert orders.configs.find("big") is None
+
+
+def test_the_sql_magic_takes_variables(orders, ip):
+    preview = ip.run_cell_magic("keboola", "sql big --in in.c-shop.orders --out out.c-x.big --var min_amount=7 "
+                                           "--var status=ok", BIG_ORDERS)
+    assert sorted(preview["id"]) == [1, 3]
+    assert orders.configs.variable_values(orders.configs.get("big")) == {"min_amount": "7", "status": "ok"}

@@ -58,8 +58,21 @@ def pulled_with_transformations(root: Path) -> Path:
          "path": "transformation/keboola.snowflake-transformation/snowflake-transformation", "rows": []},
         {"branchId": BRANCH_ID, "componentId": "keboola.python-transformation-v2", "id": "702",
          "path": "transformation/keboola.python-transformation-v2/python-transformation", "rows": []},
+        {"branchId": BRANCH_ID, "componentId": "keboola.variables", "id": "703", "path": "variables",
+         "relations": [{"componentId": "keboola.python-transformation-v2", "configId": "702",
+                        "type": "variablesFor"}],
+         "rows": [{"id": "704", "path": "values/default", "relations": [{"type": "variablesValuesFor"}]},
+                  {"id": "705", "path": "values/other"}]},
     ]
     _json(root / ".keboola/manifest.json", manifest)
+    variables = root / "main/transformation/keboola.python-transformation-v2/python-transformation/variables"
+    _json(variables / "config.json", {"variables": [{"name": "limit", "type": "string"}]})
+    _json(variables / "meta.json", {"name": "Python Transformation Variables", "isDisabled": False})
+    (variables / "description.md").write_text("\n")
+    for row, value in (("default", "10"), ("other", "99")):
+        _json(variables / "values" / row / "config.json", {"values": [{"name": "limit", "value": value}]})
+        _json(variables / "values" / row / "meta.json", {"name": row, "isDisabled": False})
+        (variables / "values" / row / "description.md").write_text("\n")
     _transformation(root / "main/transformation/keboola.snowflake-transformation/snowflake-transformation",
                     {"parameters": {}, "storage": {"input": {"tables": []}, "output": {"tables": []}}}, {
                         "001-block": ("Block 1", {"001-code-x": ("Code X", SNOWFLAKE_CODE)}),
@@ -89,11 +102,17 @@ def test_blocks_are_read_as_kbc_lays_them_out(tmp_path):
                                                                          "script": [PYTHON_CODE.rstrip()]}]}]}
 
 
+def test_a_pulled_transformation_takes_its_values_from_the_row_kbc_marks(tmp_path):
+    project = kb.Project.open(pulled_with_transformations(tmp_path / "p"))
+    assert project.configs.variable_values(project.configs.get("python-transformation")) == {"limit": "10"}
+    assert project.configs.variable_values(project.configs.get("snowflake-transformation")) == {}
+
+
 def test_saving_a_pulled_transformation_unchanged_keeps_every_file(tmp_path):
     root = pulled_with_transformations(tmp_path / "p")
     project = kb.Project.open(root)
     before = snapshot(root / "main")
-    for name in ("snowflake-transformation", "python-transformation"):
+    for name in ("snowflake-transformation", "python-transformation", "Python Transformation Variables"):
         project.configs.save(project.configs.get(name))
     assert snapshot(root / "main") == before
     assert problems(root) == []

@@ -92,8 +92,11 @@ class ConfigStore:
                 row.id = old_ids.get(row.name, row.id)
         return self.save(config, actor=actor, change="" if existing is None else "replaced")
 
-    def save(self, config: Configuration, *, actor: str = "user", change: str = "") -> Configuration:
-        """Create or update `config`; every save is a new version and an audit entry."""
+    def save(self, config: Configuration, *, actor: str = "user", change: str = "",
+             child_of: dict[str, str] | None = None,
+             row_relations: dict[str, list[dict[str, Any]]] | None = None) -> Configuration:
+        """Create or update `config`; every save is a new version and an audit entry. `child_of` and `row_relations`
+        place a new configuration that belongs to another (its variables) as kbc keeps it."""
         _refuse_plain_secrets(config.to_json(), config.name)
         with locked(self.lock_path, "the project"):
             entries = self.layout.entries()
@@ -109,7 +112,7 @@ class ConfigStore:
                         fix="choose another name, or change the existing one with its own command",
                     )
             is_new = mine is None
-            self.layout.write(config)
+            self.layout.write(config, child_of, row_relations)
             number = len(self._version_files(config.id)) + 1
             config.version = number
             change = change or ("created" if is_new else "updated")
@@ -132,6 +135,31 @@ class ConfigStore:
                 change=change,
             )
         return config
+
+    # variables ---------------------------------------------------------------------------------
+    def variables_of(self, config: Configuration) -> tuple[Configuration, str] | None:
+        """The `keboola.variables` configuration that belongs to `config`, and the id of its values row (the row
+        kbc marks as variablesValuesFor, else the first); None when it has none."""
+        entries = self.layout.entries()
+        for entry in entries:
+            if any(r.get("type") == "variablesFor" and r.get("componentId") == config.component_id
+                   and str(r.get("configId")) == config.id for r in entry.get("relations") or []):
+                rows = entry.get("rows") or []
+                chosen = next((r for r in rows if any(x.get("type") == "variablesValuesFor"
+                                                      for x in r.get("relations") or [])), rows[0] if rows else None)
+                return self._read(entry, entries), str(chosen["id"]) if chosen else ""
+        return None
+
+    def variable_values(self, config: Configuration) -> dict[str, str]:
+        """The values a job fills into `config`'s `{{name}}` placeholders ({} when it has no variables)."""
+        from ..model.variables import values_of
+
+        found = self.variables_of(config)
+        if found is None:
+            return {}
+        child, row_id = found
+        row = next((r for r in child.rows if r.id == row_id), None)
+        return values_of(row.configuration) if row else {}
 
     def delete(self, name_or_id: str, *, actor: str = "user") -> None:
         config = self.get(name_or_id)

@@ -37,6 +37,9 @@ from .naming import NAMING, fill, normalize_name, unique
 MAIN = "main"  # kbc's folder of the default branch
 # kbc keeps these configurations inside the one they belong to; their manifest path is relative to it.
 _CHILD_RELATIONS = ("schedulerFor", "variablesFor")
+# A child's naming keys: its folder in the parent's, its rows' folders.
+_CHILD_NAMING = {"variablesFor": ("variablesConfig", "variablesValuesRow"),
+                 "schedulerFor": ("schedulerConfig", "configRow")}
 # kbc's fallback for naming keys a manifest leaves out: the templates with ids.
 _NAMING_WITH_IDS = {
     "config": "{component_type}/{component_id}/{config_id}-{config_name}",
@@ -225,21 +228,30 @@ class Layout:
             is_disabled=bool(meta.get("isDisabled", False)),
         )
 
-    def write(self, config: Configuration) -> None:
-        """Write the configuration's folder and its manifest entry (caller holds the project lock)."""
+    def write(self, config: Configuration, child_of: dict[str, str] | None = None,
+              row_relations: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Write the configuration's folder and its manifest entry (caller holds the project lock). A new
+        configuration that belongs to another (`child_of`: {componentId, configId, type: variablesFor}) goes into
+        that one's folder, as kbc keeps it; `row_relations` are new rows' relations (variablesValuesFor)."""
         manifest = self.manifest()
         branch_id = self._branch(manifest).get("id")
         entries = [e for e in manifest.get("configurations", []) if e.get("branchId") == branch_id]
         entry = next((e for e in entries if _is(e, config.component_id, config.id)), None)
         old_folder = self.folder(entry, entries) if entry else None
         others = [e for e in entries if e is not entry]
+        relation = child_of or next((r for r in (entry or {}).get("relations") or [] if r.get("type") in _CHILD_NAMING),
+                                    None)
+        row_template = _CHILD_NAMING[relation["type"]][1] if relation else "configRow"
         if entry is not None and (self.name_of(entry, entries) == config.name or old_folder != entry["path"]):
             # kbc's (or a teammate's) folder stays where it is, and one inside another configuration stays there
             path, folder = str(entry["path"]), str(old_folder)
+        elif child_of is not None:
+            path, folder = self._child_path(manifest, config, child_of, entries)
         else:
             path = folder = self._new_path(manifest, config, {self.folder(e, entries) for e in others})
         old_rows = {str(r["id"]): r for r in (entry or {}).get("rows") or []}
-        row_paths = self._row_paths(manifest, config, old_rows, self.branch_dir / old_folder if old_folder else None)
+        row_paths = self._row_paths(manifest, config, old_rows, self.branch_dir / old_folder if old_folder else None,
+                                    row_template)
         path_of = {bucket: p for p, bucket in self._buckets(others).items()}
 
         target = self.branch_dir / folder
@@ -262,9 +274,17 @@ class Layout:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        new_entry = {**(entry or {"branchId": branch_id, "componentId": config.component_id, "id": config.id}),
-                     "path": path, "rows": [{**old_rows.get(row.id, {}), "id": row.id, "path": row_path}
-                                            for row, row_path in zip(config.rows, row_paths)]}
+        new = {"branchId": branch_id, "componentId": config.component_id, "id": config.id}
+        if child_of is not None:
+            new["relations"] = [child_of]  # written after the path, where kbc writes it
+        relations = row_relations or {}
+        rows = [{**old_rows.get(row.id, {}), "id": row.id, "path": row_path,
+                 **({"relations": relations[row.id]} if row.id in relations and row.id not in old_rows else {})}
+                for row, row_path in zip(config.rows, row_paths)]
+        new_entry = {**(entry or new), "path": path, "rows": rows}
+        if "relations" in new_entry:  # kbc's order: ..., path, relations, rows
+            new_entry = {**{k: v for k, v in new_entry.items() if k not in ("relations", "rows")},
+                         "relations": new_entry["relations"], "rows": rows}
         if branch_id is None:
             new_entry.pop("branchId", None)
         configurations = manifest.setdefault("configurations", [])
@@ -302,9 +322,25 @@ class Layout:
             taken = taken | {f"{parent}/{d.name}" if parent else d.name for d in on_disk.iterdir()}
         return unique(path, taken)
 
+    def _child_path(self, manifest: dict[str, Any], config: Configuration, child_of: dict[str, str],
+                    entries: list[dict[str, Any]]) -> tuple[str, str]:
+        """A new child's manifest path (relative to its parent) and its folder in the branch."""
+        parent = next((e for e in entries if _is(e, child_of["componentId"], str(child_of["configId"]))), None)
+        if parent is None:
+            raise KeboolaError(f"configuration {child_of['componentId']}/{child_of['configId']} is not in the project",
+                               fix="save it before what belongs to it")
+        key = _CHILD_NAMING[child_of["type"]][0]
+        template = (manifest.get("naming") or {}).get(key) or NAMING[key]
+        parent_folder = self.folder(parent, entries)
+        on_disk = self.branch_dir / parent_folder
+        taken = {d.name for d in on_disk.iterdir()} if on_disk.is_dir() else set()
+        path = unique(fill(template, {"config_name": normalize_name(config.name), "config_id": config.id}), taken)
+        return path, f"{parent_folder}/{path}"
+
     def _row_paths(self, manifest: dict[str, Any], config: Configuration, old_rows: dict[str, dict[str, Any]],
-                   old_folder: Path | None) -> list[str]:
-        template = (manifest.get("naming") or {}).get("configRow") or _NAMING_WITH_IDS["configRow"]
+                   old_folder: Path | None, template_key: str = "configRow") -> list[str]:
+        template = (manifest.get("naming") or {}).get(template_key) or _NAMING_WITH_IDS.get(template_key) \
+            or NAMING[template_key]
         paths: list[str] = []
         for row in config.rows:
             old = old_rows.get(row.id)
