@@ -246,7 +246,8 @@ def test_a_value_that_does_not_fit_the_stored_column_fails_the_load_and_changes_
     assert rows(project, "out.c-x.ids", "id") == before
 
 
-BIG_ORDERS = "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount >= {{min_amount}} AND status = '{{status}}'"
+BIG_ORDERS = ("CREATE TABLE big AS SELECT id, amount FROM orders "
+              "WHERE amount >= {{min_amount}} AND status = '{{status}}'")
 
 
 def test_variables_fill_the_code_when_it_runs_and_are_kept_as_kbc_keeps_them(orders):
