@@ -34,7 +34,7 @@ class Transformations:
         `variables`. Checked, then saved."""
         config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect,
                                 variables=self._values(name, variables, replace), description=description)
-        return self._save(config, variables, replace, actor)
+        return self.save(config, variables, replace=replace, actor=actor)
 
     def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
                   variables: dict[str, str] | None = None, description: str = "") -> "Configuration":
@@ -51,7 +51,7 @@ class Transformations:
         takes its value from `variables`."""
         config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
                                    variables=self._values(name, variables, replace), description=description)
-        return self._save(config, variables, replace, actor)
+        return self.save(config, variables, replace=replace, actor=actor)
 
     def _values(self, name: str, given: dict[str, str] | None, replace: bool) -> dict[str, str] | None:
         """The variables a new version is checked with: those given, else (replacing) those it has."""
@@ -67,8 +67,8 @@ class Transformations:
         config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters)
         return self._verified(config, variables or {})
 
-    def _save(self, config: "Configuration", values: dict[str, str] | None, replace: bool,
-              actor: str) -> "Configuration":
+    def save(self, config: "Configuration", values: dict[str, str] | None = None, *, replace: bool = False,
+             actor: str = "user") -> "Configuration":
         """Save the transformation, then its variables as the `keboola.variables` configuration that belongs to it
         (kbc keeps it in the transformation's variables/ folder; Keboola fills the values in when a job starts)."""
         from .model import variables
@@ -112,16 +112,19 @@ class Transformations:
             verify(self.storage, variables.filled(config, values))
         return config
 
-    def sample(self, config: "str | Configuration", rows: int = 100) -> dict[str, "pd.DataFrame"]:
-        """Run on at most `rows` rows of each input without touching storage: each output's rows."""
+    def sample(self, config: "str | Configuration", rows: int = 100,
+               variables: dict[str, str] | None = None) -> dict[str, "pd.DataFrame"]:
+        """Run on at most `rows` rows of each input without touching storage: each output's rows. `variables`
+        (default: the configuration's own) fill its `{{name}}` placeholders."""
         config = self._config(config)
         component = components.get(config.component_id)
         sample = getattr(component, "sample", None)
         if sample is None:
             raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
-        from .model import variables
+        from .model import variables as variables_
 
-        return sample(self.storage, variables.filled(config, self.configs.variable_values(config)), rows)
+        values = self.configs.variable_values(config) if variables is None else variables
+        return sample(self.storage, variables_.filled(config, values), rows)
 
     def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
         """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from

@@ -269,3 +269,19 @@ def test_the_transformation_tools_are_registered_in_production(monkeypatch):
 
     monkeypatch.setattr(agent_module, "_toolbox", None)
     assert "describe_inputs" in agent_module.toolbox() and "create_transformation" in agent_module.toolbox()
+
+
+def test_check_transformation_fills_variables_and_names_a_missing_one(project):
+    from keboola_nb.ai.context import ToolContext
+    from keboola_nb.ai.transformation_tools import check_transformation
+
+    with project.storage.transaction() as loader:
+        loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 5), (2, 50)) t(id, amount)"))
+    ctx = ToolContext(project, view=None, conversations=project.conversations,  # type: ignore[arg-type]
+                      conversation_id="c")
+    code = "CREATE TABLE big AS SELECT id FROM orders WHERE amount > {{limit}}"
+    args = dict(language="sql", name="big", code=code, inputs=["in.c-shop.orders"], outputs=["out.c-x.big"])
+    missing = check_transformation(ctx, **args)
+    assert missing["ok"] is False and "limit" in missing["error"]
+    checked = check_transformation(ctx, **args, variables={"limit": "10"})
+    assert checked["ok"] is True and checked["outputs"]["out.c-x.big"]["rows"] == [[2]]

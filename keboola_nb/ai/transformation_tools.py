@@ -33,6 +33,7 @@ Outputs = Annotated[list[str | dict[str, Any]], "'out.c-sales.daily', 'daily AS 
 Language = Literal["sql", "python"]
 Dialect = Annotated[str, "SQL only: duckdb, snowflake, bigquery, or postgres, mysql, ... (kept as DuckDB)"]
 Packages = Annotated[list[str] | None, "Python only: pip packages Keboola installs"]
+Variables = Annotated[dict[str, str] | None, "values for {{name}} placeholders in the code"]
 
 
 @tool()
@@ -76,6 +77,7 @@ def check_transformation(
     outputs: Outputs,
     dialect: Dialect = "duckdb",
     packages: Packages = None,
+    variables: Variables = None,
 ) -> dict[str, Any]:
     """Check a SQL or Python transformation against storage without saving it; an error names its line. SQL also
     runs on 20 rows of each input and returns each output's first rows. Python reads in/tables/<name>.csv and
@@ -83,7 +85,7 @@ def check_transformation(
     notes: list[str] = []
     try:
         with notices() as notes:
-            config = _build(ctx, language, name, code, inputs, outputs, dialect, packages)
+            config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
     except (KeboolaError, ValueError) as e:
         return _failed(e, "check", _unique(notes))
     notes = _unique(notes)
@@ -92,7 +94,7 @@ def check_transformation(
         notes = [*notes, f"a configuration named {name!r} exists: create_transformation needs replace=true"]
     if language == "sql":
         try:
-            frames = _sample(ctx, config)
+            frames = _sample(ctx, config, variables)
         except KeboolaError as e:
             return _failed(e, "run on a sample", notes)
         if frames is not None:
@@ -112,6 +114,7 @@ def create_transformation(
     outputs: Outputs,
     dialect: Dialect = "duckdb",
     packages: Packages = None,
+    variables: Variables = None,
     replace: Annotated[bool, "save as a new version of an existing transformation"] = False,
 ) -> dict[str, Any]:
     """Propose a SQL or Python transformation; the user sees a card (overview, code, sample output) and creates
@@ -121,9 +124,9 @@ def create_transformation(
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
     with notices() as found:
-        config = _build(ctx, language, name, code, inputs, outputs, dialect, packages)
+        config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
     notes = _unique(found)
-    frames = _sample(ctx, config) if language == "sql" else None  # a failure goes back to the model to fix
+    frames = _sample(ctx, config, variables) if language == "sql" else None  # a failure goes back to the model to fix
     overview = [("Component", config.component_id)]
     for line in ctx.project.transformations.summary(config).to_dict("records"):
         frame = (frames or {}).get(line["output"])
@@ -132,6 +135,8 @@ def create_transformation(
                                    f"primary key {line['primary_key'] or 'none'}{sampled})"))
     if packages and language == "python":
         overview.append(("Packages", ", ".join(packages)))
+    if variables:
+        overview.append(("Variables", ", ".join(f"{k} = {v}" for k, v in variables.items())))
     overview += [("Note", note) for note in notes]
     overview.append(("Code", code.strip("\n")))
     preview = next(iter(frames.values())) if frames else None
@@ -145,7 +150,7 @@ def create_transformation(
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    saved = ctx.project.configs.save_named(decision.value or config, replace=replace, actor=ACTOR)
+    saved = ctx.project.transformations.save(decision.value or config, variables, replace=replace, actor=ACTOR)
     ctx.conversations.set_draft_state(draft_id, "created")
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
             "component": saved.component_id, "edited_by_user": decision.value is not None, "notes": notes,
@@ -176,10 +181,9 @@ def explain_transformation(ctx: ToolContext, name: Annotated[str, "transformatio
     if checked.parameters.get("packages"):
         result["packages"] = checked.parameters["packages"]
     if component.language == "sql":  # the core API reads lineage and portability from SQL only
-        for key in ("lineage", "portability"):
-            method = getattr(transformations, key, None)  # None: a core API from before lineage and portability
+        for key, method in (("lineage", transformations.lineage), ("portability", transformations.portability)):
             try:
-                result[key] = _records(method(config)) if method else "not available in this version"
+                result[key] = _records(method(config))
             except KeboolaError as e:
                 result[key] = f"not available: {e.what}"
     mapping = checked.mapping
@@ -189,21 +193,24 @@ def explain_transformation(ctx: ToolContext, name: Annotated[str, "transformatio
 
 # helpers ---------------------------------------------------------------------------------------------
 def _build(ctx: ToolContext, language: str, name: str, code: str, inputs: list[Any], outputs: list[Any],
-           dialect: str, packages: list[str] | None) -> "Configuration":
+           dialect: str, packages: list[str] | None, variables: dict[str, str] | None) -> "Configuration":
     """The checked, unsaved configuration, by the core API's build for the language."""
     transformations = ctx.project.transformations
     if language == "python":
-        return transformations.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages)
-    return transformations.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect)
+        return transformations.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
+                                            variables=variables)
+    return transformations.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect,
+                                     variables=variables)
 
 
-def _sample(ctx: ToolContext, config: "Configuration") -> "dict[str, pd.DataFrame] | None":
+def _sample(ctx: ToolContext, config: "Configuration",
+            variables: dict[str, str] | None) -> "dict[str, pd.DataFrame] | None":
     """Each output from a few rows of each input; None while an input is not in storage yet (nothing to run on)."""
     present = set(ctx.project.storage.tables()["id"])
     sources = [t.get("source") for t in config.configuration.get("storage", {}).get("input", {}).get("tables", [])]
     if any(source not in present for source in sources):
         return None
-    return ctx.project.transformations.sample(config, rows=SAMPLE_INPUT_ROWS)
+    return ctx.project.transformations.sample(config, rows=SAMPLE_INPUT_ROWS, variables=variables or {})
 
 
 def _from_json(ctx: ToolContext, text: str) -> "Configuration":
