@@ -632,7 +632,7 @@ def _variables(pairs: list[str]) -> dict[str, str] | None:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--var {pair!r}: write it as NAME=VALUE")
-        values[name.strip()] = value
+        values[name.strip()] = _unquoted(value)  # --var start="2024-01-01" means 2024-01-01
     return values
 
 

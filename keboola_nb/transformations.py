@@ -32,9 +32,10 @@ class Transformations:
         kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
         `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); `{{name}}` in the code takes its value from
         `variables`. Checked, then saved."""
-        config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect,
-                                variables=self._values(name, variables, replace), description=description)
-        return self.save(config, variables, replace=replace, actor=actor)
+        values = self.values(name, variables, replace)
+        config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect, variables=values,
+                                description=description)
+        return self.save(config, values if variables is not None else None, replace=replace, actor=actor)
 
     def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
                   variables: dict[str, str] | None = None, description: str = "") -> "Configuration":
@@ -49,14 +50,19 @@ class Transformations:
         """A Python transformation: `code` reads in/tables/<name>.csv and writes out/tables/<name>.csv, as
         Keboola runs it; `packages` are what Keboola installs with pip before it runs; `{{name}}` in the code
         takes its value from `variables`."""
-        config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
-                                   variables=self._values(name, variables, replace), description=description)
-        return self.save(config, variables, replace=replace, actor=actor)
+        values = self.values(name, variables, replace)
+        config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages, variables=values,
+                                   description=description)
+        return self.save(config, values if variables is not None else None, replace=replace, actor=actor)
 
-    def _values(self, name: str, given: dict[str, str] | None, replace: bool) -> dict[str, str] | None:
-        """The variables a new version is checked with: those given, else (replacing) those it has."""
-        existing = self.configs.find(name) if given is None and replace else None
-        return self.configs.variable_values(existing) if existing is not None else given
+    def values(self, name: str, given: dict[str, str] | None, replace: bool) -> dict[str, str]:
+        """The variables a new version is checked and saved with: those given, over (replacing) those it has."""
+        if given is not None:
+            from .model.variables import check_values
+
+            check_values(given, f"transformation {name!r}")
+        existing = self.configs.find(name) if replace else None
+        return {**(self.configs.variable_values(existing) if existing is not None else {}), **(given or {})}
 
     def build_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
                      packages: list[str] | None = None, variables: dict[str, str] | None = None,
@@ -95,12 +101,13 @@ class Transformations:
             self.configs.save(child, actor=actor)
         return config
 
-    def check(self, config: "str | Configuration") -> "Configuration":
+    def check(self, config: "str | Configuration", variables: dict[str, str] | None = None) -> "Configuration":
         """Check a transformation by its component's rules and, where its inputs are in storage, against their
-        real columns (a SQL transformation: unknown tables and columns, writes only to its outputs)."""
+        real columns (a SQL transformation: unknown tables and columns, writes only to its outputs), with
+        `variables` (default: its own) filled in."""
         config = self._config(config)
         components.get(config.component_id).check(config)
-        return self._verified(config, self.configs.variable_values(config))
+        return self._verified(config, self.configs.variable_values(config) if variables is None else variables)
 
     def _verified(self, config: "Configuration", values: dict[str, str]) -> "Configuration":
         """`config` (checked by its component's rules) checked against storage, where its component can, with
@@ -129,16 +136,20 @@ class Transformations:
     def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
         """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from
         (named as the code names its inputs)."""
+        from .model.variables import filled
+
         config = self._config(config)
-        return self._sql(config).lineage(self.storage, config)
+        return self._sql(config).lineage(self.storage, filled(config, self.configs.variable_values(config)))
 
     def portability(self, config: "str | Configuration") -> "pd.DataFrame":
         """Whether a SQL transformation also transpiles to the other dialects (duckdb, snowflake, bigquery); where
         not, which construct and why."""
         import pandas as pd
 
+        from .model.variables import filled
+
         config = self._config(config)
-        found = self._sql(config).portability(config)
+        found = self._sql(config).portability(filled(config, self.configs.variable_values(config)))
         return pd.DataFrame([{"target": p.target, "portable": p.ok, "problems": "; ".join(p.problems)}
                              for p in found], columns=["target", "portable", "problems"])
 

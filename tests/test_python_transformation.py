@@ -374,3 +374,15 @@ def test_variables_fill_the_script_when_it_runs(orders: Any) -> None:
     assert "keeping open" in printed(job)
     statuses = {r[0] for r in fetch(orders, 'SELECT DISTINCT status FROM "out.c-shop".clean')}
     assert statuses == {"open"}
+
+
+def test_the_script_does_not_see_the_kernels_secrets(orders: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "canary-not-for-scripts")
+    code = """\
+        import os
+        print("password:", os.environ.get("SHOP_DB_PASSWORD"), "datadir set:", bool(os.environ.get("KBC_DATADIR")))
+        open("out/tables/clean.csv", "w").write("id\\n1\\n")
+    """
+    job = orders.run(save(orders, "env", code).name)
+    assert job.status == "success", job.error
+    assert "password: None datadir set: True" in printed(job)

@@ -297,3 +297,82 @@ def test_the_sql_magic_takes_variables(orders, ip):
                                            "--var status=ok", BIG_ORDERS)
     assert sorted(preview["id"]) == [1, 3]
     assert orders.configs.variable_values(orders.configs.get("big")) == {"min_amount": "7", "status": "ok"}
+
+
+def test_a_destination_that_differs_only_in_case_is_the_same_table(orders):
+    project = orders
+    put(project, "out.c-b.Daily", "(1, 'keep'), (2, 'keep')", "id, v")
+    project.transformations.create_sql("case", "CREATE TABLE daily AS SELECT 3 AS id, 'new' AS v", inputs=[],
+                                       outputs=[{"destination": "out.c-b.daily", "incremental": True,
+                                                 "primary_key": ["id"]}])
+    assert project.run("case").status == "success"
+    assert rows(project, "out.c-b.Daily", "id") == [(1, "keep"), (2, "keep"), (3, "new")]
+    assert [t for t in project.storage.tables()["id"] if t.lower() == "out.c-b.daily"] == ["out.c-b.Daily"]
+
+
+def test_an_output_made_as_a_view_loads_and_a_temporary_one_is_named(orders):
+    project = orders
+    code = "CREATE TABLE t AS SELECT * FROM orders;\nCREATE VIEW ok_orders AS SELECT id FROM t WHERE status = 'ok'"
+    project.transformations.create_sql("view_out", code, inputs=["in.c-shop.orders"], outputs=["out.c-x.ok_orders"])
+    assert project.run("view_out").status == "success"
+    assert rows(project, "out.c-x.ok_orders", "id") == [(1,), (3,)]
+    project.transformations.create_sql("temp_out", "CREATE TEMP TABLE tmp AS SELECT id FROM orders",
+                                       inputs=["in.c-shop.orders"], outputs=["out.c-x.tmp"])
+    job = project.run("temp_out")
+    assert job.status == "error" and "TEMPORARY" in job.error
+
+
+def test_a_script_ending_in_a_comment_does_not_swallow_the_next_code(orders):
+    project = orders
+    from keboola_nb import components
+
+    config = components.get("keboola.duckdb-transformation").build_code(
+        "two", "CREATE TABLE a AS SELECT id FROM orders -- the ids", ["in.c-shop.orders"], ["b AS out.c-x.b"])
+    config.configuration["parameters"]["blocks"][0]["codes"].append({"name": "b", "script": [
+        "CREATE TABLE b AS SELECT count(*) AS n FROM a"]})
+    project.configs.save(config)
+    job = project.run("two")
+    assert job.status == "success", job.error
+    assert rows(project, "out.c-x.b", "n") == [(3,)]
+
+
+def test_filters_treat_null_as_keboolas_empty_text(project):
+    put(project, "in.c-a.t", "(1, 'x'), (2, NULL), (3, 'y')", "id, c")
+    for name, operator, values, expected in (("ne", "ne", ["x"], [2, 3]), ("empty", "eq", [""], [2])):
+        project.transformations.create_sql(name, f"CREATE TABLE {name} AS SELECT id FROM t", inputs=[
+            {"source": "in.c-a.t", "where_column": "c", "where_operator": operator, "where_values": values}],
+            outputs=[f"out.c-x.{name}"])
+        assert project.run(name).status == "success"
+        assert [r[0] for r in rows(project, f"out.c-x.{name}", "id")] == expected
+
+
+def test_a_full_load_with_a_primary_key_keeps_one_row_a_key(project):
+    project.transformations.create_sql("dups", "CREATE TABLE d AS SELECT * FROM (VALUES (1, 'a'), (1, 'b'), (2, 'c'))"
+                                               " t(id, v)", inputs=[],
+                                       outputs=[{"destination": "out.c-x.d", "primary_key": ["id"]}])
+    job = project.run("dups")
+    assert job.status == "success" and job.tables[0]["rows"] == 2
+    assert len(project.storage.preview("out.c-x.d")) == 2
+
+
+def test_variables_are_checked_before_saving_and_kept_when_a_version_adds_one(orders):
+    project = orders
+    with pytest.raises(KeboolaError, match="my-var"):
+        project.transformations.create_sql("vbad", "CREATE TABLE o AS SELECT * FROM orders",
+                                           inputs=["in.c-shop.orders"], outputs=["o AS out.c-x.o"],
+                                           variables={"my-var": "1"})
+    assert project.configs.find("vbad") is None
+    project.transformations.create_sql("big", BIG_ORDERS, inputs=["in.c-shop.orders"], outputs=["out.c-x.big"],
+                                       variables={"min_amount": "5", "status": "ok"})
+    project.transformations.create_sql("big", BIG_ORDERS + " AND id > {{above}}", inputs=["in.c-shop.orders"],
+                                       outputs=["out.c-x.big"], variables={"above": "1"}, replace=True)
+    assert project.configs.variable_values(project.configs.get("big")) == {"min_amount": "5", "status": "ok",
+                                                                           "above": "1"}
+    assert project.run("big").status == "success"
+    assert [r[0] for r in rows(project, "out.c-x.big", "id")] == [3]
+
+
+def test_a_quoted_variable_value_loses_its_quotes(orders, ip):
+    ip.run_cell_magic("keboola", 'sql big --in in.c-shop.orders --out out.c-x.big --var min_amount="7" '
+                                 "--var status='ok'", BIG_ORDERS)
+    assert orders.configs.variable_values(orders.configs.get("big")) == {"min_amount": "7", "status": "ok"}

@@ -85,6 +85,7 @@ def check_transformation(
     notes: list[str] = []
     try:
         with notices() as notes:
+            variables = ctx.project.transformations.values(name, variables, replace=True)
             config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
     except (KeboolaError, ValueError) as e:
         return _failed(e, "check", _unique(notes))
@@ -123,7 +124,9 @@ def create_transformation(
     '%%keboola python NAME --in TABLE --out TABLE [--packages a,b]' as the first line, then the code."""
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    given = variables
     with notices() as found:
+        variables = ctx.project.transformations.values(name, variables, replace)
         config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
     notes = _unique(found)
     frames = _sample(ctx, config, variables) if language == "sql" else None  # a failure goes back to the model to fix
@@ -144,13 +147,14 @@ def create_transformation(
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
     decision = ctx.view.confirm(
         Proposal("create_transformation", f"Create transformation {name}", "Create", overview, preview, draft,
-                 check=lambda text: _from_json(ctx, text)),
+                 check=lambda text: _from_json(ctx, text, variables)),
         ctx.cancelled,
     )
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    saved = ctx.project.transformations.save(decision.value or config, variables, replace=replace, actor=ACTOR)
+    saved = ctx.project.transformations.save(decision.value or config, variables if given is not None else None,
+                                             replace=replace, actor=ACTOR)
     ctx.conversations.set_draft_state(draft_id, "created")
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
             "component": saved.component_id, "edited_by_user": decision.value is not None, "notes": notes,
@@ -213,7 +217,7 @@ def _sample(ctx: ToolContext, config: "Configuration",
     return ctx.project.transformations.sample(config, rows=SAMPLE_INPUT_ROWS, variables=variables or {})
 
 
-def _from_json(ctx: ToolContext, text: str) -> "Configuration":
+def _from_json(ctx: ToolContext, text: str, variables: dict[str, str]) -> "Configuration":
     """The card's edited JSON as a configuration, checked as the core API checks a built one."""
     from ..model.configuration import Configuration, check_name
 
@@ -223,7 +227,7 @@ def _from_json(ctx: ToolContext, text: str) -> "Configuration":
         raise KeboolaError(f"the configuration JSON is not valid: {e}",
                            fix="it needs componentId, name and configuration") from None
     check_name(config.name, "transformation")
-    return ctx.project.transformations.check(config)
+    return ctx.project.transformations.check(config, variables)
 
 
 def _routes(ctx: ToolContext, config: "Configuration") -> str:

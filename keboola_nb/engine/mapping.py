@@ -60,7 +60,8 @@ def input_select(con: "duckdb.DuckDBPyConnection", table: "TransformationInput",
                                fix=f"its columns are: {', '.join(types)}")
         values = ", ".join(duck_literal(str(v)) for v in table.where_values) or "NULL"
         negate = "NOT " if table.where_operator == "ne" else ""
-        filters.append(f"{negate}(CAST({q(table.where_column)} AS VARCHAR) IN ({values}))")
+        # Keboola's storage holds text, NULL as '': compare as it would
+        filters.append(f"{negate}(coalesce(CAST({q(table.where_column)} AS VARCHAR), '') IN ({values}))")
     newest = None
     since = table.since
     if since == ADAPTIVE:

@@ -87,7 +87,9 @@ class DeleteWhere:
                                fix=f"its columns are: {', '.join(sorted(columns - {TIMESTAMP_COLUMN}))}")
         marks = ", ".join("?" for _ in self.values) or "NULL"
         negate = "NOT " if self.operator == "ne" else ""
-        con.execute(f"DELETE FROM {target} WHERE {negate}(CAST({q(self.column)} AS VARCHAR) IN ({marks}))",
+        # Keboola's storage holds text, NULL as '': compare as it would
+        text = f"coalesce(CAST({q(self.column)} AS VARCHAR), '')"
+        con.execute(f"DELETE FROM {target} WHERE {negate}({text} IN ({marks}))",
                     list(self.values))
 
 
@@ -234,8 +236,8 @@ class Loader:
         source: str = "",
         delete_where: "DeleteWhere | None" = None,
     ) -> LoadResult:
-        tid = TableId.parse(table_id)
         con = self.con
+        tid = _stored(con, TableId.parse(table_id))  # SQL names ignore case: an existing table keeps its spelling
         target = qualified(tid)
         staging = f"{q(tid.bucket_id)}.{q('__staging_' + tid.table)}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(tid.bucket_id)}")
@@ -264,6 +266,10 @@ class Loader:
                 f"primary key column(s) {', '.join(unknown)} are not among the columns loaded into {tid}",
                 fix=f"the loaded columns are: {', '.join(columns)}",
             )
+        if pk:  # a key holds one row, in a full load too; within one load its last row wins
+            keys = ", ".join(q(c) for c in pk)
+            con.execute(f"DELETE FROM {staging} WHERE rowid NOT IN "
+                        f"(SELECT max(rowid) FROM {staging} GROUP BY {keys})")
         rows = con.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]  # type: ignore[index]
         watermark = None
         if watermark_column is not None:
@@ -296,13 +302,7 @@ class Loader:
         for column in [*columns, TIMESTAMP_COLUMN]:
             if column not in existing:  # the source gained a column: widen the table
                 con.execute(f"ALTER TABLE {target} ADD COLUMN {q(column)} {types[column]}")
-        if pk:
-            keys = ", ".join(q(c) for c in pk)
-            # Within one load the last duplicate of a key wins; then replace the matching rows.
-            con.execute(
-                f"DELETE FROM {staging} WHERE rowid NOT IN "
-                f"(SELECT max(rowid) FROM {staging} GROUP BY {keys})"
-            )
+        if pk:  # replace the rows whose key came again
             match = " AND ".join(f"{target}.{q(c)} IS NOT DISTINCT FROM s.{q(c)}" for c in pk)
             con.execute(f"DELETE FROM {target} WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})")
         con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {staging}")
@@ -323,11 +323,20 @@ def _column_names(con: "duckdb.DuckDBPyConnection", tid: TableId) -> list[str]:
 
 
 def _table_exists(con: "duckdb.DuckDBPyConnection", tid: TableId) -> bool:
+    """Whether storage holds the table, whatever the case of its name (SQL names ignore case)."""
     return bool(
         con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [tid.bucket_id, tid.table]
-        ).fetchone()[0]  # type: ignore[index]
+            "SELECT count(*) FROM duckdb_tables() WHERE lower(schema_name) = lower(?) AND lower(table_name) = lower(?)",
+            [tid.bucket_id, tid.table]).fetchone()[0]  # type: ignore[index]
     )
+
+
+def _stored(con: "duckdb.DuckDBPyConnection", tid: TableId) -> TableId:
+    """The table as storage spells it when it exists under another case (in.c-b.Daily for in.c-b.daily)."""
+    row = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE lower(schema_name) = lower(?) "
+                      "AND lower(table_name) = lower(?) AND database_name = current_database()",
+                      [tid.bucket_id, tid.table]).fetchone()
+    return TableId.parse(f"{row[0]}.{row[1]}") if row else tid
 
 
 def _human_size(n: Any) -> str:

@@ -42,7 +42,7 @@ def run_locally(run: "Run", name: str, checked: "Checked") -> None:
         run.where = "running the script"
         run.progress.step(2, STEPS, "running the script")
         script_file.write_text(script.text, encoding="utf-8")
-        env = {**os.environ, "KBC_DATADIR": str(folder.root) + os.sep, "PYTHONUNBUFFERED": "1",
+        env = {**_kept_environment(), "KBC_DATADIR": str(folder.root) + os.sep, "PYTHONUNBUFFERED": "1",
                "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg", "KBC_RUNID": str(run.job.id),
                "KBC_CONFIGID": run.config.id, "KBC_COMPONENTID": run.config.component_id}
         outcome = execute(run, script_file, folder.root, env, timeout)
@@ -125,3 +125,14 @@ def _failure(outcome: Outcome, script: Script) -> KeboolaError:
     last = f": {said[-1].removeprefix('script (stderr): ')}" if said else ""
     return KeboolaError(f"the script exited with code {outcome.returncode}{last}",
                         fix="a script fails when it exits with a code other than 0 (sys.exit(1)); see the job's log")
+
+
+# What the script keeps of the kernel's environment: what Python and its libraries need to start, no more. The
+# kernel's environment holds secrets (passwords named by --password-env, API keys) that Keboola's container
+# would not give the script either.
+_KEPT = ("PATH", "HOME", "USER", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV", "PYTHONPATH",
+         "LD_LIBRARY_PATH", "SYSTEMROOT")
+
+
+def _kept_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in _KEPT or k.startswith("LC_")}

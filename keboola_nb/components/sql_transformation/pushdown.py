@@ -231,7 +231,7 @@ def _view_select(scratch: "_Scratch", source: Source, wanted: list[str], label: 
                                f"{source.table.source}", fix="extract the column too, or filter in the code")
         values = ", ".join(scratch.literal(str(v)) for v in table.where_values) or "NULL"
         negate = "NOT " if table.where_operator == "ne" else ""
-        sql += f" WHERE {negate}(CAST({q(column)} AS {scratch.text_type}) IN ({values}))"
+        sql += f" WHERE {negate}(coalesce(CAST({q(column)} AS {scratch.text_type}), '') IN ({values}))"
     return sql
 
 

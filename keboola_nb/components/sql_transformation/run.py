@@ -49,7 +49,8 @@ class Script:
                     text = script.strip("\n").rstrip()
                     if not text:
                         continue
-                    text = text if text.endswith(";") else text + ";"
+                    # on a line of its own: a -- comment at the end must not swallow it
+                    text = text if text.endswith(";") else text + "\n;"
                     self.parts.append((f"block {block.name!r}, code {code.name!r}", line))
                     texts.append(text)
                     line += text.count("\n") + 1
@@ -218,14 +219,30 @@ def made(source: str) -> str:
 
 
 def _require_outputs(con: "duckdb.DuckDBPyConnection", sources: list[str]) -> None:
+    """Every output exists in the scratch database, as a table: an output the code made as a view is made a table
+    here, so loading one output can never change what another reads."""
     import duckdb
 
     missing = []
     for source in sources:
         try:
-            con.table(made(source))
+            con.execute(f"SELECT * FROM {made(source)} LIMIT 0")
         except duckdb.CatalogException:
             missing.append(source)
+            continue
+        view = con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = ? AND lower(view_name) = "
+                           "lower(?)", [WORKSPACE, source]).fetchone()
+        if view:
+            staged = f"{WORKSPACE}.main.{q('__output_' + view[0])}"
+            con.execute(f"CREATE TABLE {staged} AS SELECT * FROM {made(view[0])}")
+            con.execute(f"DROP VIEW {made(view[0])}")
+            con.execute(f"ALTER TABLE {staged} RENAME TO {q(view[0])}")
     if missing:
+        temporary = [m for m in missing if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND lower(table_name) = lower(?)",
+            [m]).fetchone()[0]]  # type: ignore[index]
+        if temporary:
+            raise KeboolaError(f"the output table {', '.join(repr(t) for t in temporary)} is TEMPORARY",
+                               fix="create output tables without TEMPORARY (temporary tables suit intermediate steps)")
         raise KeboolaError(f"the code made no table {', '.join(repr(m) for m in missing)}",
                            fix="create each output table in the code, e.g. CREATE TABLE name AS SELECT ...")
