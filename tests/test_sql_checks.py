@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import duckdb
 import pytest
+import sqlglot
 
 from keboola_nb.errors import KeboolaError
 from keboola_nb.sql.lineage import column_lineage
@@ -301,3 +304,111 @@ def test_the_lineage_picture_draws_every_column_escaped_and_reads_as_text():
     assert "a&lt;b" in html and "a<b" not in html and "daily &amp; co" in html
     assert "orders.amount" in html and "orders.tax" in html and html.count("<path") == 2
     assert repr(picture) == "daily & co:\n  a<b <- orders.amount, orders.tax\n  one <- (no input column)"
+
+
+@pytest.mark.parametrize("dialect, script, message", [
+    ("snowflake", "CREATE TABLE out1 AS\nSELECT $1 AS a FROM @my_stage;",
+     "line 2, column 22: @my_stage reads the files of a stage"),
+    ("snowflake", "CREATE TABLE out1 AS SELECT $1 AS a FROM @my_stage/day/x.csv (file_format => 'csv')",
+     "line 1, column 43: @my_stage/day/x.csv reads the files of a stage"),
+    ("snowflake", "CREATE TABLE out1 AS SELECT * FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()))",
+     "line 1, column 42: RESULT_SCAN(LAST_QUERY_ID()) reads outside the transformation's inputs"),
+    ("snowflake", "CREATE TABLE out1 AS SELECT * FROM TABLE(INFORMATION_SCHEMA.QUERY_HISTORY())",
+     "line 1, column 61: INFORMATION_SCHEMA.QUERY_HISTORY() is a table function"),
+    ("snowflake", "CREATE TABLE out1 AS SELECT * FROM orders, LATERAL MY_UDTF(orders.id)",
+     "line 1, column 52: MY_UDTF(orders.id) is a table function"),
+    ("duckdb", "CREATE TABLE out1 AS SELECT * FROM duckdb_tables()",
+     "line 1, column 36: DUCKDB_TABLES() shows the database's other tables or the machine's settings"),
+    ("duckdb", "CREATE TABLE out1 AS SELECT * FROM duckdb_settings()", "line 1, column 36: DUCKDB_SETTINGS() shows"),
+    ("duckdb", "CREATE TABLE out1 AS SELECT * FROM pragma_table_info('orders')", "column 36: PRAGMA_TABLE_INFO("),
+    ("duckdb", "CREATE TABLE out1 AS SELECT id, current_setting('home_directory') AS h FROM orders",
+     "line 1, column 33: CURRENT_SETTING('home_directory') shows the database's other tables or the machine's"),
+])
+def test_reads_outside_the_inputs_stages_catalog_and_settings_are_refused(dialect, script, message):
+    with pytest.raises(KeboolaError) as e:
+        check_script(script, dialect, INPUTS, ["out1"])
+    assert message in e.value.what
+    assert "input table" in e.value.fix
+
+
+def test_table_functions_that_only_make_rows_are_allowed():
+    for script in ["CREATE TABLE out1 AS SELECT * FROM range(3)",
+                   "CREATE TABLE out1 AS SELECT * FROM generate_series(1, 3) t(x)",
+                   "CREATE TABLE out1 AS SELECT o.id, u.x FROM orders o, unnest([1, 2]) u(x)"]:
+        assert check_script(script, "duckdb", INPUTS, ["out1"])
+    assert check_script("CREATE TABLE out1 AS SELECT o.id, f.value AS v FROM orders o, TABLE(FLATTEN(input => o.id)) f",
+                        "snowflake", INPUTS, ["out1"])
+    statements = check_script("CREATE TABLE out1 AS SELECT SEQ4() AS n FROM TABLE(GENERATOR(ROWCOUNT => 3))",
+                              "snowflake", INPUTS, ["out1"])
+    assert _run(statements, {}).execute("SELECT count(*) FROM out1").fetchall() == [(3,)]
+
+
+def test_snowflake_try_to_number_gives_null_for_a_non_number_in_duckdb_as_in_snowflake():
+    script = ("CREATE TABLE out1 AS SELECT s, TRY_TO_NUMBER(s) AS n, TRY_TO_NUMBER(s, 10, 2) AS n2,\n"
+              "  TRY_TO_DECIMAL(s, 5) AS d, TRY_TO_NUMERIC(s, 10, 1) AS e FROM vals")
+    statements = check_script(script, "snowflake", {"vals": {"s": "VARCHAR"}}, ["out1"])
+    assert "TRY_CAST(s AS DECIMAL(10, 2)) AS n2" in statements[0].duckdb
+    con = _run(statements, {"vals": "SELECT * FROM (VALUES ('ok'), ('12.5')) AS t(s)"})
+    rows = con.execute("SELECT n, n2, d, e FROM out1 ORDER BY s").fetchall()
+    # With scale 0 DuckDB's TRY_CAST rounds half away from zero, 12.5 -> 13, as Snowflake does
+    assert [tuple(None if v is None else float(v) for v in r) for r in rows] == [
+        (13.0, 12.5, 13.0, 12.5), (None, None, None, None)]
+
+
+def test_snowflake_clone_runs_as_create_table_as_select_and_other_forms_are_refused_clearly():
+    statements = check_script('CREATE TABLE "out1" CLONE "orders"', "snowflake", INPUTS, ["out1"])
+    assert statements[0].duckdb == 'CREATE TABLE "out1" AS SELECT * FROM "orders"'
+    assert _run(statements, {"orders": ORDERS, "customers": CUSTOMERS}).execute(
+        "SELECT id, amount FROM out1 ORDER BY id").fetchall() == [(1, 5.0), (2, 20.0)]
+    with pytest.raises(KeboolaError, match=r"^line 2: CLONE .* copies an earlier version of the table"):
+        check_script('SELECT 1;\nCREATE TABLE "out1" CLONE "orders" AT (OFFSET => -60)', "snowflake", INPUTS, ["out1"])
+    with pytest.raises(KeboolaError, match=r"unknown table \"other\""):
+        check_script('CREATE TABLE "out1" CLONE "other"', "snowflake", INPUTS, ["out1"])
+    with pytest.raises(KeboolaError) as e:
+        check_script("CREATE TABLE out1 CLONE orders", "duckdb", INPUTS, ["out1"])
+    assert e.value.what == "line 1, column 19: CLONE is Snowflake's zero-copy copy; DuckDB has no CLONE"
+    assert e.value.fix == "write CREATE TABLE x AS SELECT * FROM y"
+
+
+def test_pivot_right_after_as_says_what_sqlglot_can_read_and_that_form_runs():
+    pivots = {"orders": ORDERS, "customers": CUSTOMERS}
+    with pytest.raises(KeboolaError) as e:
+        check_script("CREATE TABLE out1 AS\nPIVOT orders ON customer_id USING sum(amount) GROUP BY day", "duckdb",
+                     INPUTS, ["out1"])
+    assert e.value.what == "line 2, column 1: the SQL cannot be checked: sqlglot cannot read PIVOT right after AS " \
+                           "(DuckDB can)"
+    assert "CREATE TABLE x AS (PIVOT ...)" in e.value.fix and "SELECT * FROM (PIVOT ...)" in e.value.fix
+    for script in ["CREATE TABLE out1 AS (PIVOT orders ON customer_id USING sum(amount) GROUP BY day)",
+                   "CREATE TABLE out1 AS SELECT * FROM (PIVOT orders ON customer_id USING sum(amount) GROUP BY day)"]:
+        con = _run(check_script(script, "duckdb", INPUTS, ["out1"]), pivots)
+        assert con.execute('SELECT "1", "2" FROM out1').fetchall() == [(5.0, 20.0)]
+
+
+def test_sqlglot_warnings_stay_out_of_the_notebook(caplog):
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(KeboolaError):
+            check_script("CREATE TABLE x AS SELEC 1", "duckdb", INPUTS, ["x"])
+        with pytest.raises(KeboolaError):
+            parse("CREATE TABLE out1 AS PIVOT orders ON id USING sum(amount)", "duckdb")
+        with pytest.raises(KeboolaError):
+            transpile("CREATE TABLE x AS SELEC 1", "duckdb", "snowflake")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("sqlglot")] == []
+    sqlglot.parse_one("CREATE TABLE x AS SELEC 1", read="duckdb")  # the logger itself is left as it was
+    assert any("Falling back to parsing as a 'Command'" in r.getMessage() for r in caplog.records)
+
+
+def test_lineage_follows_the_last_create_of_the_output_through_its_earlier_versions():
+    script = "CREATE TABLE o AS SELECT id FROM orders;\nCREATE OR REPLACE TABLE o AS SELECT id, 1 AS one FROM o;"
+    assert column_lineage(script, "duckdb", INPUTS, "o") == {"id": ["orders.id"], "one": []}
+    script = ("CREATE TABLE t AS SELECT id, amount FROM orders;\n"
+              "CREATE OR REPLACE TABLE t AS SELECT t.id, t.amount + orders.tax AS amount\n"
+              "  FROM t JOIN orders ON t.id = orders.id;\n"
+              "CREATE TABLE o AS SELECT t.amount AS a FROM t")
+    assert column_lineage(script, "duckdb", INPUTS, "o") == {"a": ["orders.amount", "orders.tax"]}
+
+
+def test_a_lineage_sqlglot_cannot_follow_is_a_keboola_error_naming_the_output_and_the_cause():
+    with pytest.raises(KeboolaError) as e:
+        column_lineage("SELECT 1;\nCREATE TABLE o AS SELECT nope FROM orders", "duckdb", INPUTS, "o")
+    assert e.value.what == ("line 2: cannot trace where the columns of o come from: Column 'nope' could not be "
+                            "resolved (OptimizeError)")

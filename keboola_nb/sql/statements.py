@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlglot import ErrorLevel, exp
@@ -16,6 +19,19 @@ _LINE_COMMENTS = ("--", "//", "#")
 # Statements sqlglot parses fully: read as a bare Command they have a syntax error.
 _PARSED = {"SELECT", "WITH", "CREATE", "INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "MERGE", "FROM", "VALUES"}
 _TOKEN = re.compile(r"<Token token_type: [\w.]+, text: (.*?), line: .*?>")  # sqlglot's repr of a token, in errors
+_LOG = logging.getLogger("sqlglot")
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """sqlglot's warnings off inside the block: they would print to the user's notebook, e.g. "contains unsupported
+    syntax. Falling back to parsing as a 'Command'", while the KeboolaError already says what is wrong."""
+    level = _LOG.level
+    _LOG.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        _LOG.setLevel(level)
 
 
 def _scan(script: str) -> tuple[list[tuple[int, int]], tuple[int, str] | None]:
@@ -176,12 +192,40 @@ _STORAGE_ONLY = (exp.TransientProperty, exp.ClusterProperty, exp.ClusteredByProp
                  exp.SchemaCommentProperty, exp.VolatileProperty)
 
 
+def _for_duckdb(tree: exp.Expression, where: str, line: int) -> exp.Expression:
+    """What sqlglot would translate wrongly for DuckDB, rewritten on a copy: storage properties left out, CLONE as
+    CREATE TABLE ... AS SELECT *, Snowflake's TRY_TO_NUMBER as TRY_CAST (sqlglot writes CAST, which fails the run on
+    a value that is not a number, where Snowflake gives NULL)."""
+    def safe_numbers(tree: exp.Expression) -> list[exp.ToNumber]:
+        return [n for n in tree.find_all(exp.ToNumber) if n.args.get("safe") and not n.args.get("format")]
+
+    clone = tree.args.get("clone") if isinstance(tree, exp.Create) else None
+    if clone is None and not safe_numbers(tree) and not tree.find(*_STORAGE_ONLY):
+        return tree
+    tree = tree.copy()
+    for node in list(tree.find_all(*_STORAGE_ONLY)):
+        node.pop()
+    for node in safe_numbers(tree):
+        precision = node.args.get("precision") or exp.Literal.number(38)
+        scale = node.args.get("scale") or exp.Literal.number(0)
+        to = exp.DataType.build(f"DECIMAL({precision.sql()}, {scale.sql()})")
+        node.replace(exp.TryCast(this=node.this, to=to))
+    clone = tree.args.get("clone")
+    if clone is not None and str(tree.args.get("kind") or "").upper() == "TABLE":
+        source = clone.this
+        if not isinstance(source, exp.Table) or source.args.get("when") is not None:
+            raise KeboolaError(f"{prefix(where)}line {line}: {clone.sql(dialect='snowflake')} copies an earlier "
+                               "version of the table (time travel), which DuckDB does not keep",
+                               fix="copy the table as it is now: CREATE TABLE x AS SELECT * FROM y")
+        tree.set("clone", None)
+        tree.set("expression", exp.select("*").from_(source.copy()))
+    return tree
+
+
 def to_dialect(tree: exp.Expression, read: str, write: str, where: str, line: int) -> str:
     """One statement in `write`'s SQL, or a KeboolaError naming the construct that cannot be expressed there."""
-    if write == "duckdb" and tree.find(*_STORAGE_ONLY):
-        tree = tree.copy()
-        for node in list(tree.find_all(*_STORAGE_ONLY)):
-            node.pop()
+    if write == "duckdb":
+        tree = _for_duckdb(tree, where, line)
     try:
         return tree.sql(dialect=write, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as e:
@@ -198,7 +242,8 @@ def read(script: str, dialect: str, where: str = "") -> list[Statement]:
     statements = []
     for toks in chunks(script, dialect, where):
         try:
-            trees = [t for t in d.parser(error_level=ErrorLevel.IMMEDIATE).parse(toks, script) if t is not None]
+            with quiet():
+                trees = [t for t in d.parser(error_level=ErrorLevel.IMMEDIATE).parse(toks, script) if t is not None]
         except ParseError as e:
             err = e.errors[0] if e.errors else {}
             line, col = err.get("line") or toks[0].line, err.get("col") or 1
@@ -213,6 +258,7 @@ def read(script: str, dialect: str, where: str = "") -> list[Statement]:
             continue
         tree = trees[0]
         if isinstance(tree, exp.Command) and str(tree.this).upper() in _PARSED:  # sqlglot gave up on it
+            _refuse_bare_pivot(script, toks, where)
             line, col = position(script, toks[0].start)
             raise KeboolaError(f"{prefix(where)}line {line}, column {col}: the SQL does not parse: this {tree.this} "
                                f"statement is not valid {dialect} SQL", fix="check the spelling of its keywords")
@@ -225,16 +271,35 @@ def read(script: str, dialect: str, where: str = "") -> list[Statement]:
     return statements
 
 
+def _refuse_bare_pivot(script: str, toks: list[Token], where: str) -> None:
+    """DuckDB runs CREATE TABLE x AS PIVOT ... but sqlglot cannot read PIVOT (or UNPIVOT) right after AS; in
+    parentheses it can, and DuckDB runs that the same."""
+    for before, tok in zip(toks, toks[1:]):
+        word = tok.text.upper()
+        if word in ("PIVOT", "UNPIVOT") and before.text.upper() == "AS":
+            line, col = position(script, tok.start)
+            raise KeboolaError(f"{prefix(where)}line {line}, column {col}: the SQL cannot be checked: sqlglot cannot "
+                               f"read {word} right after AS (DuckDB can)",
+                               fix=f"put it in parentheses, e.g. CREATE TABLE x AS ({word} ...), or write "
+                                   f"SELECT * FROM ({word} ...); DuckDB runs both the same")
+
+
 def parse(script: str, dialect: str, where: str = "") -> list[Statement]:
     """Parse `script` in `dialect`; each statement comes with its DuckDB translation, or a KeboolaError with the
     script line and column of the first syntax error or of a construct DuckDB cannot express."""
     statements = read(script, dialect, where)
-    for st in statements:
-        if dialect.lower() == "duckdb" or st.tree is None:
-            st.duckdb = st.text
-        else:
-            st.duckdb = to_dialect(st.tree, dialect, "duckdb", where, st.line)
-            _check_translation(st, where)
+    with quiet():
+        for st in statements:
+            if dialect.lower() == "duckdb" or st.tree is None:
+                if isinstance(st.tree, exp.Create) and st.tree.args.get("clone") is not None:
+                    line, col, _ = locate(script, st, dialect, "CLONE")
+                    at = f"line {line}" if col is None else f"line {line}, column {col}"
+                    raise KeboolaError(f"{prefix(where)}{at}: CLONE is Snowflake's zero-copy copy; DuckDB has no CLONE",
+                                       fix="write CREATE TABLE x AS SELECT * FROM y")
+                st.duckdb = st.text
+            else:
+                st.duckdb = to_dialect(st.tree, dialect, "duckdb", where, st.line)
+                _check_translation(st, where)
     return statements
 
 

@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import ParseError, TokenError
 
-from .statements import Statement, dialect_of, locate, to_dialect, unsupported
+from .statements import Statement, dialect_of, locate, quiet, to_dialect, unsupported
 from .statements import read as read_statements
 
 
@@ -26,8 +26,9 @@ def transpile(script: str, read: str, write: str, where: str = "") -> str:
     """`script` in `write`'s dialect, statements joined with ';\\n\\n'; a KeboolaError names the line and the
     construct `write` cannot express."""
     dialect_of(write)
-    return ";\n\n".join(to_dialect(st.tree, read, write, where, st.line)
-                        for st in read_statements(script, read, where) if st.tree is not None)
+    with quiet():
+        return ";\n\n".join(to_dialect(st.tree, read, write, where, st.line)
+                            for st in read_statements(script, read, where) if st.tree is not None)
 
 
 _ASOF = {"snowflake": "Snowflake's ASOF JOIN takes MATCH_CONDITION, not ON"}  # dialects that have one, spelt otherwise
@@ -82,14 +83,15 @@ def _problems(st: Statement, script: str, source: str, target: str) -> tuple[lis
 def portability(script: str, dialect: str = "duckdb",
                 targets: tuple[str, ...] = ("snowflake", "bigquery")) -> list[Portability]:
     """For each target, whether the script transpiles there and, if not, which construct and why."""
-    statements = [st for st in read_statements(script, dialect) if st.tree is not None]
-    result = []
-    for target in targets:
-        dialect_of(target)
-        problems, sqls = [], []
-        for st in statements:
-            found, sql = _problems(st, script, dialect, target)
-            problems += found
-            sqls.append(sql)
-        result.append(Portability(target, not problems, problems, "" if problems else ";\n\n".join(sqls)))
-    return result
+    with quiet():
+        statements = [st for st in read_statements(script, dialect) if st.tree is not None]
+        result = []
+        for target in targets:
+            dialect_of(target)
+            problems, sqls = [], []
+            for st in statements:
+                found, sql = _problems(st, script, dialect, target)
+                problems += found
+                sqls.append(sql)
+            result.append(Portability(target, not problems, problems, "" if problems else ";\n\n".join(sqls)))
+        return result

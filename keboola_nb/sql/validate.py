@@ -12,7 +12,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify import qualify
 
 from ..errors import KeboolaError
-from .statements import Statement, chunks, locate, parse, position, prefix, target
+from .statements import Statement, chunks, locate, parse, position, prefix, quiet, target
 
 # Statements that reach outside the workspace or change the session: never part of a transformation here.
 _REFUSED = {"COPY", "EXPORT", "IMPORT", "ATTACH", "DETACH", "INSTALL", "LOAD", "FORCE", "PRAGMA", "SET", "RESET",
@@ -21,6 +21,12 @@ _CHANGES = {"insert": "INSERT INTO", "update": "UPDATE", "delete": "DELETE FROM"
             "truncate": "TRUNCATE", "alter": "ALTER TABLE", "drop": "DROP"}
 _CREATES = {"create_table": "CREATE TABLE", "create_view": "CREATE VIEW"}
 _FILE_READERS = re.compile(r"^(read_\w+|\w+_scan|glob|sniff_csv|query|query_table|parquet_\w+)$", re.IGNORECASE)
+# Table functions that make rows without reading any data source (DuckDB's, and Snowflake's FLATTEN and GENERATOR
+# as sqlglot reads them); every other one reads outside the inputs, e.g. duckdb_tables() or RESULT_SCAN(...).
+_GENERATORS = (exp.GenerateSeries, exp.Unnest, exp.Explode, exp.Generator)
+_GENERATOR_NAMES = {"range", "generate_series", "unnest", "flatten", "generator"}
+# Functions that reveal the database's catalog or the machine's settings rather than the transformation's inputs.
+_REVEALING = re.compile(r"^(duckdb_\w+|pragma_\w+|current_setting|getenv)$", re.IGNORECASE)
 _STORAGE_ID = re.compile(r"^(in|out)\.c-", re.IGNORECASE)  # a Keboola table id in one quoted name
 _UNKNOWN_COLUMN = re.compile(r"Column '([^']+)' could not be resolved|Unknown column: (\S+)")
 
@@ -106,6 +112,66 @@ def _duck_tree(st: Statement, dialect: str) -> exp.Expression:
     return sqlglot.parse_one(st.duckdb, read="duckdb")
 
 
+def _fn_name(fn: exp.Expression) -> str:
+    """The name a table function is written with: RESULT_SCAN, QUERY_HISTORY (of INFORMATION_SCHEMA....), READ_CSV."""
+    if isinstance(fn, exp.Dot):
+        return _fn_name(fn.expression)
+    if isinstance(fn, exp.Anonymous):
+        return fn.name
+    if isinstance(fn, exp.Func):
+        return fn.sql_name()
+    return fn.name or type(fn).__name__
+
+
+def _outside(fn: exp.Expression) -> exp.Expression | None:
+    """The part of a table reference that is not a table name and reads outside the inputs (None if it only makes
+    rows, like range(3) or UNNEST). TABLE(...) counts by what it wraps."""
+    if isinstance(fn, _GENERATORS):
+        return None
+    if isinstance(fn, exp.Anonymous) and fn.name.lower() == "table" and len(fn.expressions) == 1:
+        return _outside(fn.expressions[0])
+    if isinstance(fn, exp.Anonymous) and fn.name.lower() in _GENERATOR_NAMES:
+        return None
+    if isinstance(fn, exp.DynamicIdentifier) and isinstance(fn.this, exp.Literal) and fn.this.is_string:
+        return None  # IDENTIFIER('orders'): the translation names the table, and that name is checked
+    return fn
+
+
+def _refuse_outside(script: str, st: Statement, tree: exp.Expression, dialect: str, where: str) -> None:
+    """A transformation reads only its inputs and its own tables: no stage files, no table functions but those that
+    make rows, nothing that shows the database's other tables or the machine's settings."""
+    for node in tree.find_all(exp.Table, exp.TableFromRows, exp.Lateral, exp.Anonymous):
+        if isinstance(node, exp.Anonymous):
+            if not _REVEALING.match(node.name):
+                continue
+            fn: exp.Expression | None = node
+        elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            continue
+        else:
+            fn = _outside(node.this) if isinstance(node, (exp.Table, exp.TableFromRows)) else \
+                None if isinstance(node.this, exp.Subquery) else _outside(node.this)
+        if fn is None:
+            continue
+        add = "add the data as an input table and read that"
+        if isinstance(fn, (exp.Var, exp.Placeholder)) or str(fn.name).startswith("@"):  # FROM @stage
+            stage = str(fn.name).lstrip("@")
+            raise KeboolaError(f"{prefix(where)}{_at(script, st, dialect, stage.split('/')[0])}: @{stage} reads the "
+                               "files of a stage, outside the transformation's inputs",
+                               fix="load the files into a storage table, add it as an input table and read that")
+        name = _fn_name(fn)
+        at = f"{prefix(where)}{_at(script, st, dialect, name)}"
+        written = fn.sql(dialect=dialect)
+        if _FILE_READERS.match(name) or name.lower().startswith("read"):
+            raise KeboolaError(f"{at}: {fn.sql(dialect='duckdb')} reads outside the transformation's inputs", fix=add)
+        if _REVEALING.match(name):
+            raise KeboolaError(f"{at}: {written} shows the database's other tables or the machine's settings, which a "
+                               "transformation may not read", fix=f"remove it; {add}")
+        raise KeboolaError(f"{at}: {written} is a table function: a transformation reads only its input tables and "
+                           "the tables it creates",
+                           fix=f"{add}; of the table functions only range, generate_series, unnest, FLATTEN and "
+                               "GENERATOR are allowed (they make rows without reading a data source)")
+
+
 def _check_reads(script: str, st: Statement, tree: exp.Expression, dialect: str, where: str,
                  known: dict[str, dict[str, str] | None]) -> list[exp.Table] | None:
     """Every table read is an input, made earlier, or a CTE. The tables read, or None if one is a table function."""
@@ -115,12 +181,7 @@ def _check_reads(script: str, st: Statement, tree: exp.Expression, dialect: str,
     for tbl in tree.find_all(exp.Table):
         if tbl is aim and not isinstance(tree, (exp.Update, exp.Delete, exp.Merge)):
             continue
-        if not isinstance(tbl.this, exp.Identifier):
-            fn = tbl.this
-            name = fn.name if isinstance(fn, exp.Anonymous) else type(fn).__name__
-            if _FILE_READERS.match(name) or name.lower().startswith("read"):
-                raise KeboolaError(f"{prefix(where)}line {st.line}: {fn.sql(dialect='duckdb')} reads outside the "
-                                   "transformation's inputs", fix="add the data as an input table and read that")
+        if not isinstance(tbl.this, exp.Identifier):  # a table function _refuse_outside let pass
             reads = None
             continue
         full = ".".join(p.name for p in tbl.parts).lower()
@@ -196,6 +257,12 @@ def check_script(script: str, dialect: str, inputs: dict[str, dict[str, str]], o
                  where: str = "") -> list[Statement]:
     """The statements of a transformation's script, once it parses, reads known tables and columns, writes only
     its outputs and intermediates, and creates every output; otherwise the first problem as a KeboolaError."""
+    with quiet():
+        return _check_script(script, dialect, inputs, outputs, where)
+
+
+def _check_script(script: str, dialect: str, inputs: dict[str, dict[str, str]], outputs: list[str],
+                  where: str) -> list[Statement]:
     _refuse_keywords(script, dialect, where)
     statements = parse(script, dialect, where)
     outs = [o.lower() for o in outputs]
@@ -207,6 +274,9 @@ def check_script(script: str, dialect: str, inputs: dict[str, dict[str, str]], o
     for st in statements:
         _check_write(st, where, inputs_lower, outs, creates, created)
         tree = _duck_tree(st, dialect)
+        for checked in (st.tree, tree):
+            if checked is not None:
+                _refuse_outside(script, st, checked, dialect, where)
         reads = _check_reads(script, st, tree, dialect, where, known)
         qualified = _check_columns(script, st, tree, dialect, where, reads, known)
         if st.writes and st.writes not in inputs_lower:
