@@ -355,6 +355,38 @@ class KeboolaMagics(Magics):
 
     cmd_python.takes_cell = True  # type: ignore[attr-defined]
 
+    # flows ---------------------------------------------------------------------------------------
+    @magic_arguments()
+    @argument("name", help="flow name, e.g. daily-revenue")
+    @argument("--replace", action="store_true", help="save as a new version of an existing flow")
+    def cmd_flow(self, args: Any, cell: str | None) -> Any:
+        """Create a flow from a YAML cell body and draw it; without a body, draw the flow. Run it with %keboola run.
+
+        ::
+
+            %%keboola flow daily-revenue
+            schedule: "0 1 * * *"          # UTC unless timezone: is given
+            phases:                        # phases run in this order; a phase's tasks run in parallel
+              - extract: [mysql-sales, snowflake-customers]
+              - transform: [daily_revenue]
+              - load: [bq-daily-revenue]
+            notify:
+              - when: failed               # or succeeded, or a condition like "daily_revenue.status == user_error"
+                email: team@example.com    # or webhook: https://...
+
+        Phases may also be written with explicit dependencies: [{id: transform, tasks: [...], depends_on: [extract]}].
+        """
+        project = session_project()
+        if cell and cell.strip():
+            config = project.flows.create(args.name, cell, replace=args.replace)
+            print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
+            for schedule in project.flows.schedules(config.name):
+                runs = ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in schedule.next_runs(3))
+                print(f"schedule: {schedule.describe()}; next: {runs}")
+        return project.flows.graph(args.name)
+
+    cmd_flow.takes_cell = True  # type: ignore[attr-defined]
+
     @magic_arguments()
     @argument("name", help="a SQL transformation's name")
     def cmd_lineage(self, args: Any) -> Any:

@@ -19,6 +19,7 @@ from .engine import runner
 from .engine.jobs import Job, JobStore
 from .engine.state import StateStore
 from .errors import KeboolaError
+from .flows import Flows
 from .storage.storage import Storage
 from .store import upgrade
 from .store.audit import AuditLog
@@ -53,6 +54,7 @@ class Project:
         self.extractors = Builder(self, self.configs, "extractor")
         self.writers = Builder(self, self.configs, "writer")
         self.transformations = Transformations(self.configs, self.storage)
+        self.flows = Flows(self.configs)
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self._conversations: "ConversationStore | None" = None
@@ -137,16 +139,19 @@ class Project:
         rows: list[str] | None = None,
         progress: "Progress | None" = None,
         actor: str = "user",
+        parent_id: int | None = None,
     ) -> Job:
         """Run a configuration (by name or object) with its component and return its Job; a failure is in
-        `job.error`."""
+        `job.error`. A flow's tasks run through here too, with the flow's job as `parent_id`."""
         from .model.variables import filled
 
         if isinstance(config, str):
             config = self.configs.get(config)
         config = filled(config, self.configs.variable_values(config))  # as Keboola fills them when a job starts
         return runner.run(components.get(config.component_id), config, jobs=self.jobs, storage=self.storage,
-                          state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get)
+                          state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get,
+                          runs=lambda task, parent: self.run(task, actor=actor, parent_id=parent),
+                          parent_id=parent_id)
 
     @property
     def conversations(self) -> "ConversationStore":

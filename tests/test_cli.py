@@ -47,4 +47,4 @@ def test_components_are_listed_from_the_registry(tmp_path):
     by_id = {c["id"]: c for c in json.loads(listed.stdout)}
     assert by_id["keboola.ex-aws-s3"] == {"id": "keboola.ex-aws-s3", "type": "extractor", "label": "AWS S3 extractor",
                                           "connection_kind": "s3"}
-    assert {c["type"] for c in by_id.values()} == {"extractor", "writer", "transformation"}
+    assert {c["type"] for c in by_id.values()} == {"extractor", "writer", "transformation", "other"}

@@ -90,3 +90,11 @@ def for_code(language: str, dialect: str | None = None) -> "Component":
         return (own or readers)[0]
     raise KeboolaError(f"there is no {language} transformation for the {dialect!r} dialect",
                        fix=f"dialects: {', '.join(d for c in found for d in c.dialects)}")
+
+
+def flow_builder() -> "Component":
+    """The component new flows are written as."""
+    found = [c for c in every() if getattr(c, "builds_flows", False)]
+    if not found:
+        raise KeboolaError("no installed component builds flows", fix="reinstall keboola_nb")
+    return found[0]

@@ -13,6 +13,8 @@ from ..store.secrets import redact
 from ..store.sqlite import LocalDb
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import pandas as pd
 
 _SCHEMA = """
@@ -30,6 +32,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT
 );
 """
+# Added later: a flow's task jobs name the flow's job. Projects made before get the column on first use.
+_COLUMNS = ("id", "component_id", "config_id", "config_name", "status", "actor", "started", "finished", "tables",
+            "log", "error", "parent_id")
 
 
 def _now() -> datetime:
@@ -49,6 +54,7 @@ class Job:
     tables: list[dict[str, Any]] = field(default_factory=list)  # per table: id, rows, seconds, ...
     log: list[str] = field(default_factory=list)
     error: str | None = None
+    parent_id: int | None = None  # the flow's job, for a job run as one of its tasks
 
     @property
     def duration(self) -> float | None:
@@ -95,21 +101,34 @@ class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = LocalDb(path, _SCHEMA)
+        self._has_parent = False
 
-    def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user") -> Job:
+    def _connection(self) -> "sqlite3.Connection":
+        db = self._db()
+        if not self._has_parent:
+            if "parent_id" not in {r[1] for r in db.execute("PRAGMA table_info(jobs)")}:
+                with db:
+                    db.execute("ALTER TABLE jobs ADD COLUMN parent_id INTEGER")
+            self._has_parent = True
+        return db
+
+    def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user",
+              parent_id: int | None = None) -> Job:
         started = _now()
-        with self._db() as db:
+        with self._connection() as db:
             cur = db.execute(
-                "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started) VALUES (?,?,?,?,?,?)",
-                (component_id, config_id, config_name, "processing", actor, started.isoformat()),
+                "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started, parent_id) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (component_id, config_id, config_name, "processing", actor, started.isoformat(), parent_id),
             )
-        return Job(int(cur.lastrowid), component_id, config_id, config_name, "processing", actor, started)  # type: ignore[arg-type]
+        return Job(int(cur.lastrowid), component_id, config_id, config_name, "processing", actor, started,  # type: ignore[arg-type]
+                   parent_id=parent_id)
 
     def finish(self, job: Job, status: str, error: str | None = None) -> Job:
         job.status = status
         job.error = redact(error) if error else None
         job.finished = _now()
-        with self._db() as db:
+        with self._connection() as db:
             db.execute(
                 "UPDATE jobs SET status=?, finished=?, tables=?, log=?, error=? WHERE id=?",
                 (job.status, job.finished.isoformat(), json.dumps(job.tables), "\n".join(job.log), job.error, job.id),
@@ -117,13 +136,20 @@ class JobStore:
         return job
 
     def get(self, job_id: int) -> Job:
-        row = self._db().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeboolaError(f"there is no job {job_id}", fix="list jobs with %keboola jobs")
         return _job(row)
 
     def recent(self, limit: int = 20) -> list[Job]:
-        rows = self._db().execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY id DESC LIMIT ?",
+                                          (limit,)).fetchall()
+        return [_job(r) for r in rows]
+
+    def children(self, job_id: int) -> list[Job]:
+        """The jobs run as tasks of a flow's job, in the order they started."""
+        rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE parent_id = ? ORDER BY id",
+                                          (job_id,)).fetchall()
         return [_job(r) for r in rows]
 
     def list(self, limit: int = 20) -> "pd.DataFrame":
@@ -148,7 +174,7 @@ class JobStore:
 
 
 def _job(row: tuple) -> Job:
-    (id_, component_id, config_id, config_name, status, actor, started, finished, tables, log, error) = row
+    (id_, component_id, config_id, config_name, status, actor, started, finished, tables, log, error, parent_id) = row
     return Job(
         id=id_,
         component_id=component_id,
@@ -161,4 +187,5 @@ def _job(row: tuple) -> Job:
         tables=json.loads(tables),
         log=log.splitlines(),
         error=error,
+        parent_id=parent_id,
     )

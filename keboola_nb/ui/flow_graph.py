@@ -1,0 +1,304 @@
+"""The flow graph: phases as boxes left to right, tasks inside them coloured by kind, then by run status.
+
+    graph = graph_of(flow_json, kinds={"10": "extractor", ...})
+    graph                                      # display it in a cell (or in a sidebar panel)
+    graph.statuses = {"10": "running"}         # recolours task 10 while the flow runs
+    graph.observe(lambda c: show_card(c["new"]), "selected")   # a click on a task sets `selected`
+
+Drawn with ipycytoscape (cytoscape.js in a JupyterLab widget extension; checked in JupyterLab 4.6 with
+ipywidgets 8 by tests/browser/test_flow_graph.py). Positions are computed here, not by a cytoscape layout:
+cytoscape-dagre ignores edges that touch compound nodes, so it cannot put phases left to right by their
+transitions. Each phase is a column at its rank along the transitions; its tasks are stacked in it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ipycytoscape
+import traitlets
+
+KINDS = ("extractor", "transformation", "writer", "notification")
+STATUSES = ("waiting", "running", "success", "failed", "skipped")
+
+KIND_COLOURS = {"extractor": "#2f6fd0", "transformation": "#7d4cc2", "writer": "#12846f",
+                "notification": "#d4770b", "other": "#5f6b76"}
+STATUS_COLOURS = {"waiting": "#dfe3e8", "running": "#f5c518", "success": "#2e9e4f", "failed": "#d63b3b",
+                  "skipped": "#f4f5f7"}
+_DARK_TEXT_STATUSES = ("waiting", "running", "skipped")
+
+TASK_WIDTH, TASK_HEIGHT = 170, 36
+COLUMN_GAP, ROW_GAP, PHASE_GAP = 90, 14, 60  # between phase columns, tasks in a phase, phases in one column
+
+
+def _style() -> list[dict[str, Any]]:
+    # One class per selector: the cytoscape.js inside ipycytoscape 1.3.3 (3.21.0) matches nothing with a
+    # compound class selector such as `.task.kind-writer`. Later rules win, so statuses come after kinds.
+    style: list[dict[str, Any]] = [
+        {"selector": ".phase", "style": {
+            "shape": "round-rectangle", "background-color": "#f3f5f8", "background-opacity": 1,
+            "border-width": 1, "border-color": "#c4cad3", "padding": "14px", "label": "data(label)",
+            "text-valign": "top", "text-halign": "center", "text-margin-y": -4, "font-size": 13,
+            "font-weight": "bold", "color": "#2b333d"}},
+        {"selector": ".task", "style": {
+            "shape": "round-rectangle", "width": TASK_WIDTH, "height": TASK_HEIGHT, "label": "data(label)",
+            "text-valign": "center", "text-halign": "center", "text-wrap": "ellipsis",
+            "text-max-width": f"{TASK_WIDTH - 16}px", "font-size": 11, "color": "#ffffff",
+            "background-color": KIND_COLOURS["other"], "border-width": 0}},
+        {"selector": ".disabled", "style": {"opacity": 0.45}},
+        {"selector": ".placeholder", "style": {"width": TASK_WIDTH, "height": TASK_HEIGHT, "opacity": 0,
+                                               "events": "no"}},
+        {"selector": "node:selected", "style": {"overlay-color": "#2b333d", "overlay-opacity": 0.15}},
+        {"selector": "edge", "style": {
+            "curve-style": "bezier", "width": 2, "line-color": "#8a94a1", "target-arrow-shape": "triangle",
+            "target-arrow-color": "#8a94a1", "arrow-scale": 1.1, "label": "data(label)", "font-size": 10,
+            "color": "#5f6b76", "text-background-color": "#ffffff", "text-background-opacity": 0.85}},
+        {"selector": ".conditional", "style": {"line-style": "dashed", "line-dash-pattern": [6, 4]}},
+    ]
+    for kind, colour in KIND_COLOURS.items():
+        style.append({"selector": f".kind-{kind}",
+                      "style": {"background-color": colour, "border-color": colour}})
+    # While running, the status fills the node and the kind stays as its border.
+    for status, colour in STATUS_COLOURS.items():
+        style.append({"selector": f".status-{status}", "style": {
+            "background-color": colour, "border-width": 3,
+            "color": "#2b333d" if status in _DARK_TEXT_STATUSES else "#ffffff"}})
+    style.append({"selector": ".status-skipped", "style": {"border-style": "dashed"}})
+    return style
+
+
+def _node_id(prefix: str, raw: Any) -> str:
+    return f"{prefix}:{raw}"
+
+
+class FlowGraph(ipycytoscape.CytoscapeWidget):
+    """A keboola.flow drawn as phases and tasks. `elements` are cytoscape element dicts (see `graph_of`)."""
+
+    elements = traitlets.List(traitlets.Dict())
+    statuses = traitlets.Dict()  # task id -> one of STATUSES; a task missing here shows its kind colour
+    selected = traitlets.Any(None, allow_none=True)  # the task id (as in the flow JSON) last clicked
+
+    def __init__(self, elements: Iterable[dict[str, Any]] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.RLock()
+        self._nodes: dict[str, ipycytoscape.Node] = {}  # task id (str) -> its cytoscape node
+        self._task_ids: dict[str, Any] = {}  # cytoscape node id -> task id as in the flow JSON
+        self.add_class("kbnb-flow-graph")
+        self.set_style(_style())
+        self.cytoscape_layout = {"name": "preset", "fit": True, "padding": 24}
+        self.min_zoom, self.max_zoom = 0.1, 3.0
+        self.auto_unselectify = False
+        self.on("node", "click", self._on_click)
+        self.observe(self._on_elements, "elements")
+        self.observe(self._on_statuses, "statuses")
+        self.elements = list(elements)
+
+    # -- kernel -> page ---------------------------------------------------------------------------
+
+    def _on_elements(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            nodes, edges, self._nodes, self._task_ids = [], [], {}, {}
+            for element in change["new"]:
+                data = dict(element.get("data", {}))
+                if element.get("group") == "edges" or "source" in data:
+                    edge = ipycytoscape.Edge(data=data, classes=element.get("classes", ""))
+                    edges.append(edge)
+                    continue
+                node = ipycytoscape.Node(data=data, classes=element.get("classes", ""),
+                                         position=dict(element.get("position", {})), grabbable=False,
+                                         selectable=element.get("selectable", True))
+                nodes.append(node)
+                if "task_id" in data:
+                    self._nodes[str(data["task_id"])] = node
+                    self._task_ids[data["id"]] = data["task_id"]
+            old = [*self.graph.nodes, *self.graph.edges]
+            self.graph.clear()
+            self.graph.add_nodes(nodes)
+            self.graph.add_edges(edges, directed=True, multiple_edges=True)
+            for widget in old:
+                widget.close()
+            self._apply_statuses(self.statuses)
+
+    def _on_statuses(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            self._apply_statuses(change["new"])
+
+    @traitlets.validate("statuses")
+    def _check_statuses(self, proposal: dict[str, Any]) -> dict[Any, str]:
+        unknown = set(proposal["value"].values()) - set(STATUSES)
+        if unknown:
+            raise traitlets.TraitError(f"unknown task status {sorted(unknown)}; expected one of {', '.join(STATUSES)}")
+        return proposal["value"]
+
+    def _apply_statuses(self, statuses: Mapping[Any, str]) -> None:
+        wanted = {str(task_id): status for task_id, status in statuses.items()}
+        for task_id, node in self._nodes.items():
+            base = [c for c in node.classes.split() if not c.startswith("status-")]
+            if task_id in wanted:
+                base.append(f"status-{wanted[task_id]}")
+            if node.data.get("status") != wanted.get(task_id):  # only changed nodes: one message each
+                node.data = {**node.data, "status": wanted.get(task_id)}
+            classes = " ".join(base)
+            if classes != node.classes:
+                node.classes = classes
+
+    def set_status(self, task_id: Any, status: str | None) -> None:
+        """Set (or with None clear) one task's status."""
+        statuses = {k: v for k, v in self.statuses.items() if str(k) != str(task_id)}
+        if status is not None:
+            statuses[task_id] = status
+        self.statuses = statuses
+
+    def fit(self) -> None:
+        """Re-run the (preset) layout, which fits the graph to its box; useful after the box was resized."""
+        self.relayout()
+
+    # -- page -> kernel ---------------------------------------------------------------------------
+
+    def _on_click(self, node: dict[str, Any]) -> None:
+        node_id = node.get("data", {}).get("id")
+        if node_id in self._task_ids:  # a click on a phase box is not a selection
+            self.selected = self._task_ids[node_id]
+
+
+# ---------------------------------------------------------------------------------------------
+# keboola.flow JSON -> elements
+
+
+def kind_of_component(component_id: str) -> str:
+    """A guess of a task's kind from its component id, for tasks `graph_of` was given no kind for."""
+    cid = component_id.lower()
+    if "transformation" in cid:
+        return "transformation"
+    if ".ex-" in cid or cid.startswith("ex-") or "extractor" in cid:
+        return "extractor"
+    if ".wr-" in cid or cid.startswith("wr-") or "writer" in cid:
+        return "writer"
+    if "notif" in cid or "email" in cid or "slack" in cid:
+        return "notification"
+    return "other"
+
+
+def _ranks(phase_ids: list[str], transitions: list[tuple[str, str]]) -> dict[str, int]:
+    """Column of each phase: the longest path to it along transitions, ignoring edges that close a cycle."""
+    out: dict[str, list[str]] = {p: [] for p in phase_ids}
+    for source, target in transitions:
+        out[source].append(target)
+    forward: list[tuple[str, str]] = []
+    state: dict[str, int] = {}  # 1 = on the DFS stack, 2 = done
+
+    def visit(start: str) -> None:  # iterative DFS, so a long chain of phases cannot hit the recursion limit
+        state[start] = 1
+        stack = [(start, iter(out[start]))]
+        while stack:
+            phase, targets = stack[-1]
+            target = next(targets, None)
+            if target is None:
+                state[phase] = 2
+                stack.pop()
+            elif state.get(target) == 1:
+                continue  # a back edge (a loop in the flow): drawn, but not used for ranking
+            else:
+                forward.append((phase, target))
+                if target not in state:
+                    state[target] = 1
+                    stack.append((target, iter(out[target])))
+
+    for phase in phase_ids:
+        if phase not in state:
+            visit(phase)
+    rank = {p: 0 for p in phase_ids}
+    order = _topological(phase_ids, forward)
+    incoming: dict[str, list[str]] = {p: [] for p in phase_ids}
+    for source, target in forward:
+        incoming[target].append(source)
+    for phase in order:
+        rank[phase] = max((rank[s] + 1 for s in incoming[phase]), default=0)
+    return rank
+
+
+def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    indegree = {n: 0 for n in nodes}
+    out: dict[str, list[str]] = {n: [] for n in nodes}
+    for source, target in edges:
+        if (source, target) not in out[source]:
+            out[source].append(target)
+            indegree[target] += 1
+    ready = [n for n in nodes if indegree[n] == 0]
+    order: list[str] = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for target in out[node]:
+            indegree[target] -= 1
+            if indegree[target] == 0:
+                ready.append(target)
+    return order
+
+
+def flow_elements(flow: Mapping[str, Any], kinds: Mapping[Any, str] | None = None) -> list[dict[str, Any]]:
+    """Cytoscape elements of a keboola.flow configuration: a compound node per phase (data.phase_id), a node per
+    task inside its phase (data.task_id, data.kind, data.component) with a preset position, and an edge per
+    phase transition (class `conditional`, drawn dashed, when it has a condition)."""
+    kinds = {str(k): v for k, v in (kinds or {}).items()}
+    phases = list(flow.get("phases", []))
+    tasks = list(flow.get("tasks", []))
+    phase_ids = [str(p["id"]) for p in phases]
+    known = set(phase_ids)
+    transitions: list[tuple[str, str, Mapping[str, Any]]] = []
+    for phase in phases:
+        for transition in phase.get("next") or []:
+            goto = transition.get("goto")
+            if goto is not None and str(goto) in known:
+                transitions.append((str(phase["id"]), str(goto), transition))
+    for task in tasks:
+        if str(task.get("phase")) not in known:
+            raise ValueError(f"task {task.get('id')!r} is in phase {task.get('phase')!r}, which the flow does not have")
+    rank = _ranks(phase_ids, [(s, t) for s, t, _ in transitions])
+
+    tasks_of: dict[str, list[Mapping[str, Any]]] = {p: [] for p in phase_ids}
+    for task in tasks:
+        tasks_of[str(task["phase"])].append(task)
+    column_y: dict[int, float] = {}
+    elements: list[dict[str, Any]] = []
+    for phase in phases:
+        pid = str(phase["id"])
+        elements.append({"group": "nodes", "classes": "phase", "selectable": False,
+                         "data": {"id": _node_id("phase", pid), "phase_id": phase["id"],
+                                  "label": str(phase.get("name") or pid)}})
+        x = rank[pid] * (TASK_WIDTH + COLUMN_GAP)
+        y = column_y.get(rank[pid], 0.0)
+        for task in tasks_of[pid]:
+            tid = str(task["id"])
+            body = task.get("task") or {}
+            component = str(body.get("componentId", ""))
+            kind = kinds.get(tid) or kind_of_component(component)
+            classes = ["task", f"kind-{kind if kind in KIND_COLOURS else 'other'}"]
+            if task.get("enabled") is False:
+                classes.append("disabled")
+            elements.append({"group": "nodes", "classes": " ".join(classes), "position": {"x": x, "y": y},
+                             "data": {"id": _node_id("task", tid), "task_id": task["id"],
+                                      "parent": _node_id("phase", pid), "label": str(task.get("name") or tid),
+                                      "kind": kind, "component": component, "config_id": body.get("configId")}})
+            y += TASK_HEIGHT + ROW_GAP
+        if not tasks_of[pid]:  # an empty phase still needs a body to be drawn as a box
+            elements.append({"group": "nodes", "classes": "placeholder", "selectable": False,
+                             "position": {"x": x, "y": y},
+                             "data": {"id": _node_id("empty", pid), "parent": _node_id("phase", pid), "label": ""}})
+            y += TASK_HEIGHT + ROW_GAP
+        column_y[rank[pid]] = y + PHASE_GAP
+    for i, (source, target, transition) in enumerate(transitions):
+        condition = transition.get("condition")
+        elements.append({"group": "edges", "classes": "conditional" if condition else "",
+                         "data": {"id": f"next:{i}:{source}->{target}", "source": _node_id("phase", source),
+                                  "target": _node_id("phase", target), "label": str(transition.get("name") or ""),
+                                  "transition_id": transition.get("id"), "conditional": bool(condition)}})
+    return elements
+
+
+def graph_of(flow: Mapping[str, Any], kinds: Mapping[Any, str] | None = None, **kwargs: Any) -> FlowGraph:
+    """The FlowGraph of a keboola.flow JSON (`{"phases": [...], "tasks": [...]}`); `kinds` maps task ids to
+    extractor / transformation / writer / notification (guessed from the component id when missing)."""
+    return FlowGraph(flow_elements(flow, kinds), **kwargs)
