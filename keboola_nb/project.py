@@ -46,7 +46,7 @@ class Project:
         self.local = root / LOCAL_DIR
         self.lock = lock = self.local / "project.lock"
         self.layout = Layout(root, folder_of=lambda component_id: components.get(component_id).type,
-                             code_of=_code_files)
+                             code_of=_code_files, phases_of=_phase_folders)
         self.audit = AuditLog(self.local / "audit.jsonl")
         self.configs = ConfigStore(self.layout, self.local, self.audit)
         self.connections = ConnectionManager(root / ".keboola" / "connections.json", lock, self.audit)
@@ -178,6 +178,14 @@ def _code_files(component_id: str) -> CodeFiles | None:
     except KeboolaError:
         return None
     return CodeFiles(component.code_file, component.per_statement) if component.code_file else None
+
+
+def _phase_folders(component_id: str) -> bool:
+    """Whether kbc keeps the component's phases and tasks in folders (a legacy flow)."""
+    try:
+        return bool(getattr(components.get(component_id), "phase_folders", False))
+    except KeboolaError:
+        return False
 
 
 def _read_link(folder: Path) -> Link:

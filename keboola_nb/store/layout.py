@@ -33,6 +33,7 @@ from . import default_bucket
 from .blocks import CodeFiles, read_blocks, write_blocks
 from .files import read_json, write_json_atomic, write_text_atomic
 from .naming import NAMING, fill, normalize_name, unique
+from .phases import PHASES, read_phases, split_phases, write_phases
 
 MAIN = "main"  # kbc's folder of the default branch
 # kbc keeps these configurations inside the one they belong to; their manifest path is relative to it.
@@ -69,10 +70,12 @@ class Link:
 
 class Layout:
     def __init__(self, root: Path, folder_of: Callable[[str], str],
-                 code_of: Callable[[str], CodeFiles | None] = lambda component_id: None) -> None:
+                 code_of: Callable[[str], CodeFiles | None] = lambda component_id: None,
+                 phases_of: Callable[[str], bool] = lambda component_id: False) -> None:
         self.root = root
         self.folder_of = folder_of  # a component id's folder: extractor, writer, transformation, other
         self.code_of = code_of  # how a transformation's code is kept in files; None: in config.json
+        self.phases_of = phases_of  # a legacy flow: its phases and tasks kept in phases/ folders
         self.manifest_path = root / ".keboola" / "manifest.json"
         self._branch_dir: tuple[tuple[int, int], Path] | None = None
 
@@ -207,6 +210,8 @@ class Layout:
         code_files = self.code_of(entry["componentId"])
         if code_files is not None:
             configuration = read_blocks(folder, configuration, code_files)
+        if self.phases_of(entry["componentId"]):
+            configuration = read_phases(folder, configuration, lambda path: self._config_at(path, entries))
         rows = []
         for row_entry in entry.get("rows") or []:
             row_dir = folder / row_entry["path"]
@@ -263,6 +268,8 @@ class Layout:
             if code_files is not None:
                 configuration = write_blocks(staging, configuration, code_files,
                                              self.branch_dir / old_folder if old_folder else None)
+            if self.phases_of(config.component_id):
+                configuration = self._write_phases(staging, configuration, old_folder, entries)
             _write_folder(staging, default_bucket.placeholders(configuration, path_of), config.name,
                           config.description, config.is_disabled)
             for row, row_path in zip(config.rows, row_paths):
@@ -295,6 +302,23 @@ class Layout:
         write_json_atomic(self.manifest_path, _ordered(manifest))
         if old_folder and old_folder != folder:
             self._moved(old_folder, folder, others)
+
+    def _write_phases(self, staging: Path, configuration: dict[str, Any], old_folder: str | None,
+                      entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """A legacy flow's phases as kbc keeps them; unchanged ones keep their folders as they were."""
+        rest, flow = split_phases(configuration)
+        old = self.branch_dir / old_folder if old_folder else None
+        if old is not None and (old / PHASES).is_dir():
+            if split_phases(read_phases(old, {}, lambda path: self._config_at(path, entries)))[1] == flow:
+                return rest  # the folder is carried over with the rest of what kbc keeps
+        write_phases(staging, flow, lambda component_id, config_id: next(
+            (self.folder(e, entries) for e in entries if _is(e, component_id, config_id)), None))
+        return rest
+
+    def _config_at(self, path: str, entries: list[dict[str, Any]]) -> tuple[str, str] | None:
+        """The configuration whose folder is `path` (relative to the branch), as (component id, id)."""
+        found = next((e for e in entries if self.folder(e, entries) == path.strip("/")), None)
+        return (str(found["componentId"]), str(found["id"])) if found else None
 
     def remove(self, entry: dict[str, Any]) -> None:
         """The configuration's folder and record, with the records of what lives inside it (schedules, variables)."""

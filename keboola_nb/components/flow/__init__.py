@@ -96,6 +96,7 @@ class OrchestratorComponent(FlowComponent):
     id = "keboola.orchestrator"
     label = "Legacy flow"
     builds_flows = False
+    phase_folders = True  # kbc keeps its phases and tasks as phases/NNN-name/phase.json and .../task.json
 
     def flow_of(self, config: Configuration) -> Flow:
         if config.rows:
