@@ -12,6 +12,7 @@ from typing import Any, Iterator
 from ..errors import KeboolaError
 
 LOCK_TIMEOUT_S = 30.0
+POLL_S = 0.005  # how often a waiting thread or process tries the lock again (filelock waits 50 ms by default)
 
 
 def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
@@ -73,7 +74,7 @@ def locked(lock_path: Path, what: str, timeout: float = LOCK_TIMEOUT_S) -> Itera
 
     lock = _lock_for(lock_path)
     try:
-        lock.acquire(timeout=timeout)
+        lock.acquire(timeout=timeout, poll_interval=POLL_S)
     except Timeout:
         raise KeboolaError(
             f"{what} is busy: another kernel or process has held {lock_path.name} for {timeout:.0f} s",
