@@ -359,8 +359,12 @@ class KeboolaMagics(Magics):
     @magic_arguments()
     @argument("name", help="flow name, e.g. daily-revenue")
     @argument("--replace", action="store_true", help="save as a new version of an existing flow")
+    @argument("--show", action="store_true", help="draw the flow in its editor (what a line without a body does)")
     def cmd_flow(self, args: Any, cell: str | None) -> Any:
-        """Create a flow from a YAML cell body and draw it; without a body, draw the flow. Run it with %keboola run.
+        """Create a flow from a YAML cell body and draw it in its editor; without a body, draw the flow
+        (`%keboola flow daily-revenue --show`). Click a task for its configuration card; enable or disable it,
+        move it to another phase or change what its phase runs after there: each edit saves a new version.
+        Run it with %keboola run.
 
         ::
 
@@ -383,7 +387,7 @@ class KeboolaMagics(Magics):
             for schedule in project.flows.schedules(config.name):
                 runs = ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in schedule.next_runs(3))
                 print(f"schedule: {schedule.describe()}; next: {runs}")
-        return project.flows.graph(args.name)
+        return project.flows.editor(args.name)
 
     cmd_flow.takes_cell = True  # type: ignore[attr-defined]
 
@@ -491,13 +495,24 @@ class KeboolaMagics(Magics):
     @magic_arguments()
     @argument("name", help="configuration name or id")
     @argument("--row", action="append", help="run only this row (table); repeat for several")
+    @argument("--resume", type=int, metavar="JOB_ID",
+              help="a flow's failed job: run the flow again from its first phase that did not succeed")
     def cmd_run(self, args: Any) -> Any:
-        """Run a configuration into storage with a progress bar; shows the resulting Job."""
-        from .ui.progress import NotebookProgress
+        """Run a configuration into storage with a progress bar; shows the resulting Job. A flow is drawn and its
+        tasks coloured as they run."""
+        from . import components
 
         project = session_project()
         config = project.configs.get(args.name)
-        job = project.run(config, rows=args.row, progress=NotebookProgress(f"run {config.name}"))
+        if getattr(components.get(config.component_id), "flow_of", None) is not None:
+            from .ui.flow_progress import FlowProgress
+
+            progress: Any = FlowProgress(f"run {config.name}", project.flows.graph(config.name))
+        else:
+            from .ui.progress import NotebookProgress
+
+            progress = NotebookProgress(f"run {config.name}")
+        job = project.run(config, rows=args.row, progress=progress, resume=args.resume)
         if job.status == "error":
             from IPython.display import display
 

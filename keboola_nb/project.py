@@ -140,18 +140,26 @@ class Project:
         progress: "Progress | None" = None,
         actor: str = "user",
         parent_id: int | None = None,
+        resume: int | None = None,
     ) -> Job:
         """Run a configuration (by name or object) with its component and return its Job; a failure is in
-        `job.error`. A flow's tasks run through here too, with the flow's job as `parent_id`."""
+        `job.error`. A flow's tasks run through here too, with the flow's job as `parent_id`. `resume` (a flow's
+        failed job) runs the flow again from its first phase that did not succeed in that job."""
         from .model.variables import filled
 
         if isinstance(config, str):
             config = self.configs.get(config)
         config = filled(config, self.configs.variable_values(config))  # as Keboola fills them when a job starts
-        return runner.run(components.get(config.component_id), config, jobs=self.jobs, storage=self.storage,
+        component = components.get(config.component_id)
+        resumed = None
+        if resume is not None:  # checked before the job starts: a wrong job id is the caller's mistake
+            from .components.flow.runner import resume_from
+
+            resumed = resume_from(self.jobs, component, config, resume)
+        return runner.run(component, config, jobs=self.jobs, storage=self.storage,
                           state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get,
                           runs=lambda task, parent: self.run(task, actor=actor, parent_id=parent),
-                          parent_id=parent_id)
+                          parent_id=parent_id, resume=resumed)
 
     @property
     def conversations(self) -> "ConversationStore":

@@ -93,6 +93,7 @@ def test_a_failure_handled_by_a_condition_notifies_a_webhook_and_the_flow_contin
     project.flows.create("watched", f"phases:\n  - first: [broken]\n  - second: [big]\n"
                                     f"notify:\n  - when: failed\n    webhook: {url}\n")
     job = project.run("watched")
+    assert job.status == "error" and "phase(s) first (broken) failed" in job.error  # handled, not a success
     assert len(received) == 1
     assert received[0]["flow"] == "watched" and received[0]["tasks"]["broken"] == "user_error"
     assert "sent webhook to " + url in "\n".join(job.log)

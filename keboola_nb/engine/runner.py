@@ -52,6 +52,7 @@ class Run:
     new_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     configs: Callable[[str], "Configuration"] | None = None  # the project's configurations, by name or id
     runs: Callable[["Configuration", int], "Job"] | None = None  # runs another configuration as a task of this job
+    resume: Any = None  # a flow's earlier failed run to go on from (components/flow/runner.py's Resume)
 
     def note(self, line: str) -> None:
         self.job.note(line)
@@ -89,12 +90,14 @@ class Run:
 def run(component: Runnable, config: "Configuration", *, jobs: "JobStore", storage: "Storage",
         state: "StateStore", rows: list[str] | None = None, progress: Progress | None = None,
         actor: str = "user", configs: Callable[[str], "Configuration"] | None = None,
-        runs: Callable[["Configuration", int], "Job"] | None = None, parent_id: int | None = None) -> "Job":
+        runs: Callable[["Configuration", int], "Job"] | None = None, parent_id: int | None = None,
+        resume: Any = None) -> "Job":
     """Run `config` with its component and return the Job; a failure is in `job.error`. `configs` and `runs` let a
-    component reach other configurations (a flow runs them as its tasks); `parent_id` is the flow's job."""
+    component reach other configurations (a flow runs them as its tasks); `parent_id` is the flow's job; `resume`
+    (flows only) an earlier run to go on from."""
     job = jobs.start(config.component_id, config.id, config.name, actor, parent_id=parent_id)
     work = Run(config, job, progress or NoProgress(), storage, state, untouched=component.untouched, configs=configs,
-               runs=runs)
+               runs=runs, resume=resume)
     try:
         selected = select_rows(component, config, rows)
         work.note(f"{config.name} ({config.component_id}): {len(selected)} row(s)")
