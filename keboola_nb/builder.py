@@ -24,14 +24,15 @@ SUMMARY_COLUMNS = {
     "extractor": ["row", "source", "output_table", "primary_key", "load"],
     "writer": ["row", "table", "target", "columns", "primary_key", "load", "changed_since"],
     "transformation": ["row", "inputs", "output", "source", "primary_key", "load"],
+    "other": ["task", "phase", "target", "kind", "enabled"],  # a flow: a line per task
 }
 
 
 def routes(config: Configuration) -> list[tuple[str, str, str]]:
     """(row, what it reads, where it writes) for every row of any configuration."""
     component = components.get(config.component_id)
-    _, source, target, *_ = SUMMARY_COLUMNS[component.type]
-    return [(line["row"], line[source], line[target]) for line in component.summary(config)]
+    row, source, target, *_ = SUMMARY_COLUMNS[component.type]
+    return [(line[row], line[source], line[target]) for line in component.summary(config)]
 
 
 class Builder:

@@ -38,10 +38,11 @@ def toolbox() -> Toolbox:
     """Built once per process: identical definitions in every request keep the cache warm."""
     global _toolbox
     if _toolbox is None:
+        from .flow_tools import FLOW_TOOLS
         from .tools import TOOLS
         from .transformation_tools import TRANSFORMATION_TOOLS
 
-        _toolbox = Toolbox(TOOLS + TRANSFORMATION_TOOLS)
+        _toolbox = Toolbox(TOOLS + TRANSFORMATION_TOOLS + FLOW_TOOLS)
     return _toolbox
 
 

@@ -1,0 +1,535 @@
+"""The assistant's flow tools: thin calls into `project.flows` and the flow component, compact JSON out.
+
+`create_flow` takes the `%%keboola flow` shorthand, shows a card (phases, notifications, schedule in words, the
+Keboola JSON) and saves only what the user confirms. `explain_flow` and `suggest_flow_improvements` read what the
+project knows (configurations, storage, sources, the last run); `debug_job` gathers what a failed job's fix needs
+(error, log, configuration, the SQL around the line the error names); the fix goes through the create_* tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Annotated, Any
+
+from ..errors import KeboolaError
+from .context import Declined, Proposal, ToolContext
+from .toolbox import tool
+from .tools import ACTOR
+
+if TYPE_CHECKING:
+    from ..components.flow.conditions import Condition
+    from ..components.flow.model import Flow, Task
+    from ..engine.jobs import Job
+    from ..model.configuration import Configuration
+
+NEXT_RUNS = 3
+LOG_LINES = 15  # last lines of a job's log the model sees
+CODE_CONTEXT = 3  # lines either side of the line an error names
+BIG_TABLE_ROWS = 1_000_000  # a transformation input this large is worth filtering
+RECENT_JOBS = 500  # jobs searched for a flow's last run
+_UPDATED = re.compile(r"^(updated|modified|changed|last_modified|last_updated|last_changed)(_at|_on|_time|_ts|_date)?$"
+                      r"|_(updated|modified|changed)_at$", re.IGNORECASE)
+_AT_LINE = re.compile(r"(?:block (?P<block>'[^']*'|\"[^\"]*\"), code (?P<code>'[^']*'|\"[^\"]*\"), )?"
+                      r"line (?P<line>\d+)")
+_FLOWS = ("keboola.flow", "keboola.orchestrator")
+
+Phases = Annotated[list[dict[str, Any]], "in run order: {phase_name: [configuration names]} (its tasks run in "
+                                         "parallel), or {id, tasks, depends_on}"]
+Notify = Annotated[list[dict[str, Any]] | None, "[{when: failed | succeeded | 'TASK.status == user_error', "
+                                                "email: ADDRESS | webhook: URL}]"]
+
+
+@tool(changes=True)
+def create_flow(
+    ctx: ToolContext,
+    name: Annotated[str, "flow name, e.g. daily-revenue"],
+    phases: Phases,
+    notify: Notify = None,
+    schedule: Annotated[str | None, "5-field cron, e.g. '0 1 * * *'"] = None,
+    timezone: Annotated[str, "IANA name, e.g. Europe/Prague"] = "UTC",
+    replace: Annotated[bool, "save as a new version of an existing flow"] = False,
+) -> dict[str, Any]:
+    """Propose a flow of existing configurations (phases run one after another, a phase's tasks in parallel); the
+    user sees a card (phases, notifications, schedule, JSON) and creates it. A data check Keboola has no construct
+    for (e.g. revenue dropped > 10%) is a SQL transformation without outputs that fails when the check holds
+    (DuckDB: SELECT error('revenue dropped ...') FROM ... WHERE <drop>), in its own phase after the data it
+    checks, with notify [{when: failed, email: ...}]."""
+    from .. import components
+    from ..model.schedule import Schedule
+
+    if not replace and ctx.project.configs.find(name) is not None:
+        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    body: dict[str, Any] = {"phases": phases}
+    if notify:
+        body["notify"] = notify
+    if schedule:
+        body |= {"schedule": schedule, "timezone": timezone}
+    config, wanted = components.flow_builder().build_flow(name, body, _resolver(ctx), _exists(ctx))
+    flow = components.get(config.component_id).flow_of(config)
+    overview: list[tuple[str, str]] = [("Component", config.component_id)]
+    for i, phase_id in enumerate(_run_order(flow), 1):
+        phase = flow.phase(phase_id)
+        tasks = ", ".join(f"{t.name} ({_kind(ctx, t)})" for t in flow.tasks_of(phase_id))
+        overview.append((f"Phase {i}: {phase.name or phase.id}", tasks or "no tasks"))
+    for phase in flow.phases:
+        for transition in phase.next:
+            if transition.condition is not None:
+                overview.append((f"After {phase.name or phase.id}", f"if {_words(transition.condition)}: "
+                                                                     f"{transition.goto or 'end'}"))
+    for task in flow.tasks:
+        if task.notification is not None:
+            to = ", ".join(f"{r.channel} to {r.address}" for r in task.notification.recipients)
+            overview.append(("Notification", f"{task.notification.title}: {to}"))
+    if wanted is not None:
+        checked = Schedule(wanted.cron, wanted.timezone).check()
+        runs = ", ".join(t.strftime("%Y-%m-%d %H:%M %Z") for t in checked.next_runs(NEXT_RUNS))
+        overview.append(("Schedule", f"{checked.describe()}; next: {runs}"))
+    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
+    decision = ctx.view.confirm(Proposal("create_flow", f"Create flow {name}", "Create", overview, None, draft),
+                                ctx.cancelled)
+    if not decision.accepted:
+        ctx.conversations.set_draft_state(draft_id, "cancelled")
+        raise Declined(decision.reason)
+    saved = ctx.project.flows.create(name, body, replace=replace, actor=ACTOR)
+    ctx.conversations.set_draft_state(draft_id, "created")
+    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+            "phases": [p for p, _ in overview[1:] if p.startswith("Phase")],
+            "schedules": [s.describe() for s in ctx.project.flows.schedules(saved.name)],
+            "summary": f"created flow {saved.name} (version {saved.version}); run it with run_configuration"}
+
+
+@tool()
+def explain_flow(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> dict[str, Any]:
+    """A flow's phases in run order, transitions with their conditions, each task's kind and what it reads and
+    writes, its schedules, and the last run's status per task."""
+    config, flow = _flow(ctx, name)
+    last = _last_run(ctx, config)
+    statuses = _task_statuses(ctx, flow, last) if last is not None else {}
+    phases = []
+    for phase_id in _run_order(flow):
+        phase = flow.phase(phase_id)
+        entry: dict[str, Any] = {"phase": phase.name or phase.id, "tasks": [_task(ctx, t, statuses)
+                                                                             for t in flow.tasks_of(phase_id)]}
+        if phase.next:
+            entry["then"] = [f"if {_words(t.condition)}: {t.goto or 'end'}" if t.condition is not None
+                             else f"otherwise: {t.goto or 'end'}" for t in phase.next]
+        else:
+            entry["then"] = ["end"]
+        phases.append(entry)
+    schedules = []
+    for schedule in ctx.project.flows.schedules(config.name):
+        runs = [t.strftime("%Y-%m-%d %H:%M %Z") for t in schedule.next_runs(NEXT_RUNS)] if schedule.enabled else []
+        schedules.append({"when": schedule.describe(), "cron": schedule.cron, "next": runs})
+    result: dict[str, Any] = {"name": config.name, "component": config.component_id, "version": config.version,
+                              "phases": phases, "schedules": schedules}
+    if last is not None:
+        result["last_run"] = {"job_id": last.id, "status": last.status, "started": last.started.isoformat(),
+                              "error": last.error}
+    ran = f"last run {last.status} (job {last.id})" if last is not None else "never run"
+    result["summary"] = f"{config.name}: {len(phases)} phase(s), {len(flow.tasks)} task(s), {ran}"
+    return result
+
+
+@tool()
+def suggest_flow_improvements(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> dict[str, Any]:
+    """Concrete improvements to a flow's configurations: full loads that could be incremental, incremental writes
+    without a primary key, phases that could run in parallel, big inputs read whole."""
+    from .. import components
+
+    _, flow = _flow(ctx, name)
+    suggestions: list[dict[str, str]] = []
+    io: dict[str, tuple[set[str], set[str]] | None] = {}
+    seen: set[str] = set()
+    for task in flow.tasks:
+        config = _config_of(ctx, task)
+        if config is None:
+            continue
+        io[task.id] = _reads_writes(config)
+        if config.id in seen:
+            continue
+        seen.add(config.id)
+        kind = components.get(config.component_id).type
+        if kind == "extractor":
+            suggestions += _extractor_suggestions(ctx, config)
+        elif kind == "writer":
+            suggestions += _writer_suggestions(ctx, config)
+        elif kind == "transformation":
+            suggestions += _input_suggestions(ctx, config)
+    suggestions += _parallel_suggestions(flow, io)
+    return {"suggestions": suggestions, "summary": f"{len(suggestions)} suggestion(s)"}
+
+
+@tool()
+def debug_job(ctx: ToolContext, job_id: int) -> dict[str, Any]:
+    """What a failed job's fix needs: its error, last log lines, the configuration (secrets as references) and,
+    for SQL, the line the error names with the code around it; for a flow's job, this for each failed task. Fix
+    it with the create_* tools (replace=true)."""
+    job = ctx.project.jobs.get(job_id)
+    children = ctx.project.jobs.children(job.id)
+    if job.component_id in _FLOWS or children:
+        failed = [c for c in children if c.status == "error"]
+        result: dict[str, Any] = {"id": job.id, "flow": job.config_name, "status": job.status, "error": job.error,
+                                  "tasks": [{"job_id": c.id, "config": c.config_name, "status": c.status}
+                                            for c in children],
+                                  "failed_tasks": [_debugged(ctx, c) for c in failed]}
+        if not failed:
+            result["log"] = job.log[-LOG_LINES:]
+        names = ", ".join(c.config_name for c in failed) or "none"
+        result["summary"] = f"flow job {job.id}: {job.status}; failed tasks: {names}"
+        return result
+    result = _debugged(ctx, job)
+    result["summary"] = f"job {job.id} {job.config_name}: {job.status}" + (
+        f" at {result['at_error']['where']}" if "at_error" in result else "")
+    return result
+
+
+# creating ----------------------------------------------------------------------------------------------
+def _resolver(ctx: ToolContext) -> Any:
+    def resolve(name: str) -> tuple[str, str]:
+        config = ctx.project.configs.get(name)
+        return config.component_id, config.id
+
+    return resolve
+
+
+def _exists(ctx: ToolContext) -> Any:
+    def exists(component_id: str, config_id: str) -> bool:
+        found = ctx.project.configs.find(config_id)
+        return found is not None and found.component_id == component_id
+
+    return exists
+
+
+# reading a flow --------------------------------------------------------------------------------------------
+def _flow(ctx: ToolContext, name: str) -> tuple["Configuration", "Flow"]:
+    from .. import components
+
+    config = ctx.project.configs.get(name)
+    flow_of = getattr(components.get(config.component_id), "flow_of", None)
+    if flow_of is None:
+        raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id})",
+                           fix="list_configurations shows the flows (keboola.flow)")
+    return config, flow_of(config)
+
+
+def _run_order(flow: "Flow") -> list[str]:
+    """The phases a run visits when nothing fails, then those reached only by a condition (notifications)."""
+    from ..components.flow.model import order
+
+    ordered = order(flow)
+    return ordered + [p for p in flow.phase_ids if p not in ordered]
+
+
+def _config_of(ctx: ToolContext, task: "Task") -> "Configuration | None":
+    if task.job is None or task.job.config_id is None:
+        return None
+    return ctx.project.configs.find(task.job.config_id)
+
+
+def _kind(ctx: ToolContext, task: "Task") -> str:
+    from .. import components
+
+    if task.job is None:
+        return task.kind
+    try:
+        component = components.get(task.job.component_id)
+    except KeboolaError:
+        return "other"
+    return "flow" if component.id in _FLOWS else component.type
+
+
+def _task(ctx: ToolContext, task: "Task", statuses: dict[str, str]) -> dict[str, Any]:
+    from ..builder import routes
+
+    entry: dict[str, Any] = {"task": task.name, "kind": _kind(ctx, task)}
+    if not task.enabled:
+        entry["enabled"] = False
+    if task.notification is not None:
+        entry["sends"] = [f"{r.channel} to {r.address}" for r in task.notification.recipients]
+    elif task.variable is not None:
+        entry["sets"] = f"variable {task.variable.name}"
+    elif task.job is not None:
+        config = _config_of(ctx, task)
+        if config is None:
+            entry["config"] = f"{task.job.component_id}/{task.job.config_id} (not in this project)"
+        else:
+            entry["config"] = config.name
+            if entry["kind"] in ("extractor", "writer", "transformation"):
+                try:
+                    entry["routes"] = [f"{row}: {source} -> {target}" for row, source, target in routes(config)]
+                except KeboolaError as e:
+                    entry["routes"] = f"not readable: {e.what}"
+    if task.id in statuses:
+        entry["last_run"] = statuses[task.id]
+    return entry
+
+
+def _last_run(ctx: ToolContext, config: "Configuration") -> "Job | None":
+    return next((j for j in ctx.project.jobs.recent(RECENT_JOBS) if j.config_id == config.id and j.parent_id is None),
+                None)
+
+
+def _task_statuses(ctx: ToolContext, flow: "Flow", job: "Job") -> dict[str, str]:
+    """Each task's part in the flow's job: its child job's status, a notification's log line, or not run."""
+    children: dict[str, list["Job"]] = {}
+    for child in ctx.project.jobs.children(job.id):
+        children.setdefault(child.config_id, []).append(child)
+    statuses = {}
+    for task in flow.tasks:
+        ran = children.get(task.job.config_id or "", []) if task.job is not None else []
+        said = [line.split(f"task {task.id}: ", 1)[1] for line in job.log if f"task {task.id}: " in line]
+        if ran:
+            statuses[task.id] = f"{ran[-1].status} (job {ran[-1].id})" + (
+                f" after {len(ran)} attempts" if len(ran) > 1 else "")
+        elif said:
+            statuses[task.id] = said[-1]
+        else:
+            statuses[task.id] = "did not run"
+    return statuses
+
+
+def _words(condition: "Condition") -> str:
+    """A transition's condition in words: 'phase check failed', 'task x job.durationSeconds > 600', ..."""
+    from ..components.flow import conditions as c
+
+    def term(node: Any) -> str:
+        if isinstance(node, c.Const):
+            return json.dumps(node.value) if not isinstance(node.value, str) else node.value
+        if isinstance(node, c.PhaseRef):
+            return f"phase {node.phase}" + ("" if node.value == "status" else f" {node.value}")
+        if isinstance(node, c.TaskRef):
+            return ("each task" if node.task == c.EVERY_TASK else f"task {node.task}") + (
+                "" if node.value == "status" else f" {node.value}")
+        if isinstance(node, c.VariableRef):
+            return f"variable {node.value}"
+        if isinstance(node, c.Function):
+            return f"{node.function}({', '.join(term(o) for o in node.operands)})"
+        if isinstance(node, c.Array):
+            return "[" + ", ".join(term(o) for o in node.operands) + "]"
+        if isinstance(node, c.Malformed):
+            return f"(malformed: {node.problem})"
+        return said(node)
+
+    def said(op: Any) -> str:
+        ops = op.operands
+        equals = [o for o in ops if isinstance(o, c.Operator) and o.operator == "EQUALS" and len(o.operands) == 2]
+        if op.operator == "OR" and ops and len(equals) == len(ops) \
+                and len({json.dumps(c.to_json(o.operands[0])) for o in equals}) == 1:
+            values = [term(o.operands[1]) for o in equals]
+            subject = term(equals[0].operands[0])
+            return f"{subject} failed" if set(values) == set(c.FAILED) else f"{subject} is {' or '.join(values)}"
+        if op.operator in c.LOGICAL:
+            return f" {op.operator.lower()} ".join(f"({term(o)})" if isinstance(o, c.Operator)
+                                                   and o.operator in c.LOGICAL else term(o) for o in ops)
+        binary = {"EQUALS": "is", "NOT_EQUALS": "is not", "GREATER_THAN": ">", "LESS_THAN": "<",
+                  "INCLUDES": "includes", "CONTAINS": "contains"}
+        if op.operator in binary and len(ops) == 2:
+            return f"{term(ops[0])} {binary[op.operator]} {term(ops[1])}"
+        if op.operator in c.IN_PHASE:
+            every = "every" if op.operator.startswith("ALL") else "any"
+            return f"{every} task of phase {op.phase}: " + " and ".join(term(o) for o in ops)
+        if op.operator == "ANY_TASKS_IN_ANY_PHASE":
+            return "any task of any phase: " + " and ".join(term(o) for o in ops)
+        if op.operator == "CONTINUE_ON_FAILURE":
+            return f"phase {op.phase} failed only in {', '.join(op.tasks or []) or 'allowed tasks'}"
+        return f"{op.operator}({', '.join(term(o) for o in ops)})"
+
+    return term(condition)
+
+
+# suggestions --------------------------------------------------------------------------------------------
+def _reads_writes(config: "Configuration") -> tuple[set[str], set[str]] | None:
+    """The storage tables a configuration reads and writes (None: not known, e.g. a nested flow)."""
+    from .. import components
+
+    component = components.get(config.component_id)
+    try:
+        if component.type == "transformation":
+            mapping = component.checked(config).mapping
+            return {i.source for i in mapping.inputs}, {o.destination for o in mapping.outputs}
+        if component.type == "extractor":
+            return set(), {str(line["output_table"]) for line in component.summary(config)}
+        if component.type == "writer":
+            return {str(line["table"]) for line in component.summary(config)}, set()
+    except KeboolaError:
+        return None
+    return None
+
+
+def _row_parameters(config: "Configuration") -> list[tuple[str, dict[str, Any]]]:
+    from ..model.configuration import deep_merge
+
+    root = config.configuration.get("parameters") or {}
+    return [(row.name, deep_merge(root, row.configuration.get("parameters") or {})) for row in config.rows
+            if not row.is_disabled]
+
+
+def _extractor_suggestions(ctx: ToolContext, config: "Configuration") -> list[dict[str, str]]:
+    found = []
+    for row, p in _row_parameters(config):
+        table = p.get("table")
+        if not isinstance(table, dict) or p.get("incrementalFetchingColumn"):
+            continue
+        source = f"{table.get('schema')}.{table.get('tableName')}"
+        columns, key = _source_columns(ctx, p)
+        key = list(p.get("primaryKey") or []) or key
+        updated = [c for c, t in columns.items() if _UPDATED.search(c) and re.search(r"time|date", t, re.I)]
+        if not key or not updated:
+            continue
+        found.append({"config": config.name, "row": row, "kind": "extractor",
+                      "finding": f"{source} is loaded in full on every run; it has primary key {', '.join(key)} "
+                                 f"and {updated[0]} ({columns[updated[0]]})",
+                      "change": f"set incremental_fetching_column: {updated[0]} (with incremental: true, primary "
+                                f"key {', '.join(key)}) so each run reads only changed rows and upserts them"})
+    return found
+
+
+def _source_columns(ctx: ToolContext, params: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """A row's source table's columns (name -> type) and primary key: from its connection when one matches the
+    row's db node, else from the storage table it loads."""
+    table, db = params["table"], params.get("db") or {}
+    same = ("host", "port", "database", "user")
+    for name in ctx.project.connections.names():
+        conn = ctx.project.connections.get(name)
+        if not all(str(conn.db.get(k)) == str(db.get(k)) for k in same):
+            continue
+        try:
+            described = conn.describe(f"{table.get('schema')}.{table.get('tableName')}")
+        except Exception:  # noqa: BLE001 (an unreachable source: what storage holds will do)
+            break
+        types = dict(zip(described["column"], map(str, described["type"])))
+        key = list(described.loc[described["primary_key"].astype(bool), "column"]) \
+            if "primary_key" in described else []
+        return types, key
+    try:
+        meta = ctx.project.storage.metadata(str(params.get("outputTable")))
+    except KeboolaError:
+        return {}, []
+    return dict(meta["columns"]), list(meta.get("primary_key") or [])
+
+
+def _writer_suggestions(ctx: ToolContext, config: "Configuration") -> list[dict[str, str]]:
+    from .. import components
+
+    if "bigquery" in config.component_id:  # BigQuery's incremental load appends: it takes no primary key
+        return []
+    found = []
+    for line in components.get(config.component_id).summary(config):
+        if not str(line.get("load", "")).startswith("incremental") or line.get("primary_key"):
+            continue
+        try:
+            key = list(ctx.project.storage.metadata(str(line["table"])).get("primary_key") or [])
+        except KeboolaError:
+            key = []
+        hint = f"primary_key: [{', '.join(key)}] (the storage table's key)" if key else \
+            "a primary_key of columns that identify a row"
+        found.append({"config": config.name, "row": str(line["row"]), "kind": "writer",
+                      "finding": f"{line['table']} is written incrementally to {line.get('target')} without a "
+                                 f"primary key: every run appends its rows again",
+                      "change": f"set {hint}, or write it in full"})
+    return found
+
+
+def _input_suggestions(ctx: ToolContext, config: "Configuration") -> list[dict[str, str]]:
+    from .. import components
+
+    try:
+        inputs = components.get(config.component_id).checked(config).mapping.inputs
+    except KeboolaError:
+        return []
+    found = []
+    for i in inputs:
+        if i.columns or getattr(i, "where_column", "") or i.changed_since:
+            continue
+        try:
+            meta = ctx.project.storage.metadata(i.source)
+        except KeboolaError:
+            continue
+        rows = meta.get("rows") or 0
+        if rows < BIG_TABLE_ROWS:
+            continue
+        found.append({"config": config.name, "row": i.destination or i.source, "kind": "transformation",
+                      "finding": f"input {i.source} ({rows:,} rows, {len(meta['columns'])} columns) is read whole",
+                      "change": "set the input's columns to those the code uses, a where_column/where_values "
+                                "filter, or changed_since: adaptive to read only new rows"})
+    return found
+
+
+def _parallel_suggestions(flow: "Flow", io: dict[str, tuple[set[str], set[str]] | None]) -> list[dict[str, str]]:
+    """Consecutive phases (only a failure notification in between) where neither reads what the other writes."""
+    ordered = [p for p in _run_order(flow) if p in set(flow.phase_ids)]
+    notifying = {p.id for p in flow.phases if flow.tasks_of(p.id)
+                 and all(t.kind == "notification" for t in flow.tasks_of(p.id))}
+    found = []
+    for here, there in zip(ordered, ordered[1:]):
+        if here in notifying or there in notifying:
+            continue
+        if any(t.condition is not None and t.goto not in notifying for t in flow.phase(here).next):
+            continue  # a condition chooses where to go: the order matters
+        first, second = flow.tasks_of(here), flow.tasks_of(there)
+        if not first or not second or any(t.kind != "job" or io.get(t.id) is None for t in first + second):
+            continue
+        writes_first = set().union(*(io[t.id][1] for t in first))  # type: ignore[index]
+        writes_second = set().union(*(io[t.id][1] for t in second))  # type: ignore[index]
+        reads_second = set().union(*(io[t.id][0] for t in second))  # type: ignore[index]
+        reads_first = set().union(*(io[t.id][0] for t in first))  # type: ignore[index]
+        if reads_second & writes_first or reads_first & writes_second or writes_first & writes_second:
+            continue
+        names = ", ".join(t.name for t in second)
+        found.append({"config": "(the flow)", "row": f"phases {here} and {there}", "kind": "flow",
+                      "finding": f"{names} in phase {there} read nothing that phase {here} "
+                                 f"({', '.join(t.name for t in first)}) writes, yet wait for it",
+                      "change": f"move {names} into phase {here} so they run in parallel"})
+    return found
+
+
+# debugging ----------------------------------------------------------------------------------------------
+def _debugged(ctx: ToolContext, job: "Job") -> dict[str, Any]:
+    result: dict[str, Any] = {"id": job.id, "config": job.config_name, "component": job.component_id,
+                              "status": job.status, "error": job.error, "log": job.log[-LOG_LINES:]}
+    config = ctx.project.configs.find(job.config_id)
+    if config is None:
+        result["configuration"] = "no longer in the project"
+        return result
+    data = config.to_json()
+    result["configuration"] = {k: data[k] for k in ("componentId", "id", "name", "version", "configuration", "rows")
+                               if data.get(k) not in (None, [], "")}
+    if job.error:
+        around = _code_at_error(config, job.error)
+        if around is not None:
+            result["at_error"] = around
+    return result
+
+
+def _code_at_error(config: "Configuration", error: str) -> dict[str, Any] | None:
+    """For a SQL transformation, the line the error names and the lines around it, numbered as the error
+    numbers them (each code's script from its first non-empty line)."""
+    from .. import components
+    from ..model.transformation import script_of
+
+    component = components.get(config.component_id)
+    match = _AT_LINE.search(error)
+    if component.type != "transformation" or getattr(component, "language", "sql") != "sql" or match is None:
+        return None
+    try:
+        scripts = [(where, text.strip("\n").rstrip()) for where, text in script_of(component.checked(config).blocks)]
+    except KeboolaError:
+        return None
+    scripts = [(where, text) for where, text in scripts if text]
+    if match["block"]:
+        wanted = f"block {match['block']}, code {match['code']}"
+        scripts = [(where, text) for where, text in scripts if where == wanted]
+    line = int(match["line"])
+    candidates = [(where, text.splitlines()) for where, text in scripts if line <= len(text.splitlines())]
+    if not candidates or (not match["block"] and len(scripts) != 1):
+        return None  # without a block and code, a line is a line of the only code
+    where, lines = candidates[0]
+    first, last = max(1, line - CODE_CONTEXT), min(len(lines), line + CODE_CONTEXT)
+    shown = "\n".join(f"{n:>4}{'>' if n == line else ' '} {lines[n - 1]}" for n in range(first, last + 1))
+    place = f"{where}, line {line}" if match["block"] else f"line {line}"
+    return {"where": place, "line": line, "text": lines[line - 1], "code": shown}
+
+
+FLOW_TOOLS = [create_flow, explain_flow, suggest_flow_improvements, debug_job]
