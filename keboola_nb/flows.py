@@ -5,6 +5,9 @@ flow's `keboola.scheduler` configuration. Running a flow is `project.run(NAME)`,
 
 from __future__ import annotations
 
+import copy
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from . import components
@@ -14,6 +17,13 @@ if TYPE_CHECKING:
     from .model.configuration import Configuration
     from .model.schedule import Schedule
     from .store.configs import ConfigStore
+
+
+# Graphs handed out by `Flows.graph`, per project folder and flow name, held weakly: a save of that flow
+# (`Flows.create(..., replace=True)`, `Flows.update`) sets their `elements` anew, so a drawn flow follows changes
+# made elsewhere (by the assistant's create_flow tool, by an editor in another cell).
+_LIVE: dict[tuple[str, str], "weakref.WeakSet[Any]"] = {}
+_LIVE_LOCK = threading.Lock()
 
 
 class Flows:
@@ -32,6 +42,21 @@ class Flows:
         saved = self.configs.save_named(config, replace=replace, actor=actor)
         if schedule is not None:
             set_schedule(self.configs, saved, schedule, name=f"{name} schedule", actor=actor)
+        self.redraw(saved.name)
+        return saved
+
+    def update(self, name: str, flow_json: dict[str, Any], *, actor: str = "user") -> "Configuration":
+        """Save `flow_json` (the flow's whole configuration JSON, as `configs.get(name).configuration`) as a new
+        version of flow `name`, after checking it as `create` does (every task's configuration must exist); then
+        redraw every live graph of it. The one way the flow editor changes a flow."""
+        from .components.flow.checks import check
+
+        config = copy.deepcopy(self.configs.get(name))
+        component = self._flow_component(config)
+        config.configuration = copy.deepcopy(flow_json)
+        check(component.flow_of(config), self._exists, name=f"flow {name!r}")
+        saved = self.configs.save(config, actor=actor, change="updated")
+        self.redraw(saved.name)
         return saved
 
     def schedules(self, name: str) -> list["Schedule"]:
@@ -40,14 +65,55 @@ class Flows:
         return [schedule for _, schedule in schedules_of(self.configs, self.configs.get(name))]
 
     def graph(self, name: str) -> Any:
-        """The flow drawn: phases left to right, tasks coloured by kind."""
-        from .ui.flow_graph import graph_of
+        """The flow drawn: phases left to right, tasks coloured by kind. It stays live: saving the flow again
+        (`create(..., replace=True)`, `update`) redraws it."""
+        from .ui.flow_graph import FlowGraph
+
+        graph = FlowGraph(self.elements(name))
+        self.track(name, graph)
+        return graph
+
+    def editor(self, name: str) -> Any:
+        """The flow drawn with a side panel: click a task for its configuration card; enable or disable it, move
+        it to another phase, change which phases its phase runs after. Every edit is saved with `update`."""
+        from .ui.flow_editor import FlowEditor
+
+        return FlowEditor(self, name)
+
+    def track(self, name: str, graph: Any) -> None:
+        """Keep `graph` (weakly) among the live graphs of flow `name`, to be redrawn when the flow is saved."""
+        with _LIVE_LOCK:
+            _LIVE.setdefault(self._live_key(name), weakref.WeakSet()).add(graph)
+
+    def live(self, name: str) -> list[Any]:
+        with _LIVE_LOCK:
+            return list(_LIVE.get(self._live_key(name), ()))
+
+    def redraw(self, name: str) -> None:
+        """Set the elements of every live graph of flow `name` anew from its saved configuration."""
+        graphs = self.live(name)
+        if graphs:
+            elements = self.elements(name)
+            for graph in graphs:
+                graph.elements = [copy.deepcopy(e) for e in elements]
+
+    def _live_key(self, name: str) -> tuple[str, str]:
+        return str(getattr(self.configs, "versions_dir", id(self.configs))), name
+
+    def _flow_component(self, config: "Configuration") -> Any:
+        component = components.get(config.component_id)
+        if getattr(component, "flow_of", None) is None:
+            raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id})",
+                               fix="%keboola configs lists them")
+        return component
+
+    def elements(self, name: str) -> list[dict[str, Any]]:
+        """The cytoscape elements of flow `name` as saved (see `ui.flow_graph.flow_elements`)."""
+        from .ui.flow_graph import flow_elements
 
         config = self.configs.get(name)
-        component = components.get(config.component_id)
-        flow_of = getattr(component, "flow_of", None)
-        if flow_of is None:
-            raise KeboolaError(f"{name!r} is not a flow ({config.component_id})", fix="%keboola configs lists them")
+        component = self._flow_component(config)
+        flow_of = component.flow_of
         kinds = {}
         for task in flow_of(config).tasks:
             if task.kind != "job" or task.job is None:
@@ -57,7 +123,7 @@ class Flows:
                 kinds[task.id] = components.get(task.job.component_id).type
             except KeboolaError:
                 kinds[task.id] = "other"
-        return graph_of(component.configuration_json(flow_of(config)), kinds)
+        return flow_elements(component.configuration_json(flow_of(config)), kinds)
 
     def _resolve(self, name: str) -> tuple[str, str]:
         config = self.configs.get(name)
