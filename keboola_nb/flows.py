@@ -64,24 +64,9 @@ class Flows:
 
         return [schedule for _, schedule in schedules_of(self.configs, self.configs.get(name))]
 
-    def graph(self, name: str) -> Any:
-        """The flow drawn: phases left to right, tasks coloured by kind. It stays live: saving the flow again
-        (`create(..., replace=True)`, `update`) redraws it."""
-        from .ui.flow_graph import FlowGraph
-
-        graph = FlowGraph(self.elements(name))
-        self.track(name, graph)
-        return graph
-
-    def editor(self, name: str) -> Any:
-        """The flow drawn with a side panel: click a task for its configuration card; enable or disable it, move
-        it to another phase, change which phases its phase runs after. Every edit is saved with `update`."""
-        from .ui.flow_editor import FlowEditor
-
-        return FlowEditor(self, name)
-
     def track(self, name: str, graph: Any) -> None:
-        """Keep `graph` (weakly) among the live graphs of flow `name`, to be redrawn when the flow is saved."""
+        """Keep `graph` (weakly) among the live views of flow `name`: each is told to `refresh()` when the flow is
+        saved (the views are the faces': `ui.flow_graph.flow_graph`)."""
         with _LIVE_LOCK:
             _LIVE.setdefault(self._live_key(name), weakref.WeakSet()).add(graph)
 
@@ -90,12 +75,9 @@ class Flows:
             return list(_LIVE.get(self._live_key(name), ()))
 
     def redraw(self, name: str) -> None:
-        """Set the elements of every live graph of flow `name` anew from its saved configuration."""
-        graphs = self.live(name)
-        if graphs:
-            elements = self.elements(name)
-            for graph in graphs:
-                graph.elements = [copy.deepcopy(e) for e in elements]
+        """Tell every live view of flow `name` to draw it anew from its saved configuration."""
+        for view in self.live(name):
+            view.refresh()
 
     def _live_key(self, name: str) -> tuple[str, str]:
         return str(getattr(self.configs, "versions_dir", id(self.configs))), name
@@ -107,15 +89,14 @@ class Flows:
                                fix="%keboola configs lists them")
         return component
 
-    def elements(self, name: str) -> list[dict[str, Any]]:
-        """The cytoscape elements of flow `name` as saved (see `ui.flow_graph.flow_elements`)."""
-        from .ui.flow_graph import flow_elements
-
+    def drawing(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """What a drawing of flow `name` needs: its Keboola flow JSON as saved, and each task's kind (extractor,
+        transformation, writer, notification, variable, other)."""
         config = self.configs.get(name)
         component = self._flow_component(config)
-        flow_of = component.flow_of
+        flow = component.flow_of(config)
         kinds = {}
-        for task in flow_of(config).tasks:
+        for task in flow.tasks:
             if task.kind != "job" or task.job is None:
                 kinds[task.id] = task.kind
                 continue
@@ -123,7 +104,7 @@ class Flows:
                 kinds[task.id] = components.get(task.job.component_id).type
             except KeboolaError:
                 kinds[task.id] = "other"
-        return flow_elements(component.configuration_json(flow_of(config)), kinds)
+        return component.configuration_json(flow), kinds
 
     def _resolve(self, name: str) -> tuple[str, str]:
         config = self.configs.get(name)

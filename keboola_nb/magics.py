@@ -387,7 +387,9 @@ class KeboolaMagics(Magics):
             for schedule in project.flows.schedules(config.name):
                 runs = ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in schedule.next_runs(3))
                 print(f"schedule: {schedule.describe()}; next: {runs}")
-        return project.flows.editor(args.name)
+        from .ui.flow_editor import FlowEditor
+
+        return FlowEditor(project.flows, args.name)
 
     cmd_flow.takes_cell = True  # type: ignore[attr-defined]
 
@@ -505,9 +507,10 @@ class KeboolaMagics(Magics):
         project = session_project()
         config = project.configs.get(args.name)
         if getattr(components.get(config.component_id), "flow_of", None) is not None:
+            from .ui.flow_graph import flow_graph
             from .ui.flow_progress import FlowProgress
 
-            progress: Any = FlowProgress(f"run {config.name}", project.flows.graph(config.name))
+            progress: Any = FlowProgress(f"run {config.name}", flow_graph(project.flows, config.name))
         else:
             from .ui.progress import NotebookProgress
 

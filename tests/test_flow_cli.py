@@ -15,6 +15,7 @@ import pytest
 
 from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
+from keboola_nb.ui.flow_graph import flow_graph
 
 
 def keboola_nb(*args: str) -> subprocess.CompletedProcess[str]:
@@ -167,7 +168,7 @@ def test_a_flow_run_recolours_its_graph_task_by_task(shop):
     from keboola_nb.ui.flow_progress import FlowProgress
 
     project, marker = shop
-    graph = project.flows.graph("daily")
+    graph = flow_graph(project.flows, "daily")
     seen: list[dict] = []
     graph.observe(lambda change: seen.append(dict(change["new"])), "statuses")
     progress = FlowProgress("run daily", graph)

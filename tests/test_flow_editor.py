@@ -11,6 +11,7 @@ import pytest
 from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
 from keboola_nb.ui.flow_editor import FlowEditor
+from keboola_nb.ui.flow_graph import flow_graph
 
 BODY = "phases:\n  - first: [big]\n  - second: [small]\n  - third: [tiny]\n"
 
@@ -49,7 +50,7 @@ def default_path(project) -> list[str]:
 
 
 def test_selecting_a_task_fills_its_card(shop):
-    editor = shop.flows.editor("daily")
+    editor = FlowEditor(shop.flows, "daily")
     assert editor.controls.layout.display == "none" and "Click a task" in editor.card.value
     editor.graph.selected = task_id(shop, "big")
     assert "<b>big</b>" in editor.card.value
@@ -63,7 +64,7 @@ def test_selecting_a_task_fills_its_card(shop):
 
 
 def test_unchecking_enabled_saves_a_version_and_greys_the_task(shop):
-    editor = shop.flows.editor("daily")
+    editor = FlowEditor(shop.flows, "daily")
     before = shop.configs.get("daily").version
     tid = task_id(shop, "small")
     editor.graph.selected = tid
@@ -78,7 +79,7 @@ def test_unchecking_enabled_saves_a_version_and_greys_the_task(shop):
 
 
 def test_moving_a_task_to_another_phase_saves_it_there(shop):
-    editor = shop.flows.editor("daily")
+    editor = FlowEditor(shop.flows, "daily")
     tid = task_id(shop, "tiny")
     editor.graph.selected = tid
     editor.phase.value = "first"
@@ -88,7 +89,7 @@ def test_moving_a_task_to_another_phase_saves_it_there(shop):
 
 
 def test_a_dependency_that_makes_a_cycle_is_refused_and_nothing_saved(shop):
-    editor = shop.flows.editor("daily")
+    editor = FlowEditor(shop.flows, "daily")
     before = shop.configs.get("daily")
     editor.graph.selected = task_id(shop, "big")
     editor.runs_after.value = ("third",)  # first after third, which (through second) runs after first
@@ -99,7 +100,7 @@ def test_a_dependency_that_makes_a_cycle_is_refused_and_nothing_saved(shop):
 
 
 def test_a_dependency_change_rewrites_the_default_transitions(shop):
-    editor = shop.flows.editor("daily")
+    editor = FlowEditor(shop.flows, "daily")
     editor.graph.selected = task_id(shop, "small")
     editor.runs_after.value = ()  # second no longer waits for first: it runs first
     assert default_path(shop) == ["second", "first", "third"]
@@ -117,8 +118,8 @@ def test_update_checks_the_flow_and_refuses_a_missing_configuration(shop):
 
 
 def test_replacing_the_flow_redraws_a_live_editor(shop):
-    editor = shop.flows.editor("daily")
-    plain = shop.flows.graph("daily")
+    editor = FlowEditor(shop.flows, "daily")
+    plain = flow_graph(shop.flows, "daily")
     assert {e["data"].get("label") for e in editor.graph.elements} >= {"first", "third"}
     shop.flows.create("daily", "phases:\n  - only: [big, tiny]\n", replace=True, actor="assistant")
     for graph in (editor.graph, plain):
@@ -131,7 +132,7 @@ def test_replacing_the_flow_redraws_a_live_editor(shop):
 
 
 def test_live_graphs_are_held_weakly(shop):
-    graph = shop.flows.graph("daily")
+    graph = flow_graph(shop.flows, "daily")
     assert graph in shop.flows.live("daily")
     graph.close()
     del graph

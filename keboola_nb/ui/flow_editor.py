@@ -1,6 +1,6 @@
 """The flow editor: the FlowGraph with a side panel (`%keboola flow NAME`).
 
-    editor = project.flows.editor("daily-revenue")
+    editor = FlowEditor(project.flows, "daily-revenue")
     editor                                   # display it in a cell
     editor.graph.selected = "10"             # what a click on task 10 does: the panel shows its card
 
@@ -29,6 +29,7 @@ import ipywidgets as widgets
 from .. import builder, components
 from ..components.flow import model
 from ..errors import KeboolaError
+from .flow_graph import flow_graph
 
 if TYPE_CHECKING:
     from ..flows import Flows
@@ -39,7 +40,7 @@ class FlowEditor(widgets.VBox):
 
     def __init__(self, flows: "Flows", name: str, **kwargs: Any) -> None:
         self.flows, self.name = flows, name
-        self.graph = flows.graph(name)
+        self.graph = flow_graph(flows, name)
         self.graph.layout = widgets.Layout(width="65%", height="420px")
         self.title = widgets.HTML()
         self.card = widgets.HTML()

@@ -302,3 +302,12 @@ def graph_of(flow: Mapping[str, Any], kinds: Mapping[Any, str] | None = None, **
     """The FlowGraph of a keboola.flow JSON (`{"phases": [...], "tasks": [...]}`); `kinds` maps task ids to
     extractor / transformation / writer / notification (guessed from the component id when missing)."""
     return FlowGraph(flow_elements(flow, kinds), **kwargs)
+
+
+def flow_graph(flows: Any, name: str) -> FlowGraph:
+    """Flow `name` of a project (`project.flows`) drawn. It stays live: saving the flow again (`create(...,
+    replace=True)`, `update`, the assistant's create_flow) redraws it."""
+    graph = FlowGraph(flow_elements(*flows.drawing(name)))
+    graph.refresh = lambda: setattr(graph, "elements", flow_elements(*flows.drawing(name)))  # type: ignore[attr-defined]
+    flows.track(name, graph)
+    return graph

@@ -1,7 +1,7 @@
 """A flow run's progress in a notebook: the progress bar, and the flow's graph with each task recoloured as the
 flow runner reports it (`task_status`), so one can see which tasks run, passed or failed while the flow runs.
 
-    graph = project.flows.graph("daily")
+    graph = flow_graph(project.flows, "daily")
     project.run("daily", progress=FlowProgress("run daily", graph))
 """
 
