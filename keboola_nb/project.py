@@ -153,9 +153,11 @@ class Project:
         component = components.get(config.component_id)
         resumed = None
         if resume is not None:  # checked before the job starts: a wrong job id is the caller's mistake
-            from .components.flow.runner import resume_from
-
-            resumed = resume_from(self.jobs, component, config, resume)
+            resume_from = getattr(component, "resume_from", None)
+            if resume_from is None:
+                raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id}): only a flow can resume",
+                                   fix="run it again without resume")
+            resumed = resume_from(self.jobs, config, resume)
         return runner.run(component, config, jobs=self.jobs, storage=self.storage,
                           state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get,
                           runs=lambda task, parent: self.run(task, actor=actor, parent_id=parent),

@@ -70,6 +70,12 @@ class FlowComponent(Component):
                                description=parsed.description)
         return config, parsed.schedule
 
+    def resume_from(self, jobs: Any, config: Configuration, job_id: int) -> Any:
+        """What job `job_id` (a failed or interrupted run of this flow) finished, for a run that resumes it."""
+        from .runner import resume_from
+
+        return resume_from(jobs, self, config, job_id)
+
     # checking and describing -----------------------------------------------------------------------------
     def check(self, config: Configuration) -> list[tuple[str, Any]]:
         """The flow's structure (whether its configurations exist is the project's to say): [(name, Flow)]."""
