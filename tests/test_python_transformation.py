@@ -329,9 +329,10 @@ def test_a_syntax_error_is_caught_before_anything_runs(orders: Any) -> None:
 
 def test_output_is_captured_in_the_job_log_last_lines_only(orders: Any) -> None:
     config = save(orders, "chatty", """\
-        import sys
+        import sys, time
         for i in range(500):
             print(f"line {i}")
+        time.sleep(0.5)  # stdout and stderr are two pipes read apart: let stdout's lines arrive first
         print("a warning", file=sys.stderr)
         """, outputs=[])
     job = orders.run(config.name)
