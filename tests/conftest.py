@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from servers import MariaDbServer, PostgresServer  # noqa: E402
 
-pytest_plugins = ["bigquery_fixtures", "snowflake_fixtures"]  # emulator fixtures shared by several test files
+pytest_plugins = ["bigquery_fixtures", "snowflake_fixtures", "flow_fixtures"]  # fixtures several test files share
 
 # Canary secrets: they must never show up in a file, an output, a log or an error.
 SUPERUSER_PASSWORD = "canary-Super-9b7d41"

@@ -6,19 +6,16 @@ a data check that fails notifies)."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from assistant_view import RecordingView
+from flow_fixtures import split_orders
 from standin import StandIn, Text, ToolUse, Turn
 from test_assistant import agent_for, tool_results
 
 from keboola_nb import components
 from keboola_nb.connectors.base import Scan
 
-BIG = "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount > 6"
-SMALL = "CREATE TABLE small AS SELECT id FROM orders WHERE amount <= 6"
 BROKEN = """-- orders above the limit
 CREATE TABLE big AS
 SELECT o.id,
@@ -52,32 +49,7 @@ def flow_toolbox(monkeypatch):
 
 @pytest.fixture
 def shop(project):
-    with project.storage.transaction() as loader:
-        loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 10.0), (2, 30.0), (3, 5.0)) t(id, amount)"))
-    project.transformations.create_sql("big", BIG, inputs=["in.c-shop.orders"], outputs=["out.c-x.big"])
-    project.transformations.create_sql("small", SMALL, inputs=["in.c-shop.orders"], outputs=["out.c-x.small"])
-    return project
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (the handler's name)
-        _Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    _Hook.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
-    server.shutdown()
+    return split_orders(project)
 
 
 @pytest.fixture

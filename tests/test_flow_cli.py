@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from flow_fixtures import split_orders
 
-from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
 from keboola_nb.ui.flow_graph import flow_graph
 
@@ -27,13 +27,7 @@ def keboola_nb(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def shop(project, tmp_path):
     """Two SQL transformations on a loaded table, and `gated`, a Python one that fails until a marker file exists."""
-    with project.storage.transaction() as loader:
-        loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 10.0), (2, 30.0), (3, 5.0)) t(id, amount)"))
-    t = project.transformations
-    t.create_sql("big", "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount > 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.big"])
-    t.create_sql("small", "CREATE TABLE small AS SELECT id FROM orders WHERE amount <= 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.small"])
+    t = split_orders(project).transformations
     marker = tmp_path / "gate-open"
     code = (f"import os\nif not os.path.exists({str(marker)!r}):\n    raise RuntimeError('gate closed')\n"
             "open('out/tables/gated.csv', 'w').write('id\\n1\\n')\n")

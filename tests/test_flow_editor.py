@@ -7,8 +7,8 @@ import gc
 from typing import Any
 
 import pytest
+from flow_fixtures import split_orders
 
-from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
 from keboola_nb.ui.flow_editor import FlowEditor
 from keboola_nb.ui.flow_graph import flow_graph
@@ -18,13 +18,7 @@ BODY = "phases:\n  - first: [big]\n  - second: [small]\n  - third: [tiny]\n"
 
 @pytest.fixture
 def shop(project):
-    with project.storage.transaction() as loader:
-        loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 10.0), (2, 30.0), (3, 5.0)) t(id, amount)"))
-    t = project.transformations
-    t.create_sql("big", "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount > 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.big"])
-    t.create_sql("small", "CREATE TABLE small AS SELECT id FROM orders WHERE amount <= 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.small"])
+    t = split_orders(project).transformations
     t.create_sql("tiny", "CREATE TABLE tiny AS SELECT id FROM orders WHERE amount < 1",
                  inputs=["in.c-shop.orders"], outputs=["out.c-x.tiny"])
     project.flows.create("daily", BODY)

@@ -4,27 +4,16 @@ server) and webhook (a local HTTP server)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
+from flow_fixtures import split_orders
 from servers import free_port
 
-from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
 
 
 @pytest.fixture
 def shop(project):
-    with project.storage.transaction() as loader:
-        loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 10.0), (2, 30.0), (3, 5.0)) t(id, amount)"))
-    t = project.transformations
-    t.create_sql("big", "CREATE TABLE big AS SELECT id, amount FROM orders WHERE amount > 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.big"])
-    t.create_sql("small", "CREATE TABLE small AS SELECT id FROM orders WHERE amount <= 6",
-                 inputs=["in.c-shop.orders"], outputs=["out.c-x.small"])
-    return project
+    return split_orders(project)
 
 
 def make_total(project):
@@ -60,29 +49,6 @@ def test_a_failed_task_stops_the_flow_and_later_phases_do_not_run(shop):
     assert "phase 'first' failed (broken)" in job.error
     assert [c.config_name for c in project.jobs.children(job.id)] == ["broken"]
     assert "out.c-x.big" not in set(project.storage.tables()["id"])
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (the handler's name)
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    _Hook.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
-    server.shutdown()
 
 
 def test_a_failure_handled_by_a_condition_notifies_a_webhook_and_the_flow_continues_there(shop, webhook):
