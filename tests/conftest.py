@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from servers import MariaDbServer, PostgresServer  # noqa: E402
 
-pytest_plugins = ["bigquery_fixtures", "snowflake_fixtures", "flow_fixtures"]  # fixtures several test files share
+# fixtures several test files share
+pytest_plugins = ["bigquery_fixtures", "snowflake_fixtures", "flow_fixtures", "tpch"]
 
 # Canary secrets: they must never show up in a file, an output, a log or an error.
 SUPERUSER_PASSWORD = "canary-Super-9b7d41"

@@ -6,7 +6,7 @@ row (decimals exact) with the same query run directly in PostgreSQL (or DuckDB) 
 from __future__ import annotations
 
 import warnings
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlglot
@@ -19,29 +19,17 @@ from tpch import (
     copy_to_postgres,
     differences,
     frame_rows,
-    generate,
     keboola_names,
     tables_of,
-    tpch_answers,
-    tpch_queries,
     transpiled,
 )
 
 from conftest import ETL_PASSWORD
 from keboola_nb.errors import KeboolaError, KeboolaNotice
 
-SCALE = 0.01
 BUCKET = "in.c-tpch"
 NUMBERS = list(range(1, 23))
 BPCHAR = 1042  # PostgreSQL's CHAR(n): it pads with spaces, which TPC-H's answers and DuckDB do not
-
-
-@pytest.fixture(scope="module")
-def tpch_source() -> Iterator[Any]:
-    """The TPC-H tables at SF 0.01 in an in-memory DuckDB (dbgen): the data and the DuckDB reference."""
-    con = generate(SCALE)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +61,6 @@ def tpch_project(tmp_path_factory: pytest.TempPathFactory, pg, tpch_pg):  # type
             yield project
         finally:
             project.close()
-
-
-@pytest.fixture(scope="module")
-def queries() -> dict[int, str]:
-    return tpch_queries()
-
-
-@pytest.fixture(scope="module")
-def answers() -> dict[int, tuple[list[str], list[list[str]]]]:
-    return tpch_answers(SCALE)
 
 
 def run_transformation(project: Any, name: str, code: str, tables: list[str], dialect: str) -> list[tuple]:

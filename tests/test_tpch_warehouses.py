@@ -35,18 +35,14 @@ from tpch import (
     answer_differences,
     differences,
     frame_rows,
-    generate,
     keboola_names,
     tables_of,
-    tpch_answers,
-    tpch_queries,
     transpiled,
 )
 
 from keboola_nb.errors import KeboolaError, KeboolaNotice
 from keboola_nb.store.secrets import redact
 
-SCALE = 0.01
 NUMBERS = list(range(1, 23))
 IDS = [f"q{n:02d}" for n in NUMBERS]
 SF_DATABASE = "TPCH_WH"
@@ -58,24 +54,6 @@ BQ_DATASET = "tpch_wh"
 
 def log(job: Any) -> str:
     return "\n".join(job.log)
-
-
-@pytest.fixture(scope="module")
-def tpch_source() -> Iterator[Any]:
-    """The TPC-H tables at SF 0.01 in an in-memory DuckDB (dbgen): the data and the DuckDB reference."""
-    con = generate(SCALE)
-    yield con
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def queries() -> dict[int, str]:
-    return tpch_queries()
-
-
-@pytest.fixture(scope="module")
-def answers() -> dict[int, tuple[list[str], list[list[str]]]]:
-    return tpch_answers(SCALE)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+import pytest
 
 if TYPE_CHECKING:
     import duckdb
@@ -261,3 +263,25 @@ def keboola_names(tables: list[str], dialect: str) -> dict[str, str]:
     reads unquoted names upper-case, and Keboola's workspace names each table exactly as the mapping does."""
     upper = dialect == "snowflake"
     return {t: t.upper() if upper else t for t in [*tables, "result"]}
+
+
+# Module-scoped fixtures the TPC-H test files share (a plugin of tests/conftest.py).
+SCALE = 0.01
+
+
+@pytest.fixture(scope="module")
+def tpch_source() -> Iterator[Any]:
+    """The TPC-H tables at SF 0.01 in an in-memory DuckDB (dbgen): the data and the DuckDB reference."""
+    con = generate(SCALE)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def queries() -> dict[int, str]:
+    return tpch_queries()
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict[int, tuple[list[str], list[list[str]]]]:
+    return tpch_answers(SCALE)
