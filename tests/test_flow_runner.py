@@ -136,3 +136,22 @@ def test_the_flow_magic_saves_shows_the_schedule_and_draws_the_graph(shop, ip, c
     tasks = [e["data"]["id"] for e in graph.elements if e["data"].get("parent")]
     assert sorted(tasks) == ["task:big", "task:small"]
     assert ip.run_line_magic("keboola", "run daily").status == "success"
+
+
+def test_a_condition_reads_a_task_jobs_result_from_a_real_run(shop):
+    from keboola_nb.components.flow.model import from_flow_json
+
+    project = shop
+    config = project.flows.create("counted", "phases:\n  - split: [big]\n  - after: [small]\n")
+    flow = config.configuration
+    # go on to `after` only when big's job loaded exactly one table
+    flow["phases"][0]["next"] = [{"id": "one-table", "goto": "after", "condition": {
+        "type": "operator", "operator": "EQUALS", "operands": [
+            {"type": "function", "function": "COUNT", "operands": [
+                {"type": "task", "task": "big", "value": "job.result.output.tables"}]},
+            {"type": "const", "value": 1}]}}, {"id": "end", "goto": None}]
+    from_flow_json(flow)  # still a valid flow
+    project.configs.save(config)
+    job = project.run("counted")
+    assert job.status == "success", job.error
+    assert [c.config_name for c in project.jobs.children(job.id)] == ["big", "small"]

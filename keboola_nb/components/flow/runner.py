@@ -246,9 +246,10 @@ def _run_task_job(run: "Run", task: "Task", phase_retry: "Retry | None") -> tupl
 
 
 def _job_json(job: "Job") -> dict[str, Any]:
-    """A task's job as Keboola's job JSON, for conditions (`job.status`, `job.result...`)."""
+    """A task's job as Keboola's job JSON, for conditions (`job.status`, `job.result.output.tables`, ...)."""
     return {"id": job.id, "status": job.status, "durationSeconds": job.duration,
-            "result": {"message": job.error or "", "rows": sum(job.rows.values()), "tables": job.tables}}
+            "result": {"message": job.error or "", "rows": sum(job.rows.values()),
+                       "output": {"tables": job.tables}}}
 
 
 def _with_retries(run: "Run", task: "Task", retry: "Retry | None", start: Any) -> "Job | None":
