@@ -34,14 +34,21 @@ class Flows:
                actor: str = "user") -> "Configuration":
         """A flow from its shorthand (YAML text or a dict): phases of configuration names in run order, or with
         depends_on; notify; schedule. Checked (every task's configuration must exist), then saved."""
-        from .model.schedule import Schedule
+        return self.save(*self.build(name, body), replace=replace, actor=actor)
+
+    def build(self, name: str, body: str | dict[str, Any]) -> tuple["Configuration", "Schedule | None"]:
+        """What `create` saves, checked, not saved: the flow's configuration and its schedule (None: none)."""
+        config, schedule = components.flow_builder().build_flow(name, body, self._resolve, self._exists)
+        return config, schedule.check() if schedule is not None else None
+
+    def save(self, config: "Configuration", schedule: "Schedule | None" = None, *, replace: bool = False,
+             actor: str = "user") -> "Configuration":
+        """Save a built flow and its schedule (as the flow's scheduler configuration); redraw its live graphs."""
         from .store.schedules import set_schedule
 
-        config, wanted = components.flow_builder().build_flow(name, body, self._resolve, self._exists)
-        schedule = Schedule(wanted.cron, wanted.timezone).check() if wanted is not None else None
         saved = self.configs.save_named(config, replace=replace, actor=actor)
         if schedule is not None:
-            set_schedule(self.configs, saved, schedule, name=f"{name} schedule", actor=actor)
+            set_schedule(self.configs, saved, schedule, name=f"{saved.name} schedule", actor=actor)
         self.redraw(saved.name)
         return saved
 

@@ -108,6 +108,7 @@ def test_create_flow_shows_a_card_and_saves_as_the_assistant(shop, api: StandIn)
     assert created["created"] is True and created["schedules"] == ["at 06:30 on Monday to Friday (Europe/Prague)"]
     config = project.configs.get("daily")
     assert config.component_id == "keboola.flow" and len(config.configuration["phases"]) == 3
+    assert (config.id, config.configuration) == (draft["id"], draft["configuration"])  # saved what the card showed
     assert [(s.cron, s.timezone) for s in project.flows.schedules("daily")] == [("30 6 * * 1-5", "Europe/Prague")]
     mine = [e for e in audit(project) if "daily" in e["target"]]
     assert mine and all(e["actor"] == "assistant" for e in mine)

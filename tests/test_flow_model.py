@@ -14,6 +14,7 @@ from keboola_nb.components import flow as flows
 from keboola_nb.components.flow import checks, conditions, model, shorthand
 from keboola_nb.components.flow.conditions import Context
 from keboola_nb.model.configuration import Configuration
+from keboola_nb.model.schedule import Schedule
 
 # A conditional flow as Keboola's UI writes it (tasks first, its key order), with a phase retry, a task retry with
 # retryOn, a delay, a variable override, conditions (OR, EQUALS, ALL_TASKS_IN_PHASE over '*', a variable) and a
@@ -374,7 +375,7 @@ notify:
 
 def test_the_shorthand_lists_phases_in_run_order_and_resolves_names():
     flow, schedule, _ = shorthand.parse(LISTED, "daily", resolve)
-    assert schedule == shorthand.Schedule("0 1 * * *", "Europe/Prague")
+    assert schedule == Schedule("0 1 * * *", "Europe/Prague")
     assert model.order(flow) == ["extract", "transform", "load"]
     jobs = [(t.phase, t.id, t.job.component_id, t.job.config_id) for t in flow.tasks if t.kind == "job"]
     assert jobs == [("extract", "mysql-sales", "keboola.ex-db-mysql", "101"),

@@ -56,7 +56,6 @@ def create_flow(
     (DuckDB: SELECT error('revenue dropped ...') FROM ... WHERE <drop>), in its own phase after the data it
     checks, with notify [{when: failed, email: ...}]."""
     from .. import components
-    from ..model.schedule import Schedule
 
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
@@ -65,7 +64,7 @@ def create_flow(
         body["notify"] = notify
     if schedule:
         body |= {"schedule": schedule, "timezone": timezone}
-    config, wanted = components.flow_builder().build_flow(name, body, _resolver(ctx), _exists(ctx))
+    config, planned = ctx.project.flows.build(name, body)
     flow = components.get(config.component_id).flow_of(config)
     overview: list[tuple[str, str]] = [("Component", config.component_id)]
     for i, phase_id in enumerate(_run_order(flow), 1):
@@ -81,10 +80,9 @@ def create_flow(
         if task.notification is not None:
             to = ", ".join(f"{r.channel} to {r.address}" for r in task.notification.recipients)
             overview.append(("Notification", f"{task.notification.title}: {to}"))
-    if wanted is not None:
-        checked = Schedule(wanted.cron, wanted.timezone).check()
-        runs = ", ".join(t.strftime("%Y-%m-%d %H:%M %Z") for t in checked.next_runs(NEXT_RUNS))
-        overview.append(("Schedule", f"{checked.describe()}; next: {runs}"))
+    if planned is not None:
+        runs = ", ".join(t.strftime("%Y-%m-%d %H:%M %Z") for t in planned.next_runs(NEXT_RUNS))
+        overview.append(("Schedule", f"{planned.describe()}; next: {runs}"))
     draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
     decision = ctx.view.confirm(Proposal("create_flow", f"Create flow {name}", "Create", overview, None, draft),
@@ -92,7 +90,7 @@ def create_flow(
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    saved = ctx.project.flows.create(name, body, replace=replace, actor=ACTOR)
+    saved = ctx.project.flows.save(config, planned, replace=replace, actor=ACTOR)  # the flow the card showed
     ctx.conversations.set_draft_state(draft_id, "created")
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
             "phases": [p for p, _ in overview[1:] if p.startswith("Phase")],
@@ -186,22 +184,6 @@ def debug_job(ctx: ToolContext, job_id: int) -> dict[str, Any]:
 
 
 # creating ----------------------------------------------------------------------------------------------
-def _resolver(ctx: ToolContext) -> Any:
-    def resolve(name: str) -> tuple[str, str]:
-        config = ctx.project.configs.get(name)
-        return config.component_id, config.id
-
-    return resolve
-
-
-def _exists(ctx: ToolContext) -> Any:
-    def exists(component_id: str, config_id: str) -> bool:
-        found = ctx.project.configs.find(config_id)
-        return found is not None and found.component_id == component_id
-
-    return exists
-
-
 # reading a flow --------------------------------------------------------------------------------------------
 def _flow(ctx: ToolContext, name: str) -> tuple["Configuration", "Flow"]:
     from .. import components

@@ -17,6 +17,7 @@ from .model import Flow
 
 if TYPE_CHECKING:
     from ...engine.runner import Run
+    from ...model.schedule import Schedule
 
 ConfigExists = Callable[[str, str], bool]
 
@@ -60,7 +61,7 @@ class FlowComponent(Component):
         raise KeboolaError("a flow takes no connection", fix="build it with %%keboola flow NAME (build_flow)")
 
     def build_flow(self, name: str, body: str | dict[str, Any], resolve: shorthand.Resolve,
-                   config_exists: ConfigExists) -> tuple[Configuration, shorthand.Schedule | None]:
+                   config_exists: ConfigExists) -> tuple[Configuration, "Schedule | None"]:
         """A new, checked flow configuration from the `%%keboola flow NAME` body, and the schedule it asks for
         (None: none); `resolve(name)` gives a configuration's (component id, id), `config_exists` checks one."""
         check_name(name, "flow")
@@ -113,7 +114,7 @@ class OrchestratorComponent(FlowComponent):
         return model.to_orchestrator_json(flow)
 
     def build_flow(self, name: str, body: str | dict[str, Any], resolve: shorthand.Resolve,
-                   config_exists: ConfigExists) -> tuple[Configuration, shorthand.Schedule | None]:
+                   config_exists: ConfigExists) -> tuple[Configuration, "Schedule | None"]:
         raise KeboolaError("new flows are written as keboola.flow, not as legacy keboola.orchestrator flows",
                            fix="build it with the keboola.flow component (%%keboola flow NAME)")
 

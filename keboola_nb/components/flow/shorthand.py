@@ -15,7 +15,7 @@ turns a name into (component id, configuration id), so this module never reads t
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from ...errors import KeboolaError
 from ...model.validation import read_yaml, refuse_unknown_keys
@@ -27,20 +27,18 @@ PHASE_KEYS = {"id", "name", "description", "tasks", "depends_on"}
 NOTIFY_KEYS = {"when", "email", "webhook", "title", "message"}
 Resolve = Callable[[str], tuple[str, str]]
 
+if TYPE_CHECKING:
+    from ...model.schedule import Schedule
+
 _COMPARISON = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>status|job(?:\.\w+)+)"
                          r"\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
 _OPERATORS = {"==": "EQUALS", "!=": "NOT_EQUALS", ">": "GREATER_THAN", "<": "LESS_THAN"}
 _YAML_FIX = "write the flow as YAML: phases: [{extract: [config-name]}, {transform: [...]}]"
 
 
-class Schedule(NamedTuple):
-    cron: str
-    timezone: str = "UTC"
-
-
 class Parsed(NamedTuple):
     flow: Flow
-    schedule: Schedule | None
+    schedule: "Schedule | None"  # not yet checked
     description: str
 
 
@@ -55,6 +53,8 @@ def parse(body: str | dict[str, Any], name: str, resolve: Resolve) -> Parsed:
     if data.get("schedule") is not None:
         if not isinstance(data["schedule"], str):
             raise KeboolaError(f"{where}: 'schedule' must be a cron text such as \"0 1 * * *\"")
+        from ...model.schedule import Schedule
+
         schedule = Schedule(data["schedule"], str(data.get("timezone") or "UTC"))
     elif data.get("timezone") is not None:
         raise KeboolaError(f"{where}: 'timezone' is given without a 'schedule'", fix="add schedule: \"0 1 * * *\"")
