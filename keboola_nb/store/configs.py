@@ -137,17 +137,22 @@ class ConfigStore:
         return config
 
     # variables ---------------------------------------------------------------------------------
+    def children(self, config: Configuration, relation: str) -> list[tuple[Configuration, dict[str, Any]]]:
+        """The configurations kbc keeps inside `config` by the manifest relation `relation` (schedulerFor,
+        variablesFor), each with its manifest record."""
+        entries = self.layout.entries()
+        return [(self._read(entry, entries), entry) for entry in entries
+                if any(r.get("type") == relation and r.get("componentId") == config.component_id
+                       and str(r.get("configId")) == config.id for r in entry.get("relations") or [])]
+
     def variables_of(self, config: Configuration) -> tuple[Configuration, str] | None:
         """The `keboola.variables` configuration that belongs to `config`, and the id of its values row (the row
         kbc marks as variablesValuesFor, else the first); None when it has none."""
-        entries = self.layout.entries()
-        for entry in entries:
-            if any(r.get("type") == "variablesFor" and r.get("componentId") == config.component_id
-                   and str(r.get("configId")) == config.id for r in entry.get("relations") or []):
-                rows = entry.get("rows") or []
-                chosen = next((r for r in rows if any(x.get("type") == "variablesValuesFor"
-                                                      for x in r.get("relations") or [])), rows[0] if rows else None)
-                return self._read(entry, entries), str(chosen["id"]) if chosen else ""
+        for child, entry in self.children(config, "variablesFor")[:1]:
+            rows = entry.get("rows") or []
+            chosen = next((r for r in rows if any(x.get("type") == "variablesValuesFor"
+                                                  for x in r.get("relations") or [])), rows[0] if rows else None)
+            return child, str(chosen["id"]) if chosen else ""
         return None
 
     def variable_values(self, config: Configuration) -> dict[str, str]:

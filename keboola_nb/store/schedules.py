@@ -14,8 +14,7 @@ from .configs import ConfigStore
 def schedules_of(configs: ConfigStore, target: Configuration) -> list[tuple[Configuration, Schedule]]:
     """The scheduler configurations that belong to `target` (by the manifest's schedulerFor relation, so kbc's
     pulled ones count too), with their schedules, by name."""
-    entries = configs.layout.entries()
-    found = [configs.layout.read(e, entries) for e in entries if _runs(e, target)]
+    found = [child for child, _ in configs.children(target, "schedulerFor")]
     return sorted(((c, Schedule.from_json(c.configuration)) for c in found), key=lambda pair: pair[0].name)
 
 
@@ -47,11 +46,6 @@ def remove_schedule(configs: ConfigStore, target: Configuration, name: str = "da
         known = ", ".join(c.name for c, _ in found) or "none"
         raise KeboolaError(f"configuration {target.name!r} has no schedule {name!r} (schedules: {known})")
     configs.delete(existing.id, actor=actor)
-
-
-def _runs(entry: dict[str, Any], target: Configuration) -> bool:
-    return any(r.get("type") == "schedulerFor" and r.get("componentId") == target.component_id
-               and str(r.get("configId")) == target.id for r in entry.get("relations") or [])
 
 
 def _updated(configuration: dict[str, Any], schedule: Schedule) -> dict[str, Any]:
