@@ -145,11 +145,12 @@ class Project:
         """Run a configuration (by name or object) with its component and return its Job; a failure is in
         `job.error`. A flow's tasks run through here too, with the flow's job as `parent_id`. `resume` (a flow's
         failed job) runs the flow again from its first phase that did not succeed in that job."""
-        from .model.variables import filled
+        from .model.variables import filled, placeholders
 
         if isinstance(config, str):
             config = self.configs.get(config)
-        config = filled(config, self.configs.variable_values(config))  # as Keboola fills them when a job starts
+        if placeholders(config.configuration):  # as Keboola fills them when a job starts
+            config = filled(config, self.configs.variable_values(config))
         component = components.get(config.component_id)
         resumed = None
         if resume is not None:  # checked before the job starts: a wrong job id is the caller's mistake

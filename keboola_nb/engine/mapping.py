@@ -86,13 +86,6 @@ def load_output(run: "Run", loader: "Loader", output: "TransformationOutput", sc
              primary_key=list(output.primary_key), delete_where=delete, source_table=output.source)
 
 
-def check_outputs_exist(present: set[str], outputs: list["TransformationOutput"], what: str, fix: str) -> None:
-    """Every output's source must be among what the code made; nothing is loaded otherwise."""
-    missing = [o.source for o in outputs if o.source not in present]
-    if missing:
-        raise KeboolaError(f"the code made no {what} {', '.join(repr(m) for m in missing)}", fix=fix)
-
-
 def _since_expression(since: str, where: str) -> str:
     match = _INTERVAL.match(since.strip())
     if match:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...connectors import open_connector
 from ...engine.mapping import columns_of, input_select, load_output
+from ...engine.runner import error_line
 from ...errors import KeboolaError
 from ...storage.storage import storage_columns
-from ...store.secrets import redact
 from .run import Script
 
 if TYPE_CHECKING:
@@ -244,11 +244,11 @@ class _Failed(Exception):
 
 
 def _first_line(error: Exception) -> str:
+    """The driver's own message (BigQuery's first error, Snowflake's raw message), as the runner shows one."""
     errors = getattr(error, "errors", None) or []
     text = (errors[0].get("message") if errors and isinstance(errors[0], dict) else None) \
-        or getattr(error, "raw_msg", None) or getattr(error, "msg", None) or str(error)
-    text = redact(str(text)).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+        or getattr(error, "raw_msg", None) or getattr(error, "msg", None)
+    return error_line(error, str(text) if text else None)
 
 
 # the warehouses ----------------------------------------------------------------------------------------

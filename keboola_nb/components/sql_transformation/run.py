@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ...connectors.base import Scan
 from ...engine.mapping import STATE_KEY, adaptive_state, columns_of, input_select, load_output
+from ...engine.runner import error_line
 from ...errors import KeboolaError, KeboolaNotice
 from ...storage.storage import q
 
@@ -205,7 +206,7 @@ def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
         try:
             con.execute(statement.duckdb)
         except duckdb.Error as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = error_line(e)
             if "interrupted" in first.lower():
                 raise KeboolaError("stopped by the user") from None
             raise KeboolaError(f"the statement at {at} failed: {first}",
