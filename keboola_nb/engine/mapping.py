@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..connectors.base import Scan, duck_literal
 from ..errors import KeboolaError
 from ..storage.ids import TableId
-from ..storage.storage import TIMESTAMP_COLUMN, DeleteWhere, q, qualified
+from ..storage.storage import TIMESTAMP_COLUMN, DeleteWhere, q, qualified, text_in
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,10 +58,8 @@ def input_select(con: "duckdb.DuckDBPyConnection", table: "TransformationInput",
         if table.where_column not in types:
             raise KeboolaError(f"{where}: where_column {table.where_column!r} is not a column of {tid}",
                                fix=f"its columns are: {', '.join(types)}")
-        values = ", ".join(duck_literal(str(v)) for v in table.where_values) or "NULL"
-        negate = "NOT " if table.where_operator == "ne" else ""
-        # Keboola's storage holds text, NULL as '': compare as it would
-        filters.append(f"{negate}(coalesce(CAST({q(table.where_column)} AS VARCHAR), '') IN ({values}))")
+        filters.append(text_in(q(table.where_column), [duck_literal(str(v)) for v in table.where_values],
+                               table.where_operator))
     newest = None
     since = table.since
     if since == ADAPTIVE:

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS {META_SCHEMA}.tables (
 """
 
 
+def text_in(column: str, values: list[str], operator: str, text_type: str = "VARCHAR") -> str:
+    """Keboola's where_* and delete_where_* filter as SQL: the column as text (NULL as '', as Keboola's storage
+    holds it) is (eq) or is not (ne) one of the values (SQL literals or parameter marks)."""
+    negate = "NOT " if operator == "ne" else ""
+    return f"{negate}(coalesce(CAST({column} AS {text_type}), '') IN ({', '.join(values) or 'NULL'}))"
+
+
 def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -85,11 +92,7 @@ class DeleteWhere:
         if self.column not in columns:
             raise KeboolaError(f"delete_where_column {self.column!r} is not a column of {target}",
                                fix=f"its columns are: {', '.join(sorted(columns - {TIMESTAMP_COLUMN}))}")
-        marks = ", ".join("?" for _ in self.values) or "NULL"
-        negate = "NOT " if self.operator == "ne" else ""
-        # Keboola's storage holds text, NULL as '': compare as it would
-        text = f"coalesce(CAST({q(self.column)} AS VARCHAR), '')"
-        con.execute(f"DELETE FROM {target} WHERE {negate}({text} IN ({marks}))",
+        con.execute(f"DELETE FROM {target} WHERE {text_in(q(self.column), ['?'] * len(self.values), self.operator)}",
                     list(self.values))
 
 

@@ -24,7 +24,7 @@ from ...connectors import open_connector
 from ...engine.mapping import columns_of, input_select, load_output
 from ...engine.runner import error_line
 from ...errors import KeboolaError
-from ...storage.storage import storage_columns
+from ...storage.storage import storage_columns, text_in
 from .run import Script
 
 if TYPE_CHECKING:
@@ -229,9 +229,8 @@ def _view_select(scratch: "_Scratch", source: Source, wanted: list[str], label: 
         if column is None:
             raise KeboolaError(f"where_column {table.where_column!r} is not a column the extractor read into "
                                f"{source.table.source}", fix="extract the column too, or filter in the code")
-        values = ", ".join(scratch.literal(str(v)) for v in table.where_values) or "NULL"
-        negate = "NOT " if table.where_operator == "ne" else ""
-        sql += f" WHERE {negate}(coalesce(CAST({q(column)} AS {scratch.text_type}), '') IN ({values}))"
+        sql += " WHERE " + text_in(q(column), [scratch.literal(str(v)) for v in table.where_values],
+                                   table.where_operator, scratch.text_type)
     return sql
 
 
