@@ -36,6 +36,9 @@ def test_a_flow_runs_its_phases_in_order_and_its_tasks_as_child_jobs(shop):
     children = project.jobs.children(job.id)
     assert sorted(c.config_name for c in children[:2]) == ["big", "small"] and children[2].config_name == "total"
     assert all(c.status == "success" and c.parent_id == job.id for c in children)
+    first, second = sorted(children[:2], key=lambda c: c.started)
+    assert second.started < first.finished  # a phase's tasks start side by side, not one after the other
+    assert children[2].started >= max(c.finished for c in children[:2])  # the next phase waits for both
     assert any("phase split: success" in line for line in job.log)
 
 

@@ -148,7 +148,7 @@ def test_input_mapping_filters_columns_and_rows(orders):
          "where_values": ["ok"]}], outputs=["out.c-shop.oks"])
     assert project.run("oks").status == "success"
     assert rows(project, "out.c-shop.oks", "id") == [(1, "ok"), (3, "ok")]
-    with pytest.raises(KeboolaError, match="unknown column|amount"):
+    with pytest.raises(KeboolaError, match=r"unknown column 'amount' \(columns of orders: id\)"):
         project.transformations.create_sql("bad", "CREATE TABLE x AS SELECT amount FROM orders", inputs=[
             {"source": "in.c-shop.orders", "columns": ["id"]}], outputs=["out.c-shop.x"])
 
@@ -169,20 +169,20 @@ def test_adaptive_input_reads_only_rows_imported_since_the_last_run(orders):
 
 
 @pytest.mark.parametrize("code, message", [
-    ("CREATE TABLE daily AS\nSELECT order_date,\n  SUM(amount AS revenue\nFROM orders GROUP BY 1", "line"),
-    ("CREATE TABLE daily AS\nSELECT order_date, SUM(amout) FROM orders GROUP BY 1", "amout"),
-    ("CREATE TABLE daily AS\nSELECT * FROM order_items", "order_items"),
-    ("CREATE TABLE daily AS SELECT 1 AS x;\nDROP TABLE orders;", "orders"),
-    ("CREATE TABLE something_else AS SELECT 1 AS x", "daily"),
+    ("CREATE TABLE daily AS\nSELECT order_date,\n  SUM(amount AS revenue\nFROM orders GROUP BY 1",
+     "line 3, column 14: the SQL does not parse"),
+    ("CREATE TABLE daily AS\nSELECT order_date, SUM(amout) FROM orders GROUP BY 1",
+     "line 2, column 24: unknown column 'amout' .*did you mean 'amount'"),
+    ("CREATE TABLE daily AS\nSELECT * FROM order_items", "line 2, column 15: unknown table order_items"),
+    ("CREATE TABLE daily AS SELECT 1 AS x;\nDROP TABLE orders;", "line 2: DROP TABLE orders would drop the input"),
+    ("CREATE TABLE something_else AS SELECT 1 AS x", "never creates the output table daily"),
 ])
 def test_bad_sql_is_refused_before_anything_is_saved_or_run(orders, code, message):
     project = orders
-    with pytest.raises(KeboolaError, match=message) as caught:
+    with pytest.raises(KeboolaError, match=message):
         project.transformations.create_sql("daily", code, inputs=["in.c-shop.orders"], outputs=["out.c-x.daily"])
     assert project.configs.find("daily") is None
     assert "out.c-x.daily" not in set(project.storage.tables()["id"])
-    if message == "line":
-        assert "line 3" in str(caught.value)
 
 
 def test_a_failing_statement_names_its_line_and_leaves_storage_as_it_was(orders):

@@ -202,8 +202,9 @@ def test_explain_gives_code_mapping_lineage_and_portability(shop_storage, api: S
     assert explained["outputs"] == [{"source": "city_revenue", "destination": OUTPUT, "incremental": True,
                                      "primary_key": ["city"]}]
     assert explained["lineage"][OUTPUT] == {"city": ["customers.city"], "revenue": ["orders.amount"]}
-    assert {p["target"] for p in explained["portability"]} >= {"snowflake", "bigquery"}
-    assert all(set(p) <= {"target", "portable", "ok", "problems"} for p in explained["portability"])
+    # plain joins and sums: the same SQL runs on both warehouses, with nothing to report
+    assert sorted((p["target"], p["portable"], p.get("problems", "")) for p in explained["portability"]) == [
+        ("bigquery", True, ""), ("snowflake", True, "")]
 
 
 def test_a_python_transformation_is_checked_created_and_run(shop_storage, api: StandIn):
