@@ -108,7 +108,7 @@ class SqlTransformation(Transformation):
         from ...sql.lineage import column_lineage
 
         checked = self.checked(config)
-        schema = local.input_schema(storage, config.name, checked)
+        schema = local.input_schema(storage, config.name, checked, self.dialect)
         text = local.Script(checked.blocks).text
         return {o.destination: column_lineage(text, self.dialect, schema, o.source) for o in checked.mapping.outputs}
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...connectors import open_connector
-from ...engine.mapping import columns_of, input_select, load_output
+from ...engine.mapping import load_output
 from ...engine.runner import error_line
 from ...errors import KeboolaError
 from ...storage.storage import storage_columns, text_in
-from .run import Script
+from .run import Script, prepare
 
 if TYPE_CHECKING:
     import duckdb
@@ -191,23 +191,10 @@ def run_there(run: "Run", name: str, checked: "Checked", warehouse: Warehouse) -
 
 def _check(run: "Run", name: str, checked: "Checked",
            dialect: str) -> tuple[Script, list["Statement"], dict[str, dict[str, str]]]:
-    """The statements, checked as the local run checks them: against the inputs' columns in storage."""
-    from ...sql.validate import check_script
-
-    where = f"transformation {name!r}"
-    schema: dict[str, dict[str, str]] = {}
+    """The statements, checked exactly as the local run checks them: against the inputs' columns in storage."""
     with run.storage.connect() as con:
-        for table in checked.mapping.inputs:
-            input_select(con, table, None, where)  # storage has the table and the mapped columns
-            types = columns_of(con, table.source)
-            schema[table.destination] = {c: types[c] for c in table.columns or types}
-    script = Script(checked.blocks)
-    try:
-        statements = check_script(script.text, dialect, schema, [o.source for o in checked.mapping.outputs],
-                                  where=where)
-    except KeboolaError as e:
-        raise script.relocate(e) from None
-    return script, statements, schema
+        prepared = prepare(con, name, checked, dialect, {})
+    return prepared.script, prepared.statements, prepared.schema
 
 
 def _view_select(scratch: "_Scratch", source: Source, wanted: list[str], label: str) -> str:

@@ -79,6 +79,7 @@ class Prepared:
     statements: list["Statement"]
     selects: dict[str, str]
     newest: dict[str, Any] = field(default_factory=dict)  # input table -> newest import read (adaptive)
+    schema: dict[str, dict[str, str]] = field(default_factory=dict)  # input name in the code -> column -> type
 
 
 def prepare(con: "duckdb.DuckDBPyConnection", name: str, checked: "Checked", dialect: str,
@@ -100,7 +101,7 @@ def prepare(con: "duckdb.DuckDBPyConnection", name: str, checked: "Checked", dia
                               tuple(o.source for o in checked.mapping.outputs), where)
     except KeboolaError as e:
         raise script.relocate(e) from None
-    return Prepared(script, statements, selects, newest)
+    return Prepared(script, statements, selects, newest, schema)
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,17 +183,10 @@ def sample(storage: "Storage", name: str, checked: "Checked", dialect: str, rows
                     for o in outputs}
 
 
-def input_schema(storage: "Storage", name: str, checked: "Checked") -> dict[str, dict[str, str]]:
+def input_schema(storage: "Storage", name: str, checked: "Checked", dialect: str) -> dict[str, dict[str, str]]:
     """Each input's columns and types as the code sees it (its name inside the code -> column -> type)."""
-    schema = {}
     with storage.connect() as con:
-        for table in checked.mapping.inputs:
-            types = columns_of(con, table.source)
-            if not types:
-                raise KeboolaError(f"transformation {name!r}: storage has no table {table.source}",
-                                   fix="run what makes it first (%keboola storage lists tables)")
-            schema[table.destination] = {c: types[c] for c in table.columns or types}
-    return schema
+        return prepare(con, name, checked, dialect, {}).schema
 
 
 def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
