@@ -14,6 +14,7 @@ from . import components
 from .errors import KeboolaError
 
 if TYPE_CHECKING:
+    from .components.flow.model import Flow
     from .model.configuration import Configuration
     from .model.schedule import Schedule
     from .store.configs import ConfigStore
@@ -89,12 +90,24 @@ class Flows:
     def _live_key(self, name: str) -> tuple[str, str]:
         return str(getattr(self.configs, "versions_dir", id(self.configs))), name
 
+    def get(self, name: str) -> tuple["Configuration", "Flow"]:
+        """Flow `name` (or id): its configuration and its flow (either format)."""
+        config = self.configs.get(name)
+        return config, self._flow_component(config).flow_of(config)
+
+    @staticmethod
+    def is_flow(component_id: str) -> bool:
+        """Whether configurations of this component are flows (they run other configurations as tasks)."""
+        try:
+            return getattr(components.get(component_id), "flow_of", None) is not None
+        except KeboolaError:
+            return False
+
     def _flow_component(self, config: "Configuration") -> Any:
-        component = components.get(config.component_id)
-        if getattr(component, "flow_of", None) is None:
+        if not self.is_flow(config.component_id):
             raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id})",
-                               fix="%keboola configs lists them")
-        return component
+                               fix="list the configurations (%keboola configs) to find the flows")
+        return components.get(config.component_id)
 
     def drawing(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
         """What a drawing of flow `name` needs: its Keboola flow JSON as saved, and each task's kind (extractor,

@@ -502,11 +502,9 @@ class KeboolaMagics(Magics):
     def cmd_run(self, args: Any) -> Any:
         """Run a configuration into storage with a progress bar; shows the resulting Job. A flow is drawn and its
         tasks coloured as they run."""
-        from . import components
-
         project = session_project()
         config = project.configs.get(args.name)
-        if getattr(components.get(config.component_id), "flow_of", None) is not None:
+        if project.flows.is_flow(config.component_id):
             from .ui.flow_graph import flow_graph
             from .ui.flow_progress import FlowProgress
 

@@ -32,7 +32,6 @@ _UPDATED = re.compile(r"^(updated|modified|changed|last_modified|last_updated|la
                       r"|_(updated|modified|changed)_at$", re.IGNORECASE)
 _AT_LINE = re.compile(r"(?:block (?P<block>'[^']*'|\"[^\"]*\"), code (?P<code>'[^']*'|\"[^\"]*\"), )?"
                       r"line (?P<line>\d+)")
-_FLOWS = ("keboola.flow", "keboola.orchestrator")
 
 Phases = Annotated[list[dict[str, Any]], "in run order: {phase_name: [configuration names]} (its tasks run in "
                                          "parallel), or {id, tasks, depends_on}"]
@@ -166,7 +165,7 @@ def debug_job(ctx: ToolContext, job_id: int) -> dict[str, Any]:
     it with the create_* tools (replace=true)."""
     job = ctx.project.jobs.get(job_id)
     children = ctx.project.jobs.children(job.id)
-    if job.component_id in _FLOWS or children:
+    if ctx.project.flows.is_flow(job.component_id) or children:
         failed = [c for c in children if c.status == "error"]
         result: dict[str, Any] = {"id": job.id, "flow": job.config_name, "status": job.status, "error": job.error,
                                   "tasks": [{"job_id": c.id, "config": c.config_name, "status": c.status}
@@ -183,17 +182,9 @@ def debug_job(ctx: ToolContext, job_id: int) -> dict[str, Any]:
     return result
 
 
-# creating ----------------------------------------------------------------------------------------------
 # reading a flow --------------------------------------------------------------------------------------------
 def _flow(ctx: ToolContext, name: str) -> tuple["Configuration", "Flow"]:
-    from .. import components
-
-    config = ctx.project.configs.get(name)
-    flow_of = getattr(components.get(config.component_id), "flow_of", None)
-    if flow_of is None:
-        raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id})",
-                           fix="list_configurations shows the flows (keboola.flow)")
-    return config, flow_of(config)
+    return ctx.project.flows.get(name)
 
 
 def _run_order(flow: "Flow") -> list[str]:
@@ -219,7 +210,7 @@ def _kind(ctx: ToolContext, task: "Task") -> str:
         component = components.get(task.job.component_id)
     except KeboolaError:
         return "other"
-    return "flow" if component.id in _FLOWS else component.type
+    return "flow" if ctx.project.flows.is_flow(component.id) else component.type
 
 
 def _task(ctx: ToolContext, task: "Task", statuses: dict[str, str]) -> dict[str, Any]:

@@ -73,8 +73,7 @@ class FlowEditor(widgets.VBox):
     # -- the flow as saved --------------------------------------------------------------------------
 
     def flow(self) -> model.Flow:
-        config = self.flows.configs.get(self.name)
-        return components.get(config.component_id).flow_of(config)
+        return self.flows.get(self.name)[1]
 
     def _task(self, flow: model.Flow) -> model.Task | None:
         selected = self.graph.selected

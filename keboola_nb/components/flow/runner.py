@@ -47,9 +47,6 @@ class Resume:
 def resume_from(jobs: "JobStore", component: Any, config: "Configuration", job_id: int) -> Resume:
     """What job `job_id` (a failed or interrupted run of this flow) finished; refused for another configuration's
     job or a successful one, before a new job starts."""
-    if getattr(component, "flow_of", None) is None:
-        raise KeboolaError(f"{config.name!r} is not a flow ({config.component_id}): only a flow can resume",
-                           fix="run it again without resume")
     job = jobs.get(job_id)
     if job.config_id != config.id:
         raise KeboolaError(f"job {job_id} ran {job.config_name!r}, not {config.name!r}",
