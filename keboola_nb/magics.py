@@ -38,9 +38,14 @@ def close_session() -> None:
         _project = None
 
 
-def _loading_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options %%keboola sql and python share: variables, how outputs load, saving."""
+def _transformation_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options %%keboola sql and python share: the tables, variables, how outputs load, saving."""
     for option in reversed([
+        argument("--in", dest="inputs", nargs="+", action="append", default=[], metavar="TABLE",
+                 help="input storage table, e.g. in.c-shop.orders, or in.c-shop.orders AS name (repeatable)"),
+        argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
+                 help="output storage table, e.g. out.c-sales.daily, or daily AS out.c-sales.daily "
+                      "(repeatable)"),
         argument("--var", dest="variables", action="append", default=[], metavar="NAME=VALUE",
                  help="a value for {{NAME}} in the code (repeatable); kept as the transformation's variables"),
         argument("--incremental", action="store_true", help="load the outputs incrementally (upsert by --pk)"),
@@ -297,13 +302,9 @@ class KeboolaMagics(Magics):
     # transformations ---------------------------------------------------------------------------
     @magic_arguments()
     @argument("name", help="transformation name, e.g. daily_revenue")
-    @argument("--in", dest="inputs", nargs="+", action="append", default=[], metavar="TABLE",
-              help="input storage table, e.g. in.c-shop.orders, or in.c-shop.orders AS o (repeatable)")
-    @argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
-              help="output storage table, e.g. out.c-sales.daily, or daily AS out.c-sales.daily (repeatable)")
     @argument("--dialect", default="duckdb",
               help="the SQL's dialect: duckdb (default), snowflake, bigquery, or postgres, mysql, ... (kept as DuckDB)")
-    @_loading_arguments
+    @_transformation_arguments
     def cmd_sql(self, args: Any, cell: str | None) -> Any:
         """Create a SQL transformation from the cell, check it against storage, run it and preview its outputs.
 
@@ -320,7 +321,8 @@ class KeboolaMagics(Magics):
             raise UsageError("%%keboola sql needs SQL in the cell body (see %keboola sql --help)")
         project = session_project()
         config = project.transformations.create_sql(
-            args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), dialect=args.dialect,
+            args.name, cell, inputs=_tables(args.inputs), outputs=_tables(args.outputs), dialect=args.dialect,
+            incremental=args.incremental, primary_key=_columns(args.pk),
             variables=_variables(args.variables), replace=args.replace)
         return self._saved_and_run(config, args.save_only)
 
@@ -328,12 +330,8 @@ class KeboolaMagics(Magics):
 
     @magic_arguments()
     @argument("name", help="transformation name, e.g. clean_orders")
-    @argument("--in", dest="inputs", nargs="+", action="append", default=[], metavar="TABLE",
-              help="input storage table (in/tables/<name>.csv), e.g. in.c-shop.orders (repeatable)")
-    @argument("--out", dest="outputs", nargs="+", action="append", default=[], metavar="TABLE",
-              help="output storage table from out/tables/<name>.csv, e.g. out.c-shop.clean (repeatable)")
     @argument("--packages", help="pip packages Keboola installs before it runs, comma-separated")
-    @_loading_arguments
+    @_transformation_arguments
     def cmd_python(self, args: Any, cell: str | None) -> Any:
         """Create a Python transformation from the cell and run it as Keboola does: in a subprocess, in a data
         folder with in/tables/*.csv (and manifests); what it writes to out/tables/*.csv goes to storage.
@@ -347,9 +345,10 @@ class KeboolaMagics(Magics):
         """
         if not cell or not cell.strip():
             raise UsageError("%%keboola python needs Python code in the cell body (see %keboola python --help)")
-        packages = [p.strip() for p in (args.packages or "").split(",") if p.strip()]
+        packages = _columns(args.packages)
         config = session_project().transformations.create_python(
-            args.name, cell, inputs=_tables(args.inputs), outputs=_outputs(args), packages=packages,
+            args.name, cell, inputs=_tables(args.inputs), outputs=_tables(args.outputs), packages=packages,
+            incremental=args.incremental, primary_key=_columns(args.pk),
             variables=_variables(args.variables), replace=args.replace)
         return self._saved_and_run(config, args.save_only)
 
@@ -684,20 +683,9 @@ def _variables(pairs: list[str]) -> dict[str, str] | None:
     return values
 
 
-def _outputs(args: Any) -> list[Any]:
-    """--out tables, with --incremental and --pk applied to each."""
-    outputs: list[Any] = _tables(args.outputs)
-    if not (args.incremental or args.pk):
-        return outputs
-    pk = [c.strip() for c in (args.pk or "").split(",") if c.strip()]
-    entries = []
-    for text in outputs:
-        source, _, destination = text.partition(" AS ")
-        entry = {"destination": destination or source, "incremental": bool(args.incremental), "primary_key": pk}
-        if destination:
-            entry["source"] = source
-        entries.append(entry)
-    return entries
+def _columns(text: str | None) -> list[str]:
+    """--pk a,b -> ["a", "b"]."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
 def split_arguments(line: str, unquote: bool = True) -> list[str]:

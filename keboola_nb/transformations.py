@@ -26,33 +26,37 @@ class Transformations:
         self.storage = storage  # where a transformation's inputs are checked and sampled
 
     def create_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
-                   variables: dict[str, str] | None = None, description: str = "", replace: bool = False,
+                   variables: dict[str, str] | None = None, incremental: bool = False,
+                   primary_key: list[str] | None = None, description: str = "", replace: bool = False,
                    actor: str = "user") -> "Configuration":
         """A SQL transformation: `code` in `dialect` (duckdb, snowflake, bigquery, or any dialect sqlglot reads,
         kept as DuckDB SQL), reading `inputs` ("in.c-shop.orders" or "in.c-shop.orders AS o") and creating
         `outputs` ("out.c-sales.daily" or "daily AS out.c-sales.daily"); `{{name}}` in the code takes its value from
-        `variables`. Checked, then saved."""
+        `variables`; `incremental` and `primary_key` apply to every output. Checked, then saved."""
         values = self.values(name, variables, replace)
         config = self.build_sql(name, code, inputs=inputs, outputs=outputs, dialect=dialect, variables=values,
-                                description=description)
+                                incremental=incremental, primary_key=primary_key, description=description)
         return self.save(config, values if variables is not None else None, replace=replace, actor=actor)
 
     def build_sql(self, name: str, code: str, *, inputs: Tables, outputs: Tables, dialect: str = "duckdb",
-                  variables: dict[str, str] | None = None, description: str = "") -> "Configuration":
+                  variables: dict[str, str] | None = None, incremental: bool = False,
+                  primary_key: list[str] | None = None, description: str = "") -> "Configuration":
         """What create_sql saves, checked against storage, not saved."""
         component = components.for_code("sql", dialect)
-        config = component.build_code(name, code, inputs, outputs, dialect=dialect, description=description)
+        config = component.build_code(name, code, inputs, outputs, dialect=dialect, description=description,
+                                      load=_load(incremental, primary_key))
         return self._verified(config, variables or {})
 
     def create_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
                       packages: list[str] | None = None, variables: dict[str, str] | None = None,
-                      description: str = "", replace: bool = False, actor: str = "user") -> "Configuration":
+                      incremental: bool = False, primary_key: list[str] | None = None, description: str = "",
+                      replace: bool = False, actor: str = "user") -> "Configuration":
         """A Python transformation: `code` reads in/tables/<name>.csv and writes out/tables/<name>.csv, as
         Keboola runs it; `packages` are what Keboola installs with pip before it runs; `{{name}}` in the code
         takes its value from `variables`."""
         values = self.values(name, variables, replace)
         config = self.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages, variables=values,
-                                   description=description)
+                                   incremental=incremental, primary_key=primary_key, description=description)
         return self.save(config, values if variables is not None else None, replace=replace, actor=actor)
 
     def values(self, name: str, given: dict[str, str] | None, replace: bool) -> dict[str, str]:
@@ -66,11 +70,13 @@ class Transformations:
 
     def build_python(self, name: str, code: str, *, inputs: Tables, outputs: Tables,
                      packages: list[str] | None = None, variables: dict[str, str] | None = None,
+                     incremental: bool = False, primary_key: list[str] | None = None,
                      description: str = "") -> "Configuration":
         """What create_python saves, checked, not saved."""
         component = components.for_code("python")
         parameters = {"packages": list(packages)} if packages else None
-        config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters)
+        config = component.build_code(name, code, inputs, outputs, description=description, parameters=parameters,
+                                      load=_load(incremental, primary_key))
         return self._verified(config, variables or {})
 
     def save(self, config: "Configuration", values: dict[str, str] | None = None, *, replace: bool = False,
@@ -175,3 +181,10 @@ class Transformations:
         if components.get(config.component_id).type != "transformation":
             raise KeboolaError(f"{config.name!r} is not a transformation ({config.component_id})")
         return config
+
+
+def _load(incremental: bool, primary_key: list[str] | None) -> dict[str, Any] | None:
+    """The output mapping keys every output takes, when any is given."""
+    if not incremental and not primary_key:
+        return None
+    return {"incremental": incremental, "primary_key": list(primary_key or [])}

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..errors import KeboolaError
 from ..model.configuration import Configuration, check_name, new_id
 from ..model.transformation import Block, Mapping, TransformationInput, TransformationOutput, blocks_of, mapping_of
 from ..storage.ids import TableId
 from .component import Component
-
-if TYPE_CHECKING:
-    from .component import ProjectParts
 
 _AS = re.compile(r"^\s*(\S+)\s+(?:AS|as)\s+(\S+)\s*$")
 
@@ -50,8 +47,9 @@ class Transformation(Component):
     # building ----------------------------------------------------------------------------------------
     def build_code(self, name: str, code: str, inputs: list[str | dict[str, Any]], outputs: list[str | dict[str, Any]],
                    *, dialect: str | None = None, description: str = "", parameters: dict[str, Any] | None = None,
-                   project: "ProjectParts | None" = None) -> Configuration:
-        """A new configuration: the code as one block with one code named after the transformation."""
+                   load: dict[str, Any] | None = None) -> Configuration:
+        """A new configuration: the code as one block with one code named after the transformation. `load` holds
+        output mapping keys every output takes (incremental, primary_key)."""
         check_name(name, "transformation")
         if not code.strip():
             raise KeboolaError(f"transformation {name!r} has no code", fix="write the code in the cell body")
@@ -60,7 +58,7 @@ class Transformation(Component):
             "parameters": {**(parameters or {}),
                            "blocks": [{"name": "Block 1", "codes": [{"name": name, "script": scripts}]}]},
             "storage": {"input": {"tables": [self._input(i) for i in inputs]},
-                        "output": {"tables": [self._output(o) for o in outputs]}},
+                        "output": {"tables": [{**self._output(o), **(load or {})} for o in outputs]}},
         }
         config = Configuration(self.id, new_id(), name, configuration, description=description)
         self.check(config)
