@@ -384,7 +384,7 @@ class KeboolaMagics(Magics):
             config = project.flows.create(args.name, cell, replace=args.replace)
             print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
             for schedule in project.flows.schedules(config.name):
-                runs = ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in schedule.next_runs(3))
+                runs = ", ".join(schedule.next_runs_text(3))
                 print(f"schedule: {schedule.describe()}; next: {runs}")
         from .ui.flow_editor import FlowEditor
 

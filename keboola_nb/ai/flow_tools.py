@@ -80,7 +80,7 @@ def create_flow(
             to = ", ".join(f"{r.channel} to {r.address}" for r in task.notification.recipients)
             overview.append(("Notification", f"{task.notification.title}: {to}"))
     if planned is not None:
-        runs = ", ".join(t.strftime("%Y-%m-%d %H:%M %Z") for t in planned.next_runs(NEXT_RUNS))
+        runs = ", ".join(planned.next_runs_text(NEXT_RUNS))
         overview.append(("Schedule", f"{planned.describe()}; next: {runs}"))
     draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
@@ -117,7 +117,7 @@ def explain_flow(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> d
         phases.append(entry)
     schedules = []
     for schedule in ctx.project.flows.schedules(config.name):
-        runs = [t.strftime("%Y-%m-%d %H:%M %Z") for t in schedule.next_runs(NEXT_RUNS)] if schedule.enabled else []
+        runs = schedule.next_runs_text(NEXT_RUNS) if schedule.enabled else []
         schedules.append({"when": schedule.describe(), "cron": schedule.cron, "next": runs})
     result: dict[str, Any] = {"name": config.name, "component": config.component_id, "version": config.version,
                               "phases": phases, "schedules": schedules}

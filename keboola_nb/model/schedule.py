@@ -92,6 +92,10 @@ class Schedule:
             runs.append(run)
         return runs
 
+    def next_runs_text(self, n: int = 3) -> list[str]:
+        """The next `n` runs as the faces show them: local time with its zone (2024-03-31 06:00 CEST)."""
+        return [t.strftime("%Y-%m-%d %H:%M %Z") for t in self.next_runs(n)]
+
     def describe(self) -> str:
         """The times in words, for a person checking what they set; uncommon shapes stay as the cron."""
         words = _describe(self.cron.split(), self.timezone) if isinstance(self.cron, str) else None
