@@ -81,30 +81,10 @@ class Transformations:
 
     def save(self, config: "Configuration", values: dict[str, str] | None = None, *, replace: bool = False,
              actor: str = "user") -> "Configuration":
-        """Save the transformation, then its variables as the `keboola.variables` configuration that belongs to it
-        (kbc keeps it in the transformation's variables/ folder; Keboola fills the values in when a job starts)."""
-        from .model import variables
-        from .model.configuration import ConfigRow, Configuration, new_id
-
+        """Save the transformation, then (given `values`) its variables (Keboola fills them in when a job starts)."""
         config = self.configs.save_named(config, replace=replace, actor=actor)
-        if values is None:
-            return config
-        values = variables.check_values(values, f"transformation {config.name!r}")
-        found = self.configs.variables_of(config)
-        if found is None:
-            child = Configuration(variables.COMPONENT, new_id(), f"{config.name} variables",
-                                  variables.definitions(values),
-                                  rows=[ConfigRow(new_id(), "Default values", variables.value_row(values))])
-            self.configs.save(child, actor=actor, child_of={"componentId": config.component_id,
-                                                             "configId": config.id, "type": "variablesFor"},
-                              row_relations={child.rows[0].id: [{"type": "variablesValuesFor"}]})
-        else:
-            child, row_id = found
-            child.configuration = {**child.configuration, **variables.definitions(values)}
-            for row in child.rows:
-                if row.id == row_id:
-                    row.configuration = {**row.configuration, **variables.value_row(values)}
-            self.configs.save(child, actor=actor)
+        if values is not None:
+            self.configs.save_variables(config, values, actor=actor)
         return config
 
     def check(self, config: "str | Configuration", variables: dict[str, str] | None = None) -> "Configuration":

@@ -155,6 +155,29 @@ class ConfigStore:
             return child, str(chosen["id"]) if chosen else ""
         return None
 
+    def save_variables(self, config: Configuration, values: dict[str, str], *, actor: str = "user") -> None:
+        """Save `values` as `config`'s variables: its `keboola.variables` configuration, kept by kbc in the
+        configuration's variables/ folder (variablesFor), with the values in the row marked variablesValuesFor."""
+        from ..model import variables
+        from ..model.configuration import ConfigRow, new_id
+
+        values = variables.check_values(values, f"configuration {config.name!r}")
+        found = self.variables_of(config)
+        if found is None:
+            child = Configuration(variables.COMPONENT, new_id(), f"{config.name} variables",
+                                  variables.definitions(values),
+                                  rows=[ConfigRow(new_id(), "Default values", variables.value_row(values))])
+            self.save(child, actor=actor, child_of={"componentId": config.component_id, "configId": config.id,
+                                                    "type": "variablesFor"},
+                      row_relations={child.rows[0].id: [{"type": "variablesValuesFor"}]})
+            return
+        child, row_id = found
+        child.configuration = {**child.configuration, **variables.definitions(values)}
+        for row in child.rows:
+            if row.id == row_id:
+                row.configuration = {**row.configuration, **variables.value_row(values)}
+        self.save(child, actor=actor)
+
     def variable_values(self, config: Configuration) -> dict[str, str]:
         """The values a job fills into `config`'s `{{name}}` placeholders ({} when it has no variables)."""
         from ..model.variables import values_of
