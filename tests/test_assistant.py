@@ -10,10 +10,10 @@ import threading
 import time
 
 import pytest
-
 from assistant_view import RecordingView
-from conftest import ETL_PASSWORD, SUPERUSER_PASSWORD, scan_for_canaries
 from standin import HttpError, MidStreamError, StandIn, Text, ToolUse, Turn
+
+from conftest import ETL_PASSWORD, SUPERUSER_PASSWORD, scan_for_canaries
 
 
 def agent_for(project, view, **kw):
@@ -26,6 +26,18 @@ def tool_results(request: dict) -> dict[str, dict]:
     """The tool_result blocks of the newest user message, by tool_use_id."""
     content = request["messages"][-1]["content"]
     return {b["tool_use_id"]: b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"}
+
+
+def result_of(api: StandIn, step: int, use: ToolUse) -> dict:
+    """The JSON a tool returned to the model in request `step`."""
+    block = tool_results(api.requests[step])[use.id]
+    assert "is_error" not in block, block
+    return json.loads(block["content"])
+
+
+def audit(project) -> list[dict]:
+    path = project.local / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def sent_text(api: StandIn) -> str:

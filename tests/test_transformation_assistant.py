@@ -9,7 +9,7 @@ import json
 import pytest
 from assistant_view import RecordingView
 from standin import StandIn, Text, ToolUse, Turn
-from test_assistant import agent_for, sent_text, tool_results
+from test_assistant import agent_for, audit, result_of, sent_text, tool_results
 
 from keboola_nb.connectors.base import Scan
 from keboola_nb.errors import KeboolaError
@@ -41,30 +41,6 @@ def shop_storage(project):
                                                  "(range + 0.5)::DECIMAL(12,2) AS amount, 'note-' || range AS note "
                                                  "FROM range(30)"))
     return project
-
-
-@pytest.fixture(autouse=True)
-def transformation_toolbox(monkeypatch):
-    """The production toolbox plus the transformation tools, whether or not agent.py registers them yet."""
-    from keboola_nb.ai import agent as agent_module
-    from keboola_nb.ai import tools
-    from keboola_nb.ai.toolbox import Toolbox
-    from keboola_nb.ai.transformation_tools import TRANSFORMATION_TOOLS
-
-    registered = agent_module.toolbox().tools
-    extra = [f for f in TRANSFORMATION_TOOLS if f.__name__ not in registered]
-    monkeypatch.setattr(agent_module, "_toolbox", Toolbox([*tools.TOOLS, *extra]) if extra else None)
-
-
-def result_of(api: StandIn, step: int, use: ToolUse) -> dict:
-    block = tool_results(api.requests[step])[use.id]
-    assert "is_error" not in block, block
-    return json.loads(block["content"])
-
-
-def audit(project) -> list[dict]:
-    path = project.local / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_describe_check_fix_create_and_run_a_sql_transformation(shop_storage, api: StandIn):
@@ -248,24 +224,7 @@ def test_the_cell_forms_reach_the_model_and_the_cell(project, api: StandIn):
     assert "describe_inputs" in api.requests[0]["system"][0]["text"]
 
 
-def test_tools_and_system_prompt_stay_well_under_budget_with_transformations(api: StandIn):
-    import anthropic
-
-    from keboola_nb.ai.agent import SYSTEM_BLOCKS, toolbox
-    from keboola_nb.ai.models import catalog
-
-    client = anthropic.Anthropic(api_key="stand-in", base_url=api.base_url)
-    messages = [{"role": "user", "content": "hi"}]
-    model = catalog()["default"]
-    full = client.messages.count_tokens(model=model, system=SYSTEM_BLOCKS, tools=toolbox().definitions(),
-                                        messages=messages).input_tokens
-    bare = client.messages.count_tokens(model=model, messages=messages).input_tokens
-    assert "create_transformation" in toolbox()
-    assert 0 < full - bare < 6000
-
-
 def test_the_transformation_tools_are_registered_in_production(monkeypatch):
-    """Fails until agent.toolbox() includes TRANSFORMATION_TOOLS (the one-line registration in agent.py)."""
     from keboola_nb.ai import agent as agent_module
 
     monkeypatch.setattr(agent_module, "_toolbox", None)
