@@ -172,6 +172,14 @@ function h(tag, attrs = {}, ...children) {
   return node;
 }
 
+// A picture the kernel drew (SVG): parsed as an SVG document, never as HTML, so nothing in it can run.
+function pictureNode(svg) {
+  const parsed = new DOMParser().parseFromString(svg, "image/svg+xml").documentElement;
+  const node = h("div", { class: "kbnb-picture" });
+  if (parsed.nodeName === "svg") node.append(document.importNode(parsed, true));
+  return node;
+}
+
 function markdownNode(text, extraClass = "") {
   const node = h("div", { class: `kbnb-md ${extraClass}`.trim() });
   node.innerHTML = renderMarkdown(text);
@@ -367,13 +375,16 @@ function render({ model, el }) {
   function confirmCard(item) {
     const s = state(item.id);
     const pending = item.state === "pending";
-    const tabs = [["overview", "Overview"], ["preview", "Data preview"], ["json", "JSON"]].filter(([tab]) =>
-      tab === "overview" || (tab === "preview" && item.preview) || (tab === "json" && item.json !== null));
+    const tabs = [["overview", "Overview"], ["graph", "Graph"], ["preview", "Data preview"], ["json", "JSON"]]
+      .filter(([tab]) => tab === "overview" || (tab === "graph" && item.picture) || (tab === "preview" && item.preview)
+        || (tab === "json" && item.json !== null));
     if (!tabs.some(([tab]) => tab === s.tab)) s.tab = tabs[0][0];
     const editing = pending && s.editing;
 
     let body;
-    if (s.tab === "preview") {
+    if (s.tab === "graph") {
+      body = pictureNode(item.picture);
+    } else if (s.tab === "preview") {
       body = dataTable(item.preview.columns, item.preview.rows);
     } else if (s.tab === "json" && editing) {
       body = h("textarea", { class: "kbnb-json-edit", spellcheck: "false", "aria-label": "Configuration JSON",

@@ -37,9 +37,21 @@ class Flows:
         depends_on; notify; schedule. Checked (every task's configuration must exist), then saved."""
         return self.save(*self.build(name, body), replace=replace, actor=actor)
 
-    def build(self, name: str, body: str | dict[str, Any]) -> tuple["Configuration", "Schedule | None"]:
-        """What `create` saves, checked, not saved: the flow's configuration and its schedule (None: none)."""
-        config, schedule = components.flow_builder().build_flow(name, body, self._resolve, self._exists)
+    def build(self, name: str, body: str | dict[str, Any],
+              planned: "list[Configuration] | tuple[()]" = ()) -> tuple["Configuration", "Schedule | None"]:
+        """What `create` saves, checked, not saved: the flow's configuration and its schedule (None: none).
+        `planned`: configurations built to be saved together with the flow; its tasks may name them."""
+        by_name = {c.name: c for c in planned}
+
+        def resolve(task: str) -> tuple[str, str]:
+            found = by_name.get(task) or next((c for c in planned if c.id == task), None)
+            return (found.component_id, found.id) if found is not None else self._resolve(task)
+
+        def exists(component_id: str, config_id: str) -> bool:
+            return any(c.component_id == component_id and c.id == config_id for c in planned) \
+                or self._exists(component_id, config_id)
+
+        config, schedule = components.flow_builder().build_flow(name, body, resolve, exists)
         return config, schedule.check() if schedule is not None else None
 
     def save(self, config: "Configuration", schedule: "Schedule | None" = None, *, replace: bool = False,
@@ -112,7 +124,10 @@ class Flows:
     def drawing(self, name: str) -> tuple[dict[str, Any], dict[str, str]]:
         """What a drawing of flow `name` needs: its Keboola flow JSON as saved, and each task's kind (extractor,
         transformation, writer, notification, variable, other)."""
-        config = self.configs.get(name)
+        return self.drawing_of(self.configs.get(name))
+
+    def drawing_of(self, config: "Configuration") -> tuple[dict[str, Any], dict[str, str]]:
+        """`drawing` of a flow configuration, saved or only built."""
         component = self._flow_component(config)
         flow = component.flow_of(config)
         kinds = {}

@@ -164,6 +164,21 @@ class Project:
                           runs=lambda task, parent: self.run(task, actor=actor, parent_id=parent),
                           parent_id=parent_id, resume=resumed)
 
+    def on_scratch(self, folder: Path) -> "Project":
+        """This project with its storage, jobs and state in `folder` (a rehearsal's scratch): the same
+        configurations and connections; what is built checks against the scratch storage, what runs fills it."""
+        import copy
+
+        local = folder / LOCAL_DIR
+        scratch = copy.copy(self)
+        scratch.storage = Storage(local / "storage.duckdb", local / "storage.lock")
+        scratch.jobs = JobStore(local / "jobs.sqlite")
+        scratch.state = StateStore(local / "state", local / "state.lock")
+        scratch.extractors = Builder(scratch, self.configs, "extractor")
+        scratch.writers = Builder(scratch, self.configs, "writer")
+        scratch.transformations = Transformations(self.configs, scratch.storage)
+        return scratch
+
     @property
     def conversations(self) -> "ConversationStore":
         """Conversations with the assistant (made on first use: the AI package loads lazily)."""

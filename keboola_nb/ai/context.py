@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..engine.progress import Progress
+    from ..model.configuration import Configuration
     from ..project import Project
     from .conversations import ConversationStore
 
@@ -30,6 +31,23 @@ class Proposal:
     json: str | None = None
     # Turns edited JSON into what gets saved; raises KeboolaError when the edit is invalid.
     check: Callable[[str], Any] | None = None
+    picture: str | None = None  # SVG markup (a flow's graph), shown in its own tab
+
+
+@dataclass
+class Draft:
+    """A configuration a create_* tool built and checked but did not save: what its card shows, how to save it."""
+
+    tool: str
+    kind: str  # extractor, writer, transformation
+    config: "Configuration"
+    overview: list[tuple[str, str]]
+    preview: "pd.DataFrame | None"
+    check: Callable[[str], Any] | None  # edited JSON -> configuration (see Proposal.check)
+    save: Callable[["Configuration", bool], "Configuration"]  # (configuration, replace) -> saved
+    result: Callable[["Configuration"], dict[str, Any]]  # what the model is told of the saved one
+    outputs: dict[str, "pd.DataFrame"] = field(default_factory=dict)  # sample rows of the tables it makes
+    runnable: "Configuration | None" = None  # what a rehearsal runs to make its tables (a transformation)
 
 
 class Declined(Exception):

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import KeboolaError
-from .context import Declined, Proposal, ToolContext
+from .context import Declined, Draft, Proposal, ToolContext
 from .toolbox import tool
-from .tools import ACTOR
+from .tools import ACTOR, PREVIEW_ROWS
 
 if TYPE_CHECKING:
     from ..components.flow.conditions import Condition
     from ..components.flow.model import Flow, Task
     from ..engine.jobs import Job
     from ..model.configuration import Configuration
+    from ..rehearsal import Rehearsal
 
 NEXT_RUNS = 3
 LOG_LINES = 15  # last lines of a job's log the model sees
@@ -39,6 +42,17 @@ Notify = Annotated[list[dict[str, Any]] | None, "[{when: failed | succeeded | 'T
                                                 "email: ADDRESS | webhook: URL}]"]
 
 
+class NewConfiguration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tool: Literal["create_extractor", "create_file_extractor", "create_transformation", "create_writer"]
+    arguments: Annotated[dict[str, Any], "that tool's arguments"]
+
+
+New = Annotated[list[NewConfiguration] | None, "configurations the phases name that do not exist yet, in the order "
+                                               "they run; all are run once on a sample of their sources, shown in "
+                                               "this one card and created with the flow"]
+
+
 @tool(changes=True)
 def create_flow(
     ctx: ToolContext,
@@ -47,14 +61,17 @@ def create_flow(
     notify: Notify = None,
     schedule: Annotated[str | None, "5-field cron, e.g. '0 1 * * *'"] = None,
     timezone: Annotated[str, "IANA name, e.g. Europe/Prague"] = "UTC",
+    new: New = None,
     replace: Annotated[bool, "save as a new version of an existing flow"] = False,
 ) -> dict[str, Any]:
-    """Propose a flow of existing configurations (phases run one after another, a phase's tasks in parallel); the
-    user sees a card (phases, notifications, schedule, JSON) and creates it. A data check Keboola has no construct
-    for (e.g. revenue dropped > 10%) is a SQL transformation without outputs that fails when the check holds
-    (DuckDB: SELECT error('revenue dropped ...') FROM ... WHERE <drop>), in its own phase after the data it
-    checks, with notify [{when: failed, email: ...}]."""
+    """Propose a flow (phases run one after another, a phase's tasks in parallel), with the new configurations it
+    needs; the user sees one card (graph, phases, notifications, schedule, JSON) and creates it all. A data check
+    Keboola has no construct for (e.g. revenue dropped > 10%) is a SQL transformation without outputs that fails
+    when the check holds (DuckDB: SELECT error('revenue dropped ...') FROM ... WHERE <drop>), in its own phase
+    after the data it checks, with notify [{when: failed, email: ...}]."""
     from .. import components
+    from ..rehearsal import Rehearsal
+    from ..ui.flow_picture import flow_picture
 
     if not replace and ctx.project.configs.find(name) is not None:
         raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
@@ -63,9 +80,24 @@ def create_flow(
         body["notify"] = notify
     if schedule:
         body |= {"schedule": schedule, "timezone": timezone}
-    config, planned = ctx.project.flows.build(name, body)
+    drafts: list[Draft] = []
+    preview = None
+    if new:
+        with Rehearsal(ctx.project) as rehearsal:
+            for index, part in enumerate(new, 1):
+                draft, made = _rehearsed(rehearsal, part, f"new configuration {index} ({part.tool})")
+                drafts.append(draft)
+                if made and preview is None and draft.kind == "transformation":
+                    preview = rehearsal.project.storage.preview(made[0], PREVIEW_ROWS)
+    config, planned = ctx.project.flows.build(name, body, [d.config for d in drafts])
     flow = components.get(config.component_id).flow_of(config)
-    overview: list[tuple[str, str]] = [("Component", config.component_id)]
+    overview: list[tuple[str, str]] = []
+    if drafts:
+        overview.append(("Creates", ", ".join([f"{d.kind} {d.config.name}" for d in drafts] + [f"flow {name}"])))
+    for draft in drafts:
+        overview.append((f"New {draft.kind}", draft.config.name))
+        overview += [(f"  {label}", value) for label, value in draft.overview if label != "Component"]
+    overview.append(("Component", config.component_id))
     for i, phase_id in enumerate(_run_order(flow), 1):
         phase = flow.phase(phase_id)
         tasks = ", ".join(f"{t.name} ({_kind(ctx, t)})" for t in flow.tasks_of(phase_id))
@@ -82,19 +114,108 @@ def create_flow(
     if planned is not None:
         runs = ", ".join(planned.next_runs_text(NEXT_RUNS))
         overview.append(("Schedule", f"{planned.describe()}; next: {runs}"))
-    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
-    decision = ctx.view.confirm(Proposal("create_flow", f"Create flow {name}", "Create", overview, None, draft),
-                                ctx.cancelled)
+    data = config.to_json()
+    if drafts:
+        data = {"configurations": [d.config.to_json() for d in drafts], "flow": data}
+    draft_text = json.dumps(data, indent=2, ensure_ascii=False)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft_text)
+    title = f"Create flow {name}" + (f" and {len(drafts)} configuration(s)" if drafts else "")
+    picture = flow_picture(*ctx.project.flows.drawing_of(config))
+    decision = ctx.view.confirm(Proposal("create_flow", title, "Create", overview, preview, draft_text,
+                                         picture=picture), ctx.cancelled)
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    saved = ctx.project.flows.save(config, planned, replace=replace, actor=ACTOR)  # the flow the card showed
+    created = _save_all(ctx, drafts)
+    try:
+        saved = ctx.project.flows.save(config, planned, replace=replace, actor=ACTOR)  # the flow the card showed
+    except Exception:
+        _undo(ctx, created)
+        raise
     ctx.conversations.set_draft_state(draft_id, "created")
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "phases": [p for p, _ in overview[1:] if p.startswith("Phase")],
-            "schedules": [s.describe() for s in ctx.project.flows.schedules(saved.name)],
-            "summary": f"created flow {saved.name} (version {saved.version}); run it with run_configuration"}
+    result: dict[str, Any] = {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
+                              "phases": [p for p, _ in overview if p.startswith("Phase")],
+                              "schedules": [s.describe() for s in ctx.project.flows.schedules(saved.name)]}
+    if created:
+        result["configurations"] = [{"name": c.name, "id": c.id, "component": c.component_id} for c in created]
+    result["summary"] = (f"created flow {saved.name} (version {saved.version})"
+                         + (f" and {', '.join(c.name for c in created)}" if created else "")
+                         + "; run it with run_configuration")
+    return result
+
+
+def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tuple[Draft, list[str]]:
+    """A new configuration of a proposed flow, built against the rehearsal's storage; an extractor's tables stood
+    in for by rows of its sources, a transformation run on them. Also: the tables it made there."""
+    from .toolbox import make_tool
+    from .tools import (
+        create_extractor,
+        create_file_extractor,
+        create_writer,
+        draft_extractor,
+        draft_file_extractor,
+        draft_writer,
+    )
+    from .transformation_tools import create_transformation, draft_transformation
+
+    tools = {f.__name__: f for f in (create_extractor, create_file_extractor, create_transformation, create_writer)}
+    try:
+        args = make_tool(tools[part.tool]).arguments.model_validate(part.arguments)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()[:3])
+        raise KeboolaError(f"{where}: invalid arguments: {problems}") from None
+    a = {k: getattr(args, k) for k in type(args).model_fields}
+    if a.get("replace"):
+        raise KeboolaError(f"{where}: a flow's new configurations are new", fix="leave replace out; change an "
+                                                                                "existing one with its create_* tool")
+    scratch, rows = rehearsal.project, rehearsal.rows
+    try:
+        if part.tool == "create_extractor":
+            draft = draft_extractor(scratch, a["name"], a["connection"], a["tables"], False, sample_rows=rows)
+        elif part.tool == "create_file_extractor":
+            draft = draft_file_extractor(scratch, a["name"], a["connection"], a["files"], False, sample_rows=rows)
+        elif part.tool == "create_writer":
+            rehearsal.bring([t.table for t in a["tables"]])
+            draft = draft_writer(scratch, a["name"], a["connection"], a["tables"], a["schema_name"], False)
+        else:
+            def draft_it() -> Draft:
+                return draft_transformation(scratch, a["language"], a["name"], a["code"], a["inputs"], a["outputs"],
+                                            a["dialect"], a["packages"], a["variables"], False)
+
+            draft = draft_it()
+            sources = [t["source"] for t in draft.config.configuration.get("storage", {}).get("input", {})
+                       .get("tables", [])]
+            if any(source not in rehearsal.stood_in for source in sources):
+                rehearsal.bring(sources)
+                draft = draft_it()  # checked again, now against every input's columns
+    except KeboolaError as e:
+        raise KeboolaError(f"{where}: {e.what}", fix=e.fix) from None
+    for table_id, sample in draft.outputs.items():
+        rehearsal.stand_in(table_id, sample)
+    if draft.runnable is None or not _outputs(draft.config):  # a check makes nothing that later parts read
+        return draft, list(draft.outputs)
+    return draft, rehearsal.run(draft.runnable)
+
+
+def _outputs(config: "Configuration") -> list[Any]:
+    return config.configuration.get("storage", {}).get("output", {}).get("tables") or []
+
+
+def _save_all(ctx: ToolContext, drafts: list[Draft]) -> list["Configuration"]:
+    """Save the drafts in order; if one fails, remove those saved before it (all or none)."""
+    saved: list["Configuration"] = []
+    try:
+        for draft in drafts:
+            saved.append(draft.save(draft.config, False))
+    except Exception:
+        _undo(ctx, saved)
+        raise
+    return saved
+
+
+def _undo(ctx: ToolContext, saved: list["Configuration"]) -> None:
+    for config in reversed(saved):
+        ctx.project.configs.delete(config.id, actor=ACTOR)
 
 
 @tool()

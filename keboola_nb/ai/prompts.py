@@ -36,7 +36,9 @@ query with query_storage before you hand it over. When the user asks for code, p
 with write_code_cell and say what it does in a sentence or two; do not repeat the code in your answer.
 - Transformations: see inputs with describe_inputs (schemas, a few rows), check_transformation before creating. \
 SQL gets short comments; Python handles nulls and types and prints what it does.
-- Flows: a data check is a SQL transformation that calls error() in its own phase, with notify on failure.
+- Flows: a data check is a SQL transformation that calls error() in its own phase, with notify on failure. \
+A pipeline of configurations that do not exist yet is one create_flow call with them in `new`: one card, \
+one confirmation.
 - Be brief: short paragraphs, lists, tables in markdown. No preamble.
 """
 

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import KeboolaError, notices
-from .context import Declined, Proposal, ToolContext
+from .context import Declined, Draft, Proposal, ToolContext
 from .toolbox import tool
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..model.configuration import Configuration
+    from ..project import Project
 
 ACTOR = "assistant"
 PREVIEW_ROWS = 5
@@ -245,42 +248,68 @@ def create_extractor(
     replace: Annotated[bool, "save as a new version of an existing extractor"] = False,
 ) -> dict[str, Any]:
     """Propose a database (or BigQuery) extractor; the user sees a card (overview, data preview, JSON) and creates it."""
-    if not replace and ctx.project.configs.find(name) is not None:
-        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    return propose(ctx, draft_extractor(ctx.project, name, connection, tables, replace), replace)
+
+
+def draft_extractor(project: "Project", name: str, connection: str, tables: list["TableEntry"], replace: bool,
+                    sample_rows: int = 0) -> Draft:
+    """create_extractor's configuration, built and checked; `sample_rows`: also read that many rows of each
+    source table (what a rehearsal stands in for its output tables)."""
+    check_new(project, name, replace)
     entries = [t.model_dump(exclude_none=True) for t in tables]
     with notices() as notes:  # e.g. a suggested key for a table without a primary key
-        config = ctx.project.extractors.build(name, connection, entries)
-    conn = ctx.project.connections.get(connection)
+        config = project.extractors.build(name, connection, entries)
+    conn = project.connections.get(connection)
     first = next((e["table"] for e in entries if e.get("table")), None)  # queries are not run for a preview
     preview = conn.preview(first, PREVIEW_ROWS) if first else None
-    return _propose_extractor(ctx, "create_extractor", config, conn, preview, replace, notes)
+    outputs = {}
+    if sample_rows:
+        for line in project.extractors.summary(config).to_dict("records"):
+            if any(e.get("table") == line["source"] for e in entries):  # a table, not a query
+                outputs[line["output_table"]] = conn.preview(line["source"], sample_rows)
+    return _extractor_draft(project, "create_extractor", config, conn, preview, notes, outputs)
 
 
-def _propose_extractor(ctx: ToolContext, tool_name: str, config: Any, conn: Any, preview: Any, replace: bool,
-                       notes: list[str]) -> dict[str, Any]:
-    """Show the card with the draft (kept in the conversation store); save what the user confirms."""
-    extractors = ctx.project.extractors
+def _extractor_draft(project: "Project", tool_name: str, config: "Configuration", conn: Any, preview: Any,
+                     notes: list[str], outputs: dict[str, "pd.DataFrame"] | None = None) -> Draft:
+    extractors = project.extractors
     overview = [("Component", config.component_id), ("Connection", f"{conn.name} ({conn.target()})")]
     for line in extractors.summary(config).to_dict("records"):
         overview.append((line["row"], f"{line['source']} -> {line['output_table']} "
                                       f"(primary key {', '.join(line['primary_key']) or 'none'}; {line['load']})"))
     overview += [("Note", note) for note in notes]
-    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, config.name, config.component_id, draft)
+
+    def result(saved: "Configuration") -> dict[str, Any]:
+        return {"output_tables": list(extractors.summary(saved)["output_table"]), "notes": notes}
+
+    return Draft(tool_name, "extractor", config, overview, preview, extractors.from_json,
+                 lambda c, replace: extractors.save(c, replace=replace, actor=ACTOR), result, outputs or {})
+
+
+def propose(ctx: ToolContext, draft: Draft, replace: bool) -> dict[str, Any]:
+    """Show a draft's card (the draft kept in the conversation store); save what the user confirms."""
+    config = draft.config
+    text = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, config.name, config.component_id, text)
     decision = ctx.view.confirm(
-        Proposal(tool_name, f"Create extractor {config.name}", "Create", overview, preview, draft,
-                 check=extractors.from_json),
+        Proposal(draft.tool, f"Create {draft.kind} {config.name}", "Create", draft.overview, draft.preview, text,
+                 check=draft.check),
         ctx.cancelled,
     )
     if not decision.accepted:
         ctx.conversations.set_draft_state(draft_id, "cancelled")
         raise Declined(decision.reason)
-    saved = extractors.save(decision.value or config, replace=replace, actor=ACTOR)
+    saved = draft.save(decision.value or config, replace)
     ctx.conversations.set_draft_state(draft_id, "created")
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "edited_by_user": decision.value is not None,
-            "output_tables": list(extractors.summary(saved)["output_table"]), "notes": notes,
+            "component": saved.component_id, "edited_by_user": decision.value is not None, **draft.result(saved),
             "summary": f"created {saved.name} (version {saved.version})"}
+
+
+def check_new(project: "Project", name: str, replace: bool) -> None:
+    """A new configuration's name must be free (unless it replaces the one of that name)."""
+    if not replace and project.configs.find(name) is not None:
+        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
 
 
 class FileEntry(BaseModel):
@@ -302,20 +331,32 @@ def create_file_extractor(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Propose an S3 extractor (files into storage tables); the user sees a card and creates it."""
-    if not replace and ctx.project.configs.find(name) is not None:
-        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
-    conn = ctx.project.connections.get(connection)
-    if ctx.project.extractors.component_for(connection).entries != "files":
+    return propose(ctx, draft_file_extractor(ctx.project, name, connection, files, replace), replace)
+
+
+def draft_file_extractor(project: "Project", name: str, connection: str, files: list["FileEntry"], replace: bool,
+                         sample_rows: int = 0) -> Draft:
+    """create_file_extractor's configuration, built and checked; `sample_rows`: see draft_extractor."""
+    check_new(project, name, replace)
+    conn = project.connections.get(connection)
+    if project.extractors.component_for(connection).entries != "files":
         raise KeboolaError(f"{connection!r} is a {conn.kind} connection, not one of files",
                            fix="use create_extractor for databases")
     entries = [f.model_dump(exclude_none=True, exclude_defaults=True) for f in files]
-    config = ctx.project.extractors.build(name, connection, entries)
+    config = project.extractors.build(name, connection, entries)
+
+    def first_file(key: str) -> str:
+        return conn.connector().first_match(key) if "*" in key else key
+
     try:
-        key = entries[0]["key"]
-        preview = conn.preview(conn.connector().first_match(key) if "*" in key else key, PREVIEW_ROWS)
+        preview = conn.preview(first_file(entries[0]["key"]), PREVIEW_ROWS)
     except KeboolaError:
         preview = None  # no file matches yet: the card says so by showing none
-    return _propose_extractor(ctx, "create_file_extractor", config, conn, preview, replace, [])
+    outputs = {}
+    if sample_rows:
+        for entry, line in zip(entries, project.extractors.summary(config).to_dict("records")):
+            outputs[line["output_table"]] = conn.preview(first_file(entry["key"]), sample_rows)
+    return _extractor_draft(project, "create_file_extractor", config, conn, preview, [], outputs)
 
 
 @tool(changes=True)
@@ -365,31 +406,25 @@ def create_writer(
     replace: bool = False,
 ) -> dict[str, Any]:
     """Propose a writer (storage tables to a database, or to CSV files in S3); the user sees a card and creates it."""
-    writers = ctx.project.writers
-    if not replace and ctx.project.configs.find(name) is not None:
-        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    return propose(ctx, draft_writer(ctx.project, name, connection, tables, schema_name, replace), replace)
+
+
+def draft_writer(project: "Project", name: str, connection: str, tables: list["WriterEntry"],
+                 schema_name: str | None, replace: bool) -> Draft:
+    """create_writer's configuration, built and checked against storage."""
+    check_new(project, name, replace)
+    writers = project.writers
     entries = [t.model_dump(exclude_none=True, exclude_defaults=True) for t in tables]
     config = writers.build(name, connection, entries, schema=schema_name)
-    conn = ctx.project.connections.get(connection)
-    preview = ctx.project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
+    conn = project.connections.get(connection)
+    preview = project.storage.preview(entries[0]["table"], PREVIEW_ROWS) if entries else None
     overview = [("Component", config.component_id), ("Target", f"{connection} ({conn.target()})")]
     for s in writers.summary(config).to_dict("records"):
         since = f", changed since {s['changed_since']}" if s["changed_since"] else ""
         overview.append((s["row"], f"{s['table']} -> {s['target']} ({s['columns']} columns; {s['load']}; "
                                    f"primary key {', '.join(s['primary_key']) or 'none'}{since})"))
-    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
-    decision = ctx.view.confirm(
-        Proposal("create_writer", f"Create writer {name}", "Create", overview, preview, draft, check=writers.from_json),
-        ctx.cancelled,
-    )
-    if not decision.accepted:
-        ctx.conversations.set_draft_state(draft_id, "cancelled")
-        raise Declined(decision.reason)
-    saved = writers.save(decision.value or config, replace=replace, actor=ACTOR)
-    ctx.conversations.set_draft_state(draft_id, "created")
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "edited_by_user": decision.value is not None, "summary": f"created {saved.name} (version {saved.version})"}
+    return Draft("create_writer", "writer", config, overview, preview, writers.from_json,
+                 lambda c, replace: writers.save(c, replace=replace, actor=ACTOR), lambda saved: {})
 
 
 TOOLS = [

@@ -12,14 +12,15 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from ..errors import KeboolaError, notices
-from .context import Declined, Proposal, ToolContext
+from .context import Draft, ToolContext
 from .toolbox import tool
-from .tools import ACTOR, rows_of
+from .tools import ACTOR, check_new, propose, rows_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..model.configuration import Configuration
+    from ..project import Project
 
 MAX_SAMPLE_ROWS = 10  # sample rows per table the model may see: a hard cap, whatever it asks for
 SAMPLE_INPUT_ROWS = 20  # rows of each input a SQL check runs on
@@ -86,7 +87,7 @@ def check_transformation(
     try:
         with notices() as notes:
             variables = ctx.project.transformations.values(name, variables, replace=True)
-            config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
+            config = _build(ctx.project, language, name, code, inputs, outputs, dialect, packages, variables)
     except (KeboolaError, ValueError) as e:
         return _failed(e, "check", _unique(notes))
     notes = _unique(notes)
@@ -95,7 +96,7 @@ def check_transformation(
         notes = [*notes, f"a configuration named {name!r} exists: create_transformation needs replace=true"]
     if language == "sql":
         try:
-            frames = _sample(ctx, config, variables)
+            frames = _sample(ctx.project, config, variables)
         except KeboolaError as e:
             return _failed(e, "run on a sample", notes)
         if frames is not None:
@@ -122,16 +123,34 @@ def create_transformation(
     it. run_configuration runs it. To give the user a cell instead, call write_code_cell with
     '%%keboola sql NAME --in TABLE --out TABLE [--dialect D] [--incremental --pk a,b]' or
     '%%keboola python NAME --in TABLE --out TABLE [--packages a,b]' as the first line, then the code."""
-    if not replace and ctx.project.configs.find(name) is not None:
-        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    draft = draft_transformation(ctx.project, language, name, code, inputs, outputs, dialect, packages, variables,
+                                 replace)
+    return propose(ctx, draft, replace)
+
+
+def draft_transformation(project: "Project", language: str, name: str, code: str, inputs: list[Any],
+                         outputs: list[Any], dialect: str = "duckdb", packages: list[str] | None = None,
+                         variables: dict[str, str] | None = None, replace: bool = False) -> Draft:
+    """create_transformation's configuration, built, checked and (SQL, inputs in storage) run on a sample."""
+    from ..model.variables import filled
+
+    check_new(project, name, replace)
+    transformations = project.transformations
     given = variables
     with notices() as found:
-        variables = ctx.project.transformations.values(name, variables, replace)
-        config = _build(ctx, language, name, code, inputs, outputs, dialect, packages, variables)
+        variables = transformations.values(name, variables, replace)
+        config = _build(project, language, name, code, inputs, outputs, dialect, packages, variables)
     notes = _unique(found)
-    frames = _sample(ctx, config, variables) if language == "sql" else None  # a failure goes back to the model to fix
+    try:
+        frames = _sample(project, config, variables) if language == "sql" else None
+    except KeboolaError as e:
+        if outputs:
+            raise  # back to the model, to fix
+        # A check (it makes no table, it fails when its condition holds) may well hold on a few rows.
+        notes.append(f"on {SAMPLE_INPUT_ROWS} rows of each input it stopped: {e.what.split(': ', 1)[-1]}")
+        frames = None
     overview = [("Component", config.component_id)]
-    for line in ctx.project.transformations.summary(config).to_dict("records"):
+    for line in transformations.summary(config).to_dict("records"):
         frame = (frames or {}).get(line["output"])
         sampled = "" if frame is None else f"; {len(frame)} row(s) from {SAMPLE_INPUT_ROWS} rows of each input"
         overview.append(("Output", f"{line['inputs']} -> {line['output']} (from {line['source']}; {line['load']}; "
@@ -143,23 +162,16 @@ def create_transformation(
     overview += [("Note", note) for note in notes]
     overview.append(("Code", code.strip("\n")))
     preview = next(iter(frames.values())) if frames else None
-    draft = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft)
-    decision = ctx.view.confirm(
-        Proposal("create_transformation", f"Create transformation {name}", "Create", overview, preview, draft,
-                 check=lambda text: _from_json(ctx, text, variables)),
-        ctx.cancelled,
-    )
-    if not decision.accepted:
-        ctx.conversations.set_draft_state(draft_id, "cancelled")
-        raise Declined(decision.reason)
-    saved = ctx.project.transformations.save(decision.value or config, variables if given is not None else None,
-                                             replace=replace, actor=ACTOR)
-    ctx.conversations.set_draft_state(draft_id, "created")
-    return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
-            "component": saved.component_id, "edited_by_user": decision.value is not None, "notes": notes,
-            "outputs": list(ctx.project.transformations.summary(saved)["output"]),
-            "summary": f"created {saved.name} (version {saved.version})"}
+
+    def save(config: "Configuration", replace: bool) -> "Configuration":
+        return transformations.save(config, variables if given is not None else None, replace=replace, actor=ACTOR)
+
+    def result(saved: "Configuration") -> dict[str, Any]:
+        return {"notes": notes, "outputs": list(transformations.summary(saved)["output"])}
+
+    # What a rehearsal runs: the variables filled in, as Keboola fills them when a job starts.
+    return Draft("create_transformation", "transformation", config, overview, preview,
+                 lambda text: _from_json(project, text, variables), save, result, runnable=filled(config, variables))
 
 
 @tool()
@@ -196,10 +208,10 @@ def explain_transformation(ctx: ToolContext, name: Annotated[str, "transformatio
 
 
 # helpers ---------------------------------------------------------------------------------------------
-def _build(ctx: ToolContext, language: str, name: str, code: str, inputs: list[Any], outputs: list[Any],
+def _build(project: "Project", language: str, name: str, code: str, inputs: list[Any], outputs: list[Any],
            dialect: str, packages: list[str] | None, variables: dict[str, str] | None) -> "Configuration":
     """The checked, unsaved configuration, by the core API's build for the language."""
-    transformations = ctx.project.transformations
+    transformations = project.transformations
     if language == "python":
         return transformations.build_python(name, code, inputs=inputs, outputs=outputs, packages=packages,
                                             variables=variables)
@@ -207,17 +219,17 @@ def _build(ctx: ToolContext, language: str, name: str, code: str, inputs: list[A
                                      variables=variables)
 
 
-def _sample(ctx: ToolContext, config: "Configuration",
+def _sample(project: "Project", config: "Configuration",
             variables: dict[str, str] | None) -> "dict[str, pd.DataFrame] | None":
     """Each output from a few rows of each input; None while an input is not in storage yet (nothing to run on)."""
-    present = set(ctx.project.storage.tables()["id"])
+    present = set(project.storage.tables()["id"])
     sources = [t.get("source") for t in config.configuration.get("storage", {}).get("input", {}).get("tables", [])]
     if any(source not in present for source in sources):
         return None
-    return ctx.project.transformations.sample(config, rows=SAMPLE_INPUT_ROWS, variables=variables or {})
+    return project.transformations.sample(config, rows=SAMPLE_INPUT_ROWS, variables=variables or {})
 
 
-def _from_json(ctx: ToolContext, text: str, variables: dict[str, str]) -> "Configuration":
+def _from_json(project: "Project", text: str, variables: dict[str, str]) -> "Configuration":
     """The card's edited JSON as a configuration, checked as the core API checks a built one."""
     from ..model.configuration import Configuration, check_name
 
@@ -227,7 +239,7 @@ def _from_json(ctx: ToolContext, text: str, variables: dict[str, str]) -> "Confi
         raise KeboolaError(f"the configuration JSON is not valid: {e}",
                            fix="it needs componentId, name and configuration") from None
     check_name(config.name, "transformation")
-    return ctx.project.transformations.check(config, variables)
+    return project.transformations.check(config, variables)
 
 
 def _routes(ctx: ToolContext, config: "Configuration") -> str:

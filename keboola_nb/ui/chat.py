@@ -227,6 +227,7 @@ class ChatSession:
         item = self.panel.add(
             "confirm", tool=proposal.tool, title=proposal.title, action=proposal.action,
             overview=[list(pair) for pair in proposal.overview], preview=preview, json=proposal.json,
+            picture=proposal.picture,
             editable=proposal.check is not None, state="pending",
         )
         pending = self._wait(item, _Pending(proposal=proposal), cancelled)

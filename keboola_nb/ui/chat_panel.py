@@ -37,7 +37,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "assistant": {"text": "", "done": False},
     "tool": {"name": "", "args": {}, "status": "running", "summary": "", "seconds": None},
     "confirm": {"tool": "", "title": "", "action": "OK", "overview": [], "preview": None, "json": None,
-                "editable": False, "state": "pending", "error": None},
+                "picture": None, "editable": False, "state": "pending", "error": None},
     "table": {"title": "", "columns": [], "rows": []},
     "code": {"language": "python", "code": "", "inserted": False},
     "credential": {"label": "", "prompt": "", "state": "pending", "reference": None},

@@ -38,6 +38,16 @@ class Handler:
         elif text == "confirm":
             panel.add("confirm", tool="create_extractor", title="Create extractor shop", action="Create",
                       overview=[["Connection", "shop"]], json='{"tables": ["orders"]}', editable=True)
+        elif text == "flow":
+            from keboola_nb.ui.flow_picture import flow_picture
+            flow = {"phases": [{"id": "1", "name": "extract", "next": [{"id": "t", "goto": "2"}]},
+                               {"id": "2", "name": "load", "next": [{"id": "e", "goto": None}]}],
+                    "tasks": [{"id": "a", "name": "<img src=x onerror=window.kbnbHacked=1>", "phase": "1", "task": {}},
+                              {"id": "b", "name": "sales", "phase": "1", "task": {}},
+                              {"id": "c", "name": "to-dwh", "phase": "2", "task": {}}]}
+            picture = flow_picture(flow, {"a": "extractor", "b": "extractor", "c": "writer"})
+            panel.add("confirm", tool="create_flow", title="Create flow daily", action="Create",
+                      overview=[["Phase 1: extract", "a, sales"]], json="{}", picture=picture)
         elif text == "code":
             panel.add("code", language="python", code=CODE)
         else:
@@ -120,6 +130,23 @@ def test_confirm_accepts_and_sends_edited_json(chat):
     card.locator(".kbnb-confirm-accept").click()
     panel.item("confirm", second, status="accepted").wait_for()
     assert json.loads((nb.lab.root / f"{second}.json").read_text()) == {"accepted": True, "json": edited}
+
+
+def test_a_proposed_flow_shows_its_graph_in_its_own_tab(chat):
+    nb, panel = chat
+    panel.send("flow")
+    card = panel.item("confirm", status="pending")
+    card.locator('.kbnb-tab[data-tab="graph"]').click()
+    picture = card.locator(".kbnb-tab-body[data-tab=graph] .kbnb-picture svg")
+    picture.wait_for()
+    assert picture.locator(".kbnb-phase").count() == 2 and picture.locator(".kbnb-transition").count() == 1
+    kinds = [picture.locator(".kbnb-task").nth(i).get_attribute("data-kind") for i in range(3)]
+    assert kinds == ["extractor", "extractor", "writer"]
+    box = picture.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 80, "drawn at its size, not collapsed"
+    # A task name is text in the picture, never markup that runs.
+    assert picture.locator("img").count() == 0 and "<img src=x" in picture.locator(".kbnb-task").first.text_content()
+    assert nb.page.evaluate("() => window.kbnbHacked") is None
 
 
 def test_insert_cell_puts_the_code_below_the_active_cell(chat):
