@@ -448,6 +448,10 @@ def test_a_succeeded_notification_is_reached_from_the_last_phase():
     ({"phases": [{"x": ["mysql-sales"]}], "notify": [{"when": "x.status == broken", "email": "a@b.cz"}]},
      "a status is one of success"),
     ({"phases": [{"x": ["mysql-sales"]}], "timezone": "UTC"}, "'timezone' is given without a 'schedule'"),
+    # The issue's own spelling of a data check: named, with the construct Keboola has for it.
+    ({"phases": [{"t": ["daily_revenue"]}], "notify": [{"when": "daily_revenue.revenue_drop > 0.1",
+                                                        "email": "a@b.cz"}]},
+     "reads 'revenue_drop', a value in daily_revenue's data"),
 ])
 def test_shorthand_mistakes_are_named(body, message):
     with pytest.raises(kb.KeboolaError) as error:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _COMPARISON = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>status|job(?:\.\w+)+)"
                          r"\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
+_DATA_VALUE = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>\w+)\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
 _OPERATORS = {"==": "EQUALS", "!=": "NOT_EQUALS", ">": "GREATER_THAN", "<": "LESS_THAN"}
 _YAML_FIX = "write the flow as YAML: phases: [{extract: [config-name]}, {transform: [...]}]"
 
@@ -177,6 +178,14 @@ def _when(text: str, where: str, flow: Flow) -> tuple[Condition, str]:
     compared, at = [], []
     for part in parts[0::2]:
         match = _COMPARISON.match(part.strip())
+        data = _DATA_VALUE.match(part.strip())
+        if not match and data and data["subject"] in {t.id for t in flow.tasks}:
+            raise KeboolaError(
+                f"{where}: 'when: {text}' reads {data['field']!r}, a value in {data['subject']}'s data; Keboola's "
+                f"conditions read a task's status and job.* values, not data",
+                fix=f"make the check a SQL transformation that fails when it holds (SELECT error('{data['field']} "
+                    f"{data['op']} {data['value'].strip()}') FROM <its output> WHERE {data['field']} {data['op']} "
+                    f"{data['value'].strip()}), put it in a phase after {data['subject']}, and write when: failed")
         if not match:
             raise KeboolaError(f"{where}: 'when: {text}' is not failed, succeeded or a comparison",
                                fix="e.g. when: daily_revenue.status == user_error (or job.durationSeconds > 600)")
