@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import components
 from .errors import KeboolaError
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .model.configuration import Configuration
     from .model.schedule import Schedule
     from .store.configs import ConfigStore
+    from .transformations import Transformations
 
 
 # Graphs handed out by `Flows.graph`, per project folder and flow name, held weakly: a save of that flow
@@ -27,9 +28,18 @@ _LIVE: dict[tuple[str, str], "weakref.WeakSet[Any]"] = {}
 _LIVE_LOCK = threading.Lock()
 
 
+class Built(NamedTuple):
+    """A flow built from its shorthand, not saved yet."""
+
+    config: "Configuration"
+    schedule: "Schedule | None"
+    checks: list["Configuration"]  # the data checks its notifications read (transformations saved with it)
+
+
 class Flows:
-    def __init__(self, configs: "ConfigStore") -> None:
+    def __init__(self, configs: "ConfigStore", transformations: "Transformations") -> None:
         self.configs = configs
+        self.transformations = transformations  # builds the data checks
 
     def create(self, name: str, body: str | dict[str, Any], *, replace: bool = False,
                actor: str = "user") -> "Configuration":
@@ -37,29 +47,55 @@ class Flows:
         depends_on; notify; schedule. Checked (every task's configuration must exist), then saved."""
         return self.save(*self.build(name, body), replace=replace, actor=actor)
 
-    def build(self, name: str, body: str | dict[str, Any],
-              planned: "list[Configuration] | tuple[()]" = ()) -> tuple["Configuration", "Schedule | None"]:
-        """What `create` saves, checked, not saved: the flow's configuration and its schedule (None: none).
-        `planned`: configurations built to be saved together with the flow; its tasks may name them."""
+    def build(self, name: str, body: str | dict[str, Any], planned: "list[Configuration] | tuple[()]" = ()) -> Built:
+        """What `create` saves, checked, not saved: the flow's configuration, its schedule (None: none) and the
+        data checks its notifications read (see data_checks). `planned`: configurations built to be saved together
+        with the flow; its tasks may name them."""
+        from .data_checks import with_data_checks
+        from .model.validation import read_yaml
+
+        if isinstance(body, str):
+            body = read_yaml(body, f"flow {name!r}", "write the flow as YAML: phases: [{extract: [config-name]}]")
+        own_checks = {c.name for c in self.configs.list() if c.description.endswith(f"(flow {name}'s notification)")}
+        taken = {c.name for c in self.configs.list()} - own_checks | {c.name for c in planned}
         by_name = {c.name: c for c in planned}
 
+        def find(task: str) -> "Configuration | None":
+            return by_name.get(task) or next((c for c in planned if c.id == task), None) or self.configs.find(task)
+
+        body, checks = with_data_checks(name, body, find, self.transformations, taken)
+        every = [*planned, *checks]
+
         def resolve(task: str) -> tuple[str, str]:
-            found = by_name.get(task) or next((c for c in planned if c.id == task), None)
+            found = next((c for c in every if task in (c.name, c.id)), None)
             return (found.component_id, found.id) if found is not None else self._resolve(task)
 
         def exists(component_id: str, config_id: str) -> bool:
-            return any(c.component_id == component_id and c.id == config_id for c in planned) \
+            return any(c.component_id == component_id and c.id == config_id for c in every) \
                 or self._exists(component_id, config_id)
 
         config, schedule = components.flow_builder().build_flow(name, body, resolve, exists)
-        return config, schedule.check() if schedule is not None else None
+        return Built(config, schedule.check() if schedule is not None else None, checks)
 
-    def save(self, config: "Configuration", schedule: "Schedule | None" = None, *, replace: bool = False,
+    def save(self, config: "Configuration", schedule: "Schedule | None" = None,
+             checks: "list[Configuration] | tuple[()]" = (), *, replace: bool = False,
              actor: str = "user") -> "Configuration":
-        """Save a built flow and its schedule (as the flow's scheduler configuration); redraw its live graphs."""
+        """Save a built flow, its data checks first (a check of the same name is this flow's: a new version of it)
+        and its schedule (as the flow's scheduler configuration); redraw its live graphs."""
         from .store.schedules import set_schedule
 
-        saved = self.configs.save_named(config, replace=replace, actor=actor)
+        new: list[Configuration] = []
+        try:
+            for check in checks:
+                again = self.configs.find(check.name) is not None
+                saved_check = self.configs.save_named(check, replace=again, actor=actor)
+                if not again:
+                    new.append(saved_check)
+            saved = self.configs.save_named(config, replace=replace, actor=actor)
+        except Exception:
+            for check in new:  # all or none
+                self.configs.delete(check.id, actor=actor)
+            raise
         if schedule is not None:
             set_schedule(self.configs, saved, schedule, name=f"{saved.name} schedule", actor=actor)
         self.redraw(saved.name)

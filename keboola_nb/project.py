@@ -54,7 +54,7 @@ class Project:
         self.extractors = Builder(self, self.configs, "extractor")
         self.writers = Builder(self, self.configs, "writer")
         self.transformations = Transformations(self.configs, self.storage)
-        self.flows = Flows(self.configs)
+        self.flows = Flows(self.configs, self.transformations)
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self._conversations: "ConversationStore | None" = None

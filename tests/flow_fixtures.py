@@ -1,10 +1,12 @@
 """What the flow tests share: a project whose storage holds a small orders table and two SQL transformations that
-split it (`big`, `small`), and a local webhook that records what it receives."""
+split it (`big`, `small`), a local webhook that records what it receives, and a local SMTP server the project's
+email notifications reach."""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -45,3 +47,27 @@ def webhook():  # type: ignore[no-untyped-def]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
     server.shutdown()
+
+
+@pytest.fixture
+def smtp(monkeypatch) -> Iterator[list[tuple[list[str], str]]]:  # type: ignore[no-untyped-def]
+    """A local SMTP server the project's notifications use: (recipients, message) of each mail it received."""
+    from aiosmtpd.controller import Controller
+    from servers import free_port
+
+    received: list[tuple[list[str], str]] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+            received.append((envelope.rcpt_tos, envelope.content.decode()))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("KEBOOLA_NB_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("KEBOOLA_NB_SMTP_PORT", str(port))
+    try:
+        yield received
+    finally:
+        controller.stop()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from assistant_view import RecordingView
@@ -65,7 +63,7 @@ def sources(project, myshop, shop, pg):
     return project
 
 
-def test_one_card_shows_the_graph_and_one_confirmation_creates_the_pipeline(sources, pg, api: StandIn, monkeypatch):
+def test_one_card_shows_the_graph_and_one_confirmation_creates_the_pipeline(sources, pg, api: StandIn, smtp):
     project = sources
     create = ToolUse("create_flow", flow_args(new_parts()))
     api.push(Turn([create]), Turn([Text("Created.")]))
@@ -111,39 +109,14 @@ def test_one_card_shows_the_graph_and_one_confirmation_creates_the_pipeline(sour
     assert len(made) == 7 and {e["actor"] for e in made} == {"assistant"}  # five parts, the flow, its schedule
 
     # The sources' last day is a partial one: revenue dropped, so the check fails the flow and the email goes out.
-    with smtp_server(monkeypatch) as mails:
-        job = project.run("daily-revenue")
+    job = project.run("daily-revenue")
     assert job.status == "error" and "revenue_check" in job.error
-    assert mails and mails[0][0] == ["team@example.com"] and "daily-revenue" in mails[0][1]
+    assert smtp and smtp[0][0] == ["team@example.com"] and "daily-revenue" in smtp[0][1]
     with pg.connect("dwh") as conn:
         written = conn.execute("SELECT day, customers, revenue FROM public.daily_revenue ORDER BY day").fetchall()
     stored = project.storage.query('SELECT day, customers, revenue FROM "out.c-revenue".daily_revenue ORDER BY day')
     assert len(written) == len(stored) > 1
     assert [str(v) for v in written[-1]] == [str(v) for v in stored.iloc[-1]]
-
-
-@contextmanager
-def smtp_server(monkeypatch) -> Iterator[list[tuple[list[str], str]]]:
-    """A local SMTP server the project's notifications use: (recipients, message) of each mail it received."""
-    from aiosmtpd.controller import Controller
-    from servers import free_port
-
-    received: list[tuple[list[str], str]] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-            received.append((envelope.rcpt_tos, envelope.content.decode()))
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("KEBOOLA_NB_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("KEBOOLA_NB_SMTP_PORT", str(port))
-    try:
-        yield received
-    finally:
-        controller.stop()
 
 
 def test_a_part_that_fails_on_the_sample_is_named_and_nothing_is_saved(sources, api: StandIn):

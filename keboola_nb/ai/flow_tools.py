@@ -89,14 +89,17 @@ def create_flow(
                 drafts.append(draft)
                 if made and preview is None and draft.kind == "transformation":
                     preview = rehearsal.project.storage.preview(made[0], PREVIEW_ROWS)
-    config, planned = ctx.project.flows.build(name, body, [d.config for d in drafts])
+    config, planned, checks = ctx.project.flows.build(name, body, [d.config for d in drafts])
     flow = components.get(config.component_id).flow_of(config)
     overview: list[tuple[str, str]] = []
     if drafts:
-        overview.append(("Creates", ", ".join([f"{d.kind} {d.config.name}" for d in drafts] + [f"flow {name}"])))
+        overview.append(("Creates", ", ".join([f"{d.kind} {d.config.name}" for d in drafts]
+                                              + [f"transformation {c.name}" for c in checks] + [f"flow {name}"])))
     for draft in drafts:
         overview.append((f"New {draft.kind}", draft.config.name))
         overview += [(f"  {label}", value) for label, value in draft.overview if label != "Component"]
+    for check in checks:
+        overview.append(("New transformation", f"{check.name}: {check.description}"))
     overview.append(("Component", config.component_id))
     for i, phase_id in enumerate(_run_order(flow), 1):
         phase = flow.phase(phase_id)
@@ -115,11 +118,12 @@ def create_flow(
         runs = ", ".join(planned.next_runs_text(NEXT_RUNS))
         overview.append(("Schedule", f"{planned.describe()}; next: {runs}"))
     data = config.to_json()
-    if drafts:
-        data = {"configurations": [d.config.to_json() for d in drafts], "flow": data}
+    if drafts or checks:
+        data = {"configurations": [c.to_json() for c in [*(d.config for d in drafts), *checks]], "flow": data}
     draft_text = json.dumps(data, indent=2, ensure_ascii=False)
     draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft_text)
-    title = f"Create flow {name}" + (f" and {len(drafts)} configuration(s)" if drafts else "")
+    parts = len(drafts) + len(checks)
+    title = f"Create flow {name}" + (f" and {parts} configuration(s)" if parts else "")
     picture = flow_picture(*ctx.project.flows.drawing_of(config))
     decision = ctx.view.confirm(Proposal("create_flow", title, "Create", overview, preview, draft_text,
                                          picture=picture), ctx.cancelled)
@@ -128,7 +132,7 @@ def create_flow(
         raise Declined(decision.reason)
     created = _save_all(ctx, drafts)
     try:
-        saved = ctx.project.flows.save(config, planned, replace=replace, actor=ACTOR)  # the flow the card showed
+        saved = ctx.project.flows.save(config, planned, checks, replace=replace, actor=ACTOR)  # as the card showed
     except Exception:
         _undo(ctx, created)
         raise

@@ -37,6 +37,9 @@ class FlowComponent(Component):
             "%%keboola flow NAME takes phases as '- phase: [configuration names]' in run order, or "
             "'- {id, tasks, depends_on}'; notify: [{when: failed|succeeded|'task.status == user_error', "
             "email|webhook}] adds notification phases; schedule: cron and timezone are kept for the scheduler",
+            "when: 'transformation.column > value' (a value in its output's data) adds a check transformation "
+            "<flow>-check that fails when a row shows it, run after the other phases; the notification reads "
+            "its status (Keboola's conditions cannot read data)",
             "statuses: success, user_error, application_error, terminated, skipped",
             "a task's job result is read in conditions as job.* (job.durationSeconds, job.result.output.tables)",
         ],

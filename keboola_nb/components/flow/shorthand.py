@@ -24,7 +24,7 @@ from .model import Flow, JobTask, Notification, Phase, Recipient, Task, Transiti
 
 KEYS = {"schedule", "timezone", "description", "phases", "notify"}
 PHASE_KEYS = {"id", "name", "description", "tasks", "depends_on"}
-NOTIFY_KEYS = {"when", "email", "webhook", "title", "message"}
+NOTIFY_KEYS = {"when", "email", "webhook", "title", "message", "name"}  # name: of its phase
 Resolve = Callable[[str], tuple[str, str]]
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 _COMPARISON = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>status|job(?:\.\w+)+)"
                          r"\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
-_DATA_VALUE = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>\w+)\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
+# `task.column > value`: a value in a task's data, which Keboola's conditions cannot read (see flows.data_checks).
+DATA_VALUE = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>\w+)\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
 _OPERATORS = {"==": "EQUALS", "!=": "NOT_EQUALS", ">": "GREATER_THAN", "<": "LESS_THAN"}
 _YAML_FIX = "write the flow as YAML: phases: [{extract: [config-name]}, {transform: [...]}]"
 
@@ -147,7 +148,8 @@ def _notifications(listed: Any, where: str, name: str, flow: Flow) -> list[_Rule
             phase_id = _unique(f"notify-{when}" if when in ("failed", "succeeded") else f"notify-{len(rules) + 1}",
                                set(flow.phase_ids))
             condition, at = (None, None) if when in ("failed", "succeeded") else _when(when, here, flow)
-            rules[when] = _Rule(Phase(id=phase_id, name=f"Notify: {when}"), when, condition, at)
+            rules[when] = _Rule(Phase(id=phase_id, name=str(entry.get("name") or f"Notify: {when}")), when, condition,
+                                at)
             flow.phases.append(rules[when].phase)
         title = str(entry.get("title") or f"Flow {name}: {when}")
         message = str(entry.get("message") or f"Flow {name!r}: {_said(when)}.")
@@ -178,7 +180,7 @@ def _when(text: str, where: str, flow: Flow) -> tuple[Condition, str]:
     compared, at = [], []
     for part in parts[0::2]:
         match = _COMPARISON.match(part.strip())
-        data = _DATA_VALUE.match(part.strip())
+        data = DATA_VALUE.match(part.strip())
         if not match and data and data["subject"] in {t.id for t in flow.tasks}:
             raise KeboolaError(
                 f"{where}: 'when: {text}' reads {data['field']!r}, a value in {data['subject']}'s data; Keboola's "
