@@ -6,6 +6,7 @@
     keboola-nb configs | jobs | storage     # what the project holds
     keboola-nb components                   # the components it can build and run (plug-ins too)
     keboola-nb link 1234 connection.keboola.com --branch 5678   # for kbc push; no arguments: show the link
+    keboola-nb mcp --project PATH           # the assistant's tools over MCP (stdio; --http PORT: loopback HTTP)
     keboola-nb --project path/to/project ...   # or after the command: keboola-nb run daily --project ...
 
 The same core API as the magics; output is plain text (or JSON with --json).
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("api_host", nargs="?", help="its stack's API host, e.g. connection.keboola.com")
     link.add_argument("--branch", type=int, metavar="ID", help="the id of the branch to push to")
     link.add_argument("--from", dest="from_folder", metavar="PATH", help="read all three from a kbc checkout")
+    mcp = commands.add_parser("mcp", parents=[common],
+                              help="serve the assistant's tools over MCP (Claude Code, Claude Desktop, ...) on stdio")
+    mcp.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on loopback at this port instead")
+    mcp.add_argument("--host", default="127.0.0.1", help="loopback address for --http (default 127.0.0.1)")
     return parser
 
 
@@ -77,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(project: Any, args: argparse.Namespace) -> int:
+    if args.command == "mcp":
+        from .mcp_server import serve
+
+        serve(project, "http" if args.http else "stdio", args.host, args.http or 0)
+        return 0
     if args.command == "run":
         job = project.run(args.name, rows=args.row, actor="cli", resume=args.resume)
         children = project.jobs.children(job.id)  # a flow's task jobs; none for anything else
