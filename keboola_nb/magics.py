@@ -137,6 +137,33 @@ class KeboolaMagics(Magics):
         return None
 
     @magic_arguments()
+    @argument("server", nargs="?", metavar="HOST[:PORT]", help="the SMTP server (port default 25)")
+    @argument("--from", dest="sender", default="", metavar="ADDRESS", help="sender (default keboola-nb@localhost)")
+    @argument("--user", default="", help="log in as this user")
+    @argument("--password-var", default="", metavar="NAME", help="vault variable holding the user's password")
+    @argument("--tls", action="store_true", help="STARTTLS after connecting")
+    def cmd_smtp(self, args: Any) -> Any:
+        """Set the SMTP server the project's flows send email notifications through; without arguments, show it."""
+        project = session_project()
+        if args.server:
+            host, _, port = args.server.rpartition(":") if ":" in args.server else (args.server, "", "25")
+            if not port.isdigit():
+                from .errors import KeboolaError
+
+                raise KeboolaError(f"{args.server!r}: the port must be a number", fix="e.g. smtp.example.com:587")
+            project.settings.set_smtp(host, int(port), sender=args.sender, user=args.user,
+                                      password=args.password_var, tls=args.tls)
+        smtp = project.settings.smtp()
+        if not smtp:
+            print("no SMTP server is set: %keboola smtp HOST[:PORT] [--from ADDRESS] [--user U --password-var NAME]")
+            return None
+        login = f" as {smtp['user']} (password: {smtp.get('password') or 'none'})" if smtp.get("user") else ""
+        tls = " with STARTTLS" if smtp.get("tls") else ""
+        print(f"email notifications go through {smtp['host']}:{smtp['port']}{tls}{login}, "
+              f"from {smtp.get('sender') or 'keboola-nb@localhost'}")
+        return None
+
+    @magic_arguments()
     def cmd_demo(self, args: Any) -> Any:
         """Start the embedded demo PostgreSQL (a small shop) and add the connection `demo`."""
         from . import demo

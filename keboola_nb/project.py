@@ -27,6 +27,7 @@ from .store.blocks import CodeFiles
 from .store.configs import ConfigStore
 from .store.files import locked
 from .store.layout import Layout, Link
+from .store.settings import Settings
 from .transformations import Transformations
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Project:
         self.flows = Flows(self.configs, self.transformations)
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
+        self.settings = Settings(self.local / "settings.json", lock, self.audit)
         self._conversations: "ConversationStore | None" = None
 
     @classmethod
@@ -162,7 +164,7 @@ class Project:
         return runner.run(component, config, jobs=self.jobs, storage=self.storage,
                           state=self.state, rows=rows, progress=progress, actor=actor, configs=self.configs.get,
                           runs=lambda task, parent: self.run(task, actor=actor, parent_id=parent),
-                          parent_id=parent_id, resume=resumed)
+                          parent_id=parent_id, resume=resumed, settings=self.settings)
 
     def on_scratch(self, folder: Path) -> "Project":
         """This project with its storage, jobs and state in `folder` (a rehearsal's scratch): the same

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..connectors.base import Scan
     from ..model.configuration import Configuration
     from ..storage.storage import DeleteWhere, Loader, LoadResult, Storage
+    from ..store.settings import Settings
     from .jobs import Job, JobStore
     from .state import StateStore
 
@@ -53,6 +54,7 @@ class Run:
     configs: Callable[[str], "Configuration"] | None = None  # the project's configurations, by name or id
     runs: Callable[["Configuration", int], "Job"] | None = None  # runs another configuration as a task of this job
     resume: Any = None  # a flow's earlier failed run to go on from (components/flow/runner.py's Resume)
+    settings: "Settings | None" = None  # the project's own settings (e.g. the SMTP server for notifications)
 
     def note(self, line: str) -> None:
         self.job.note(line)
@@ -91,13 +93,13 @@ def run(component: Runnable, config: "Configuration", *, jobs: "JobStore", stora
         state: "StateStore", rows: list[str] | None = None, progress: Progress | None = None,
         actor: str = "user", configs: Callable[[str], "Configuration"] | None = None,
         runs: Callable[["Configuration", int], "Job"] | None = None, parent_id: int | None = None,
-        resume: Any = None) -> "Job":
+        resume: Any = None, settings: "Settings | None" = None) -> "Job":
     """Run `config` with its component and return the Job; a failure is in `job.error`. `configs` and `runs` let a
     component reach other configurations (a flow runs them as its tasks); `parent_id` is the flow's job; `resume`
     (flows only) an earlier run to go on from."""
     job = jobs.start(config.component_id, config.id, config.name, actor, parent_id=parent_id)
     work = Run(config, job, progress or NoProgress(), storage, state, untouched=component.untouched, configs=configs,
-               runs=runs, resume=resume)
+               runs=runs, resume=resume, settings=settings)
     try:
         selected = select_rows(component, config, rows)
         work.note(f"{config.name} ({config.component_id}): {len(selected)} row(s)")

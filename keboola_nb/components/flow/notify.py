@@ -1,6 +1,7 @@
 """A flow's notification tasks: an email through the project's SMTP server, or a JSON POST to a webhook.
 
-SMTP is set by environment variables, so nothing about the mail server is written into the project:
+The SMTP server is the project's setting (`%keboola smtp`, `project.settings.set_smtp`: host, port, sender, user,
+password as a vault reference, STARTTLS); an environment variable overrides each part, for a scheduler's machine:
 KEBOOLA_NB_SMTP_HOST, KEBOOLA_NB_SMTP_PORT (default 25), KEBOOLA_NB_SMTP_FROM (default keboola-nb@localhost),
 KEBOOLA_NB_SMTP_USER and KEBOOLA_NB_SMTP_PASSWORD (a vault name: the password is looked up like any secret),
 KEBOOLA_NB_SMTP_TLS=1 for STARTTLS.
@@ -18,13 +19,15 @@ from ...store.secrets import redact
 TIMEOUT_S = 10.0
 
 
-def send(title: str, message: str, recipients: list[dict[str, str]], details: dict[str, Any]) -> list[str]:
-    """Send to every recipient; what was sent, one line each. The first failure raises, naming the recipient."""
+def send(title: str, message: str, recipients: list[dict[str, str]], details: dict[str, Any],
+         smtp: dict[str, Any] | None = None) -> list[str]:
+    """Send to every recipient (email through `smtp`, the project's setting); what was sent, one line each. The
+    first failure raises, naming the recipient."""
     sent = []
     for recipient in recipients:
         channel, address = recipient.get("channel"), recipient.get("address", "")
         if channel == "email":
-            _email(address, title, message, details)
+            _email(address, title, message, details, _server(smtp or {}))
         elif channel == "webhook":
             _webhook(address, title, message, details)
         else:
@@ -33,36 +36,46 @@ def send(title: str, message: str, recipients: list[dict[str, str]], details: di
     return sent
 
 
-def _email(address: str, title: str, message: str, details: dict[str, Any]) -> None:
+def _server(smtp: dict[str, Any]) -> dict[str, Any]:
+    """The project's SMTP setting with each part an environment variable sets instead."""
+    env = {"host": "KEBOOLA_NB_SMTP_HOST", "port": "KEBOOLA_NB_SMTP_PORT", "sender": "KEBOOLA_NB_SMTP_FROM",
+           "user": "KEBOOLA_NB_SMTP_USER", "password": "KEBOOLA_NB_SMTP_PASSWORD", "tls": "KEBOOLA_NB_SMTP_TLS"}
+    server = dict(smtp)
+    for key, variable in env.items():
+        if os.environ.get(variable):
+            server[key] = os.environ[variable] == "1" if key == "tls" else os.environ[variable]
+    return server
+
+
+def _email(address: str, title: str, message: str, details: dict[str, Any], server: dict[str, Any]) -> None:
     import smtplib
     from email.message import EmailMessage
 
-    host = os.environ.get("KEBOOLA_NB_SMTP_HOST")
+    from ...store.secrets import SecretRef, resolve
+
+    host = server.get("host")
     if not host:
         raise KeboolaError(f"cannot email {address}: no SMTP server is set",
-                           fix="set KEBOOLA_NB_SMTP_HOST (and KEBOOLA_NB_SMTP_PORT, KEBOOLA_NB_SMTP_FROM) in the "
-                               "kernel's environment")
-    port = int(os.environ.get("KEBOOLA_NB_SMTP_PORT") or 25)
+                           fix="set the project's with %keboola smtp HOST[:PORT] (or KEBOOLA_NB_SMTP_HOST in the "
+                               "environment)")
+    port = int(server.get("port") or 25)
     mail = EmailMessage()
     mail["Subject"] = title
-    mail["From"] = os.environ.get("KEBOOLA_NB_SMTP_FROM") or "keboola-nb@localhost"
+    mail["From"] = server.get("sender") or "keboola-nb@localhost"
     mail["To"] = address
     mail.set_content(f"{message}\n\n{json.dumps(details, indent=2, default=str)}\n")
     try:
         with smtplib.SMTP(host, port, timeout=TIMEOUT_S) as smtp:
-            if os.environ.get("KEBOOLA_NB_SMTP_TLS") == "1":
+            if server.get("tls"):
                 smtp.starttls()
-            user = os.environ.get("KEBOOLA_NB_SMTP_USER")
-            if user:
-                from ...store.secrets import SecretRef, resolve
-
-                name = os.environ.get("KEBOOLA_NB_SMTP_PASSWORD") or "KEBOOLA_NB_SMTP_SECRET"
-                smtp.login(user, resolve(SecretRef(name), "the SMTP server"))
+            if server.get("user"):
+                password = str(server.get("password") or "KEBOOLA_NB_SMTP_SECRET")
+                ref = SecretRef.parse(password, "SMTP password") if "{{" in password else SecretRef(password)
+                smtp.login(server["user"], resolve(ref, "the SMTP server"))
             smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as e:
         raise KeboolaError(f"cannot email {address} through {host}:{port}: {redact(str(e)) or type(e).__name__}",
-                           fix="check KEBOOLA_NB_SMTP_HOST and KEBOOLA_NB_SMTP_PORT, and that the server is up") \
-            from None
+                           fix="check the project's SMTP server (%keboola smtp) and that it is up") from None
 
 
 def _webhook(url: str, title: str, message: str, details: dict[str, Any]) -> None:

@@ -292,7 +292,8 @@ def _notify(run: "Run", task: "Task", state: Context) -> bool:
                "tasks": dict(state.task_status)}
     recipients = [{"channel": r.channel, "address": r.address} for r in notification.recipients]
     try:
-        for line in send(notification.title, notification.message or "", recipients, details):
+        smtp = run.settings.smtp() if run.settings is not None else {}
+        for line in send(notification.title, notification.message or "", recipients, details, smtp):
             run.note(f"task {task.id}: sent {line}")
     except KeboolaError as e:
         run.note(f"task {task.id}: {e.what}")
