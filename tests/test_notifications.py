@@ -64,7 +64,7 @@ def test_the_projects_smtp_server_sends_the_flows_mail_and_keeps_only_a_referenc
     assert mails and mails[0][0] == "etl@example.com" and mails[0][1] == ["team@example.com"]
     assert SMTP_PASSWORD not in "\n".join(job.log) + (project.local / "audit.jsonl").read_text()
 
-    monkeypatch.setenv("SMTP_PASSWORD", "wrong")  # the reference is resolved when the mail goes out
+    monkeypatch.setenv("SMTP_PASSWORD", "canary-Smtp-wrong-0d2c")  # resolved when the mail goes out
     job = project.run("mailed")
     assert job.status == "error"
     assert any("cannot email team@example.com through 127.0.0.1" in line for line in job.log)
