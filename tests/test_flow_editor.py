@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flow_fixtures import split_orders
+from test_flow_graph import drag, json_of, page_event
 
 from keboola_nb.errors import KeboolaError
 from keboola_nb.ui.flow_editor import FlowEditor
@@ -48,6 +49,7 @@ def test_selecting_a_task_fills_its_card(shop):
     assert editor.controls.layout.display == "none" and "Click a task" in editor.card.value
     editor.graph.selected = task_id(shop, "big")
     assert "<b>big</b>" in editor.card.value
+    assert "component: DuckDB SQL transformation" in editor.card.value and "keboola." not in editor.card.value
     assert "in.c-shop.orders" in editor.card.value and "out.c-x.big" in editor.card.value  # its routes line
     assert "CREATE TABLE big" in editor.json_view.value
     assert editor.enabled.value is True and editor.phase.value == "first"
@@ -138,3 +140,124 @@ def test_the_magic_returns_the_editor(shop, ip):
     shown = ip.run_line_magic("keboola", "flow daily --show")
     assert isinstance(shown, FlowEditor) and shown.name == "daily"
     assert shown.graph in shop.flows.live("daily")
+
+
+# -- editing on the canvas: the page's events (as ipycytoscape sends them) in, a saved version of the flow out ----
+# Laid out: first | second | third, left to right 260 apart, one task each (big, small, tiny) at y = 0.
+
+
+def saved(project) -> tuple[int, dict[str, Any]]:
+    config = project.configs.get("daily")
+    return config.version, config.configuration
+
+
+def click(editor: FlowEditor, element_id: str) -> None:
+    widget = "edge" if element_id.startswith("next:") else "node"
+    page_event(editor.graph, widget, "click", json_of(editor.graph, element_id))
+
+
+def arrow(editor: FlowEditor, source: str, target: str) -> str:
+    return next(e["data"]["id"] for e in editor.graph.elements
+                if e["data"].get("source") == f"phase:{source}" and e["data"].get("target") == f"phase:{target}")
+
+
+def test_dragging_a_task_into_another_phase_moves_it_there(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    version, _ = saved(shop)
+    drag(editor.graph, "task:tiny", {"x": 10, "y": 20})  # into first's box
+    assert task_json(shop, "tiny")["phase"] == "first" and saved(shop)[0] == version + 1
+    assert shop.configs.versions(shop.configs.get("daily").id)[-1].actor == "user"
+    assert element(editor, "tiny")["data"]["parent"] == "phase:first"  # redrawn from the saved flow
+    assert editor.graph._nodes["tiny"].data["parent"] == "phase:first"
+    assert "tiny: moved to phase first; saved as version" in editor.message.value
+    drag(editor.graph, "task:tiny", {"x": 0, "y": 0}, released_on="task:small")  # dropped onto small
+    assert task_json(shop, "tiny")["phase"] == "second"
+
+
+def test_a_task_dropped_outside_every_phase_changes_nothing(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    before, node = saved(shop), editor.graph._nodes["tiny"]
+    drag(editor.graph, "task:tiny", {"x": 400, "y": 250})  # below the boxes, between two columns
+    assert saved(shop) == before
+    back = editor.graph._nodes["tiny"]
+    assert back is not node and back.position == {"x": 520, "y": 0}  # drawn anew: back in its phase
+    assert "Nothing changed" in editor.message.value and "inside a phase" in editor.message.value
+    drag(editor.graph, "task:tiny", {"x": 530, "y": 12})  # moved a little inside its own phase: layout only
+    assert saved(shop) == before
+
+
+def test_linking_two_phases_makes_the_second_run_right_after_the_first(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    version, _ = saved(shop)
+    editor.link_button.value = True
+    assert editor.graph.link_mode and "click the phase that runs first" in editor.hint.value
+    click(editor, "phase:first")
+    assert "run right after <b>first</b>" in editor.hint.value
+    click(editor, "task:tiny")  # a task stands for its phase
+    assert default_path(shop) == ["first", "third", "second"] and saved(shop)[0] == version + 1
+    assert "third runs after first (order: first → third → second); saved as version" in editor.message.value
+    assert arrow(editor, "first", "third") and arrow(editor, "third", "second")  # the canvas redrew
+    assert editor.graph.link_mode  # stays on for the next link
+
+
+def test_a_link_that_closes_a_circle_is_refused_and_nothing_saved(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    before = saved(shop)
+    editor.link_button.value = True
+    click(editor, "phase:third")
+    click(editor, "phase:first")  # first after third, which runs after second, which runs after first
+    assert saved(shop) == before
+    assert "refused" in editor.message.value and "circle" in editor.message.value
+    click(editor, "phase:first")
+    click(editor, "phase:second")  # second already runs right after first
+    assert saved(shop) == before and "Nothing to save: second runs after first" in editor.message.value
+
+
+def test_removing_a_clicked_arrow(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    assert editor.remove_button.disabled
+    click(editor, arrow(editor, "first", "second"))
+    assert not editor.remove_button.disabled
+    assert "<b>first</b> is followed by <b>second</b>" in editor.hint.value
+    editor.remove_button.click()
+    assert default_path(shop) == ["second", "first", "third"]  # second no longer waits for first
+    assert "second no longer runs after first" in editor.message.value
+    assert editor.graph.selected_link is None and editor.remove_button.disabled  # that arrow is gone
+
+
+def test_removing_a_conditional_arrow_deletes_that_transition(shop):
+    flow = shop.configs.get("daily").configuration
+    flow["phases"][0]["next"].insert(0, {"id": "skip", "goto": "third", "condition": {
+        "type": "operator", "operator": "EQUALS",
+        "operands": [{"type": "phase", "phase": "first", "value": "status"}, {"type": "const", "value": "error"}]}})
+    shop.flows.update("daily", flow)
+    editor = FlowEditor(shop.flows, "daily")
+    click(editor, arrow(editor, "first", "third"))
+    assert "goes on, when its condition holds, to <b>third</b>" in editor.hint.value
+    editor.remove_button.click()
+    assert [t["id"] for t in shop.configs.get("daily").configuration["phases"][0]["next"]] == ["first-second"]
+    assert default_path(shop) == ["first", "second", "third"]
+
+
+def test_disabling_and_enabling_the_clicked_task_from_the_toolbar(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    assert editor.toggle_button.disabled
+    click(editor, "task:small")
+    assert editor.graph.selected == "small" and editor.toggle_button.description == "Disable task"
+    editor.toggle_button.click()
+    assert task_json(shop, "small")["enabled"] is False
+    assert "disabled" in editor.graph._nodes["small"].classes.split()  # drawn greyed
+    assert editor.toggle_button.description == "Enable task" and editor.enabled.value is False
+    editor.toggle_button.click()
+    assert task_json(shop, "small")["enabled"] is True
+    assert "disabled" not in editor.graph._nodes["small"].classes.split()
+
+
+def test_an_edit_made_elsewhere_redraws_the_editors_canvas(shop):
+    editor = FlowEditor(shop.flows, "daily")
+    editor.link_button.value = True
+    click(editor, "phase:third")  # picked, then the assistant replaces the flow without that phase
+    shop.flows.create("daily", "phases:\n  - only: [big, tiny]\n", replace=True, actor="assistant")
+    assert editor.graph.link_source is None and "click the phase that runs first" in editor.hint.value
+    drag(editor.graph, "task:tiny", {"x": 900, "y": 900})
+    assert saved(shop)[1]["phases"][0]["id"] == "only"  # dropped outside: nothing saved

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import ipycytoscape
 import pytest
 import traitlets
 
@@ -124,3 +125,126 @@ def test_new_elements_replace_the_graph() -> None:
     graph.elements = flow_elements({"phases": [{"id": 1}], "tasks": [{"id": 11, "phase": 1, "task": {}}]})
     assert [n.data["id"] for n in graph.graph.nodes] == ["phase:1", "task:11"]
     assert "status-running" in graph.graph.nodes[1].classes  # statuses carry over to the new nodes
+
+
+# -- editing gestures, as the page reports them -------------------------------------------------------------------
+# ipycytoscape's page side sends `{"event", "widget", "data": target.json()}` as a custom widget message for every
+# event Python listens to; a node's json carries where it is now (after a drag) and its data.
+
+
+def json_of(graph: FlowGraph, element_id: str, position: dict[str, float] | None = None) -> dict[str, Any]:
+    """What cytoscape.js's `ele.json()` gives for a drawn element (`position`: where the page has moved it)."""
+    element = next(e for e in [*graph.graph.nodes, *graph.graph.edges] if e.data["id"] == element_id)
+    if isinstance(element, ipycytoscape.Edge):
+        return {"data": dict(element.data), "position": {"x": 0, "y": 0}, "group": "edges", "removed": False,
+                "selected": False, "selectable": element.selectable, "locked": False, "grabbable": True,
+                "pannable": True, "classes": element.classes}
+    return {"data": dict(element.data), "position": dict(position or element.position), "group": "nodes",
+            "removed": False, "selected": False, "selectable": element.selectable, "locked": False,
+            "grabbable": element.grabbable, "pannable": False, "classes": element.classes}
+
+
+def _node(graph: FlowGraph, node_id: str) -> ipycytoscape.Node:
+    return next(n for n in graph.graph.nodes if n.data["id"] == node_id)
+
+
+def page_event(graph: FlowGraph, widget: str, event: str, target: dict[str, Any]) -> None:
+    """Deliver an event through the widget's comm message handling, as the page sends it."""
+    graph._handle_msg({"content": {"data": {"method": "custom", "content": {
+        "event": event, "widget": widget, "data": target}}}, "buffers": []})
+
+
+def drag(graph: FlowGraph, task: str, to: dict[str, float], released_on: str | None = None) -> None:
+    """Press on `task`, drag it to `to`, release: cytoscape reports the release on the topmost node under the
+    pointer, the dragged task itself unless `released_on` another task it was dropped onto."""
+    page_event(graph, "node", "tapstart", json_of(graph, task))
+    page_event(graph, "node", "tapend", json_of(graph, released_on) if released_on else json_of(graph, task, to))
+
+
+@pytest.fixture
+def editable() -> tuple[FlowGraph, list[tuple[Any, Any]]]:
+    graph = graph_of(FLOW, editable=True)
+    drops: list[tuple[Any, Any]] = []
+    graph.on_drop(lambda task_id, phase_id: drops.append((task_id, phase_id)))
+    return graph, drops
+
+
+def test_only_tasks_of_an_editable_graph_can_be_dragged() -> None:
+    assert not any(n.grabbable for n in graph_of(FLOW).graph.nodes)
+    graph = graph_of(FLOW, editable=True)
+    assert {n.data["id"] for n in graph.graph.nodes if n.grabbable} == {"task:11", "task:12", "task:21", "task:31",
+                                                                       "task:41"}
+    assert all(e.selectable for e in graph.graph.edges)  # so that the page marks a clicked arrow
+    graph.editable = False
+    assert not any(n.grabbable for n in graph.graph.nodes) and not any(e.selectable for e in graph.graph.edges)
+
+
+def test_a_task_dropped_in_another_phase_box_is_reported(editable) -> None:
+    graph, drops = editable
+    drag(graph, "task:21", {"x": 530, "y": 10})  # inside Load's box (its column, at the top)
+    drag(graph, "task:11", {"x": 515, "y": 125})  # inside Alert's box, below Load's in the same column
+    drag(graph, "task:12", {"x": 260, "y": -45})  # on Transform's name, above its box's body
+    assert drops == [(21, 3), (11, 4), (12, 2)]
+
+
+def test_a_task_dropped_onto_another_task_goes_to_that_tasks_phase(editable) -> None:
+    graph, drops = editable
+    drag(graph, "task:21", {"x": 0, "y": 0}, released_on="task:31")
+    assert drops == [(21, 3)]
+
+
+def test_a_task_dropped_outside_every_phase_snaps_back(editable) -> None:
+    graph, drops = editable
+    before = _node(graph, "task:21")
+    drag(graph, "task:21", {"x": 390, "y": 300})
+    assert drops == [(21, None)]
+    after = graph._nodes["21"]
+    assert after is not before and before.comm is None  # drawn anew: the page puts it back in its phase
+    assert after.position == {"x": 260, "y": 0} and after.data["parent"] == "phase:2"
+
+
+def test_a_click_and_a_drag_inside_its_own_phase_report_nothing(editable) -> None:
+    graph, drops = editable
+    node = graph._nodes["12"]
+    drag(graph, "task:12", dict(node.position))  # pressed and released where it is: a click
+    drag(graph, "task:12", {"x": 20, "y": 70})  # a little lower, still in Extract's box
+    drag(graph, "task:12", {"x": 0, "y": 0}, released_on="task:11")  # onto a task of its own phase
+    assert drops == []
+    assert graph._nodes["12"] is node and node.position == {"x": 20, "y": 70}  # arranged, kept, not redrawn
+
+
+def test_drags_are_not_reported_by_a_graph_that_is_not_editable() -> None:
+    graph = graph_of(FLOW)
+    drops: list[Any] = []
+    graph.on_drop(lambda *args: drops.append(args))
+    drag(graph, "task:21", {"x": 530, "y": 10})
+    assert drops == []
+
+
+def test_link_mode_reports_two_clicked_phases(editable) -> None:
+    graph, _ = editable
+    links: list[tuple[Any, Any]] = []
+    graph.on_link(lambda first, then: links.append((first, then)))
+    graph.link_mode = True
+    page_event(graph, "node", "click", json_of(graph, "phase:3"))
+    assert graph.link_source == 3 and "link-source" in _node(graph, "phase:3").classes.split()  # outlined
+    page_event(graph, "node", "click", json_of(graph, "phase:3"))  # the same phase again: forget it
+    assert graph.link_source is None and "link-source" not in _node(graph, "phase:3").classes
+    page_event(graph, "node", "click", json_of(graph, "task:31"))  # a task stands for its phase
+    page_event(graph, "node", "click", json_of(graph, "phase:1"))
+    assert links == [(3, 1)] and graph.link_source is None
+    assert graph.selected is None  # clicks in link mode select nothing
+    page_event(graph, "node", "click", json_of(graph, "phase:2"))
+    graph.link_mode = False
+    assert graph.link_source is None and not any("link-source" in n.classes for n in graph.graph.nodes)
+
+
+def test_a_clicked_arrow_is_the_selected_link(editable) -> None:
+    graph, _ = editable
+    page_event(graph, "node", "click", json_of(graph, "task:21"))
+    edge = next(e for e in graph.graph.edges if e.data["target"] == "phase:3")
+    page_event(graph, "edge", "click", json_of(graph, edge.data["id"]))
+    assert graph.selected_link == {"source": 2, "target": 3, "transition": "n2", "conditional": True}
+    assert graph.selected is None  # the page selects one element at a time
+    graph.elements = flow_elements({"phases": [{"id": 1}], "tasks": []})
+    assert graph.selected_link is None  # redrawn without that arrow

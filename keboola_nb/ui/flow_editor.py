@@ -1,4 +1,4 @@
-"""The flow editor: the FlowGraph with a side panel (`%keboola flow NAME`).
+"""The flow editor: the FlowGraph with a toolbar above it and a panel below it (`%keboola flow NAME`).
 
     editor = FlowEditor(project.flows, "daily-revenue")
     editor                                   # display it in a cell
@@ -16,12 +16,21 @@ it. The order these imply (`model.chain`; the edited phase as early as its depen
 back as the phases' default transitions; conditional transitions are kept as they are. A change whose
 dependencies go round in a circle, or that `checks.check` refuses (a phase no transition reaches), is refused
 with the reason in the panel and nothing saved.
+
+On the canvas (the toolbar above it and its hint line say how): drag a task into another phase's box to move it
+there (dropped outside every phase it snaps back); with "Link phases" on, click a phase and then the phase that
+should run right after it (what that phase runs after becomes the first one: the panel's "runs after" with one
+phase chosen); click an arrow, then "Remove link" (its target no longer runs after its source, like unticking it
+in "runs after"; a conditional arrow is deleted); click a task, then "Disable task" / "Enable task". Each is the
+same edit as the panel's controls, saved the same way; dragging a task inside its own phase only arranges the
+drawing and saves nothing.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -36,12 +45,16 @@ if TYPE_CHECKING:
 
 
 class FlowEditor(widgets.VBox):
-    """A flow's graph and, beside it, the card and controls of the task last clicked."""
+    """A flow's graph under a toolbar for editing it on the canvas, and below it the card and controls of the
+    task last clicked."""
 
     def __init__(self, flows: "Flows", name: str, **kwargs: Any) -> None:
         self.flows, self.name = flows, name
         self.graph = flow_graph(flows, name)
-        self.graph.layout = widgets.Layout(width="65%", height="420px")
+        self.graph.editable = True
+        # Full width: cytoscape fits the flow to its box when it first draws, before a narrower width set
+        # through a Layout has reached the page, and would draw it too large for a narrower box.
+        self.graph.layout = widgets.Layout(width="100%", height="420px")
         self.title = widgets.HTML()
         self.card = widgets.HTML()
         self.json_view = widgets.HTML()
@@ -52,14 +65,27 @@ class FlowEditor(widgets.VBox):
         self.runs_after = widgets.SelectMultiple(description="runs after", rows=4)
         self.message = widgets.HTML()
         self.controls = widgets.VBox([self.enabled, self.phase, self.runs_after])
-        self.panel = widgets.VBox([self.title, self.card, self.json_box, self.controls, self.message],
-                                  layout=widgets.Layout(width="35%", padding="0 0 0 12px"))
-        super().__init__([widgets.HBox([self.graph, self.panel])], **kwargs)
+        self.panel = widgets.VBox([self.title, self.card, self.json_box, self.controls])
+        self.link_button = widgets.ToggleButton(description="Link phases", icon="link",
+                                                tooltip="click a phase, then the phase that should run right after it")
+        self.remove_button = widgets.Button(description="Remove link", icon="unlink", disabled=True,
+                                            tooltip="click an arrow first")
+        self.toggle_button = widgets.Button(description="Disable task", icon="ban", disabled=True,
+                                            tooltip="click a task first")
+        self.hint = widgets.HTML()
+        toolbar = widgets.HBox([self.link_button, self.remove_button, self.toggle_button])
+        super().__init__([toolbar, self.hint, self.message, self.graph, self.panel], **kwargs)
         self.title.value = f"<b>flow {html.escape(name)}</b>"
         self.add_class("kbnb-flow-editor")
         self._filling = False
         self.graph.observe(self._on_selected, "selected")
         self.graph.observe(self._on_redrawn, "elements")
+        self.graph.observe(self._show_tools, ["selected_link", "link_mode", "link_source"])
+        self.graph.on_drop(self._on_drop)
+        self.graph.on_link(self._on_link)
+        widgets.link((self.link_button, "value"), (self.graph, "link_mode"))
+        self.remove_button.on_click(self._on_remove)
+        self.toggle_button.on_click(self._on_toggle)
         self.enabled.observe(self._on_enabled, "value")
         self.phase.observe(self._on_phase, "value")
         self.runs_after.observe(self._on_runs_after, "value")
@@ -95,7 +121,9 @@ class FlowEditor(widgets.VBox):
             flow = self.flow()
         except KeboolaError as e:
             self.card.value, self.controls.layout.display = _para(str(e)), "none"
+            self.toggle_button.disabled = self.remove_button.disabled = True
             return
+        self._show_tools(flow=flow)
         task = self._task(flow)
         if task is None:
             self.card.value = _para(f"Flow <b>{html.escape(self.name)}</b>: {len(flow.phases)} phase(s), "
@@ -120,6 +148,20 @@ class FlowEditor(widgets.VBox):
         finally:
             self._filling = False
 
+    def _show_tools(self, change: dict[str, Any] | None = None, flow: model.Flow | None = None) -> None:
+        """The toolbar's buttons and hint line, for what is picked on the canvas."""
+        try:
+            flow = flow or self.flow()
+        except KeboolaError:
+            return  # the card says why
+        task, picked = self._task(flow), self.graph.selected_link
+        self.toggle_button.disabled = task is None
+        self.toggle_button.description = "Enable task" if task is not None and not task.enabled else "Disable task"
+        self.toggle_button.icon = "check" if task is not None and not task.enabled else "ban"
+        self.toggle_button.tooltip = "click a task first" if task is None else f"{task.name} on or off in the flow"
+        self.remove_button.disabled = picked is None
+        self.hint.value = _para(_hint(flow, task, picked, self.graph.link_mode, self.graph.link_source))
+
     def _json(self, task: model.Task) -> Any:
         config = self._configuration(task)
         if config is not None:
@@ -136,7 +178,7 @@ class FlowEditor(widgets.VBox):
         lines = [f"<b>{html.escape(task.name)}</b>" + ("" if task.enabled else " <i>(disabled)</i>")]
         if task.job is not None:
             config = self._configuration(task)
-            lines.append(f"component: <code>{html.escape(task.job.component_id)}</code>")
+            lines.append(f"component: {html.escape(_label(task.job.component_id))}")
             if config is None:
                 lines.append(f"configuration {html.escape(str(task.job.config_id))} is not in this project")
             else:
@@ -161,41 +203,158 @@ class FlowEditor(widgets.VBox):
 
     def _on_enabled(self, change: dict[str, Any]) -> None:
         if not self._filling:
-            self._edit(lambda flow, task: setattr(task, "enabled", bool(change["new"])),
-                       "enabled" if change["new"] else "disabled")
+            self._edit(self.graph.selected, lambda flow, task: enable(task, bool(change["new"])))
 
     def _on_phase(self, change: dict[str, Any]) -> None:
         if not self._filling and change["new"] is not None:
-            self._edit(lambda flow, task: setattr(task, "phase", change["new"]), f"moved to phase {change['new']}")
+            self._edit(self.graph.selected, lambda flow, task: move(flow, task, change["new"]))
 
     def _on_runs_after(self, change: dict[str, Any]) -> None:
         if not self._filling:
-            self._edit(lambda flow, task: reorder(flow, task.phase, list(change["new"])),
-                       "dependencies changed")
+            self._edit(self.graph.selected, lambda flow, task: depend(flow, task.phase, list(change["new"])))
 
-    def _edit(self, change: Any, done: str) -> bool:
-        """Apply `change(flow, task)` to the saved flow and save it; on a refusal show why and redraw the controls
-        from the saved flow (nothing saved)."""
+    # The canvas: the same operations as the panel's controls, on what was dragged, linked or clicked there.
+
+    def _on_drop(self, task_id: Any, phase_id: Any) -> None:
+        if phase_id is None:
+            self.message.value = _para("Nothing changed: drop a task inside a phase's box to move it there.")
+            return
+        self._edit(task_id, lambda flow, task: move(flow, task, str(phase_id)))
+
+    def _on_link(self, first: Any, then: Any) -> None:
+        self._save(lambda flow: link(flow, str(first), str(then)))
+
+    def _on_remove(self, button: widgets.Button) -> None:
+        picked = self.graph.selected_link
+        if picked is not None:
+            self._save(lambda flow: unlink(flow, str(picked["source"]), str(picked["transition"])))
+
+    def _on_toggle(self, button: widgets.Button) -> None:
+        self._edit(self.graph.selected, lambda flow, task: enable(task, not task.enabled))
+
+    def _edit(self, task_id: Any, change: Callable[[model.Flow, model.Task], str]) -> bool:
+        """`_save` of `change(flow, task)` for task `task_id`; its message starts with the task's name."""
+        def apply(flow: model.Flow) -> str:
+            task = next((t for t in flow.tasks if t.id == str(task_id)), None)
+            if task is None:
+                raise KeboolaError(f"the flow has no task {task_id!r} any more",
+                                   fix="click a task on the redrawn graph")
+            return f"{task.name}: {change(flow, task)}"
+        return self._save(apply)
+
+    def _save(self, change: Callable[[model.Flow], str]) -> bool:
+        """Apply `change(flow)` (it returns what it did) to the saved flow and save it as a new version (which
+        redraws the graph). On a refusal show why and redraw the controls from the saved flow: nothing saved."""
         config = self.flows.configs.get(self.name)
         component = components.get(config.component_id)
         flow = component.flow_of(config)
-        task = self._task(flow)
-        if task is None:
-            return False
         try:
-            change(flow, task)
-            saved = self.flows.update(self.name, component.configuration_json(flow), actor="user")
+            done = change(flow)
+            flow_json = component.configuration_json(flow)
+            if flow_json == config.configuration:
+                self.message.value = _para(f"Nothing to save: {html.escape(done)}.")
+                return False
+            saved = self.flows.update(self.name, flow_json, actor="user")
         except KeboolaError as e:
             self.message.value = f"<div style='color:#d63b3b;white-space:pre-wrap'>refused: {html.escape(str(e))}</div>"
             self._show()
             return False
-        self.message.value = _para(f"{html.escape(task.name)}: {done}; saved as version {saved.version}")
+        self.message.value = _para(f"{html.escape(done)}; saved as version {saved.version}")
         return True
+
+
+def _hint(flow: model.Flow, task: model.Task | None, picked: dict[str, Any] | None, linking: bool,
+          first: Any) -> str:
+    """What the canvas can do now, in one line."""
+    def name(phase_id: Any) -> str:
+        found = next((p for p in flow.phases if p.id == str(phase_id)), None)
+        return f"<b>{html.escape(_name(found) if found else str(phase_id))}</b>"
+
+    if linking:
+        if first is None:
+            return "Link: click the phase that runs first (press Link phases again to stop linking)."
+        return (f"Link: now click the phase that should run right after {name(first)} "
+                f"(click {name(first)} again to cancel).")
+    if picked is not None:
+        relation = "goes on, when its condition holds, to" if picked["conditional"] else "is followed by"
+        return f"Arrow: {name(picked['source'])} {relation} {name(picked['target'])}. Remove link deletes it."
+    if task is not None:
+        return (f"<b>{html.escape(task.name)}</b>: {'Disable' if task.enabled else 'Enable'} task acts on it; "
+                "drag it into another phase's box to move it there.")
+    return ("Drag a task into another phase's box to move it · Link phases, then click a phase and the one that "
+            "should run right after it · click an arrow, then Remove link · click a task, then Disable task.")
 
 
 def _depends(path: list[str]) -> dict[str, list[str]]:
     """The dependencies a default path implies: each phase on it depends on the one before it."""
     return {phase: [path[i - 1]] if i else [] for i, phase in enumerate(path)}
+
+
+def enable(task: model.Task, on: bool) -> str:
+    task.enabled = on
+    return "enabled" if on else "disabled"
+
+
+def move(flow: model.Flow, task: model.Task, phase_id: str) -> str:
+    """Put `task` in phase `phase_id` (the flow must have it)."""
+    phase = flow.phase(phase_id)
+    task.phase = phase.id
+    return f"moved to phase {_name(phase)}"
+
+
+def depend(flow: model.Flow, phase_id: str, after: list[str]) -> str:
+    """`reorder`, saying what it did."""
+    reorder(flow, phase_id, after)
+    return f"dependencies changed ({_order(flow)})"
+
+
+def link(flow: model.Flow, first: str, then: str) -> str:
+    """Make phase `then` run right after phase `first`: what it runs after becomes `first`, as when that alone is
+    chosen in the panel (see `reorder`). Adding `first` to what `then` already runs after would change nothing or
+    close a circle, since each phase on the chain runs after the one before it; replacing it draws the arrow drawn."""
+    if first == then:
+        raise KeboolaError(f"phase {_name(flow.phase(first))!r} cannot run after itself",
+                           fix="click two different phases")
+    path = model.order(flow)
+    for phase_id in (first, then):
+        if phase_id not in path:
+            raise KeboolaError(f"phase {_name(flow.phase(phase_id))!r} is reached only through a condition, so it "
+                               f"has no place in the order to link", fix="link phases joined by solid arrows, or "
+                               "edit the conditional transitions in the flow JSON")
+    reorder(flow, then, [first])
+    return f"{_name(flow.phase(then))} runs after {_name(flow.phase(first))} ({_order(flow)})"
+
+
+def unlink(flow: model.Flow, source: str, transition_id: str) -> str:
+    """Remove the arrow of transition `transition_id` of phase `source`. On the default path that is a dependency:
+    its target no longer runs after `source` (see `reorder`); a conditional transition is simply deleted."""
+    phase = flow.phase(source)
+    transition = next((t for t in phase.next if t.id == transition_id), None)
+    if transition is None or transition.goto is None:
+        raise KeboolaError(f"phase {_name(phase)!r} has no such arrow any more",
+                           fix="click an arrow on the redrawn graph")
+    target, path = flow.phase(transition.goto), model.order(flow)
+    if transition is model.default_next(phase) and source in path:
+        reorder(flow, target.id, [p for p in _depends(path)[target.id] if p != source])
+        return f"{_name(target)} no longer runs after {_name(phase)} ({_order(flow)})"
+    phase.next = [t for t in phase.next if t is not transition]
+    return f"{_name(phase)} no longer goes on to {_name(target)}"
+
+
+def _label(component_id: str) -> str:
+    """A component as users know it (e.g. "SQL transformation"), not by its id."""
+    try:
+        return components.get(component_id).label
+    except KeboolaError:
+        return "one keboola_nb does not run (see its JSON)"
+
+
+def _name(phase: model.Phase) -> str:
+    return phase.name or phase.id
+
+
+def _order(flow: model.Flow) -> str:
+    return "order: " + " → ".join(_name(flow.phase(p)) for p in model.order(flow))
 
 
 def reorder(flow: model.Flow, phase_id: str, after: list[str]) -> None:
@@ -224,4 +383,4 @@ def _para(text: str) -> str:
     return f"<div>{text}</div>"
 
 
-__all__ = ["FlowEditor", "reorder"]
+__all__ = ["FlowEditor", "depend", "enable", "link", "move", "reorder", "unlink"]

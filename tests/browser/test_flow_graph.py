@@ -202,3 +202,65 @@ def test_flow_graph_of_100_tasks(open_notebook: Any, page: Any) -> None:
     _phases_left_to_right(state, [f"phase:{p}" for p in range(1, 6)])
     print(f"\n100-task flow: {nb.cell_outputs_text(0).splitlines()[0]}; cell done {cell_done:.2f} s; "
           f"drawn and laid out {rendered:.2f} s after the run started")
+
+
+# The flow editor's canvas: a real drag of a task into another phase is saved as the flow's new version.
+EDITOR = """
+import keboola_nb as kb
+from keboola_nb.connectors.base import Scan
+from keboola_nb.ui.flow_editor import FlowEditor
+project = kb.Project.open({folder!r})
+with project.storage.transaction() as loader:
+    loader.load("in.c-shop.orders", Scan(sql="SELECT * FROM (VALUES (1, 10.0), (2, 30.0)) t(id, amount)"))
+for name in ("big", "small", "tiny"):
+    project.transformations.create_sql(name, f"CREATE TABLE {{name}} AS SELECT id FROM orders",
+                                       inputs=["in.c-shop.orders"], outputs=[f"out.c-x.{{name}}"])
+project.flows.create("daily", "phases:\\n  - first: [big]\\n  - second: [small]\\n  - third: [tiny]\\n")
+editor = FlowEditor(project.flows, "daily")
+editor
+"""
+
+
+def _saved_flow(folder: Any) -> dict[str, Any]:
+    """The flow's configuration as the project folder holds it on disk (Keboola CLI layout)."""
+    (config,) = folder.glob("**/keboola.flow/daily/config.json")
+    return json.loads(config.read_text())
+
+
+def _drag(page: Any, start: list[float], end: list[float], steps: int = 12) -> None:
+    """Press, move in steps (so cytoscape sees a drag, not a click) and release, with the real mouse."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    for i in range(1, steps + 1):
+        page.mouse.move(start[0] + (end[0] - start[0]) * i / steps, start[1] + (end[1] - start[1]) * i / steps)
+        time.sleep(0.03)
+    page.mouse.up()
+
+
+def test_dragging_a_task_into_another_phase_saves_the_flow(open_notebook: Any, page: Any, lab: Any) -> None:
+    folder = lab.root / "canvas-project"
+    nb = open_notebook([EDITOR.format(folder=folder.name)])
+    nb.run_cell(0)
+    assert "Error" not in nb.cell_outputs_text(0), nb.cell_outputs_text(0)
+    state = _wait_state(page, lambda s: len(_tasks(s)) == 3 and _fitted(s))
+    tasks = _tasks(state)
+    tiny, big = tasks["tiny"], tasks["big"]
+    assert tiny["parent"] == "phase:third" and _saved_flow(folder)["tasks"][2]["phase"] == "third"
+    zoom = tiny["w"] / 170  # rendered size of a task / its size in the graph
+
+    # Dropped below every phase: nothing is saved and the task is drawn back in its phase.
+    _drag(page, tiny["page"], [tiny["page"][0] - 120 * zoom, tiny["page"][1] + 160 * zoom])
+    page.locator(".kbnb-flow-editor", has_text="Nothing changed").wait_for(timeout=15_000)
+    _wait_state(page, lambda s: (_tasks(s)["tiny"]["x1"], _tasks(s)["tiny"]["y1"]) == (tiny["x1"], tiny["y1"]))
+    assert _saved_flow(folder)["tasks"][2]["phase"] == "third"
+
+    # Dropped inside phase first's box, just below big (not on it): moved there, saved, drawn there.
+    _drag(page, tiny["page"], [big["page"][0], big["page"][1] + 28 * zoom])
+    page.locator(".kbnb-flow-editor", has_text="tiny: moved to phase first; saved as version").wait_for(
+        timeout=15_000)
+    saved = _saved_flow(folder)
+    assert {t["name"]: t["phase"] for t in saved["tasks"]} == {"big": "first", "small": "second", "tiny": "first"}
+    state = _wait_state(page, lambda s: _tasks(s)["tiny"]["parent"] == "phase:first" and _fitted(s))
+    moved = _tasks(state)
+    assert moved["tiny"]["y"] > moved["big"]["y"] and abs(moved["tiny"]["x"] - moved["big"]["x"]) < 2  # stacked
+    _phases_left_to_right(state, ["phase:first", "phase:second", "phase:third"])
