@@ -10,12 +10,9 @@ JSON through the flow model and saves it with `Flows.update` (checked, a new ver
 is then redrawn from the saved configuration, like every other live graph of that flow. The assistant reads
 flows from the saved configurations, so it sees an edit as soon as it is saved.
 
-Dependencies: a flow runs its phases along default transitions (the `next` without a condition). The phase's
-"runs after" list is the phases it depends on; every other phase on that path keeps depending on the one before
-it. The order these imply (`model.chain`; the edited phase as early as its dependencies allow) is written
-back as the phases' default transitions; conditional transitions are kept as they are. A change whose
-dependencies go round in a circle, or that `checks.check` refuses (a phase no transition reaches), is refused
-with the reason in the panel and nothing saved.
+The edits themselves are the flow component's (`components/flow/edits.py`); a change whose dependencies go round
+in a circle, or that `checks.check` refuses (a phase no transition reaches), is refused with the reason in the
+panel and nothing saved.
 
 On the canvas (the toolbar above it and its hint line say how): drag a task into another phase's box to move it
 there (dropped outside every phase it snaps back); with "Link phases" on, click a phase and then the phase that
@@ -37,6 +34,7 @@ import ipywidgets as widgets
 
 from .. import builder, components
 from ..components.flow import model
+from ..components.flow.edits import depend, depends_of, enable, link, move, phase_name, unlink
 from ..errors import KeboolaError
 from .flow_graph import flow_graph
 
@@ -143,7 +141,7 @@ class FlowEditor(widgets.VBox):
             self.phase.value = task.phase
             others = [p for p in flow.phases if p.id in path and p.id != task.phase]
             self.runs_after.options = [(p.name or p.id, p.id) for p in others]
-            self.runs_after.value = tuple(_depends(path).get(task.phase, [])) if task.phase in path else ()
+            self.runs_after.value = tuple(depends_of(path).get(task.phase, [])) if task.phase in path else ()
             self.runs_after.disabled = task.phase not in path
         finally:
             self._filling = False
@@ -268,7 +266,7 @@ def _hint(flow: model.Flow, task: model.Task | None, picked: dict[str, Any] | No
     """What the canvas can do now, in one line."""
     def name(phase_id: Any) -> str:
         found = next((p for p in flow.phases if p.id == str(phase_id)), None)
-        return f"<b>{html.escape(_name(found) if found else str(phase_id))}</b>"
+        return f"<b>{html.escape(phase_name(found) if found else str(phase_id))}</b>"
 
     if linking:
         if first is None:
@@ -285,62 +283,6 @@ def _hint(flow: model.Flow, task: model.Task | None, picked: dict[str, Any] | No
             "should run right after it · click an arrow, then Remove link · click a task, then Disable task.")
 
 
-def _depends(path: list[str]) -> dict[str, list[str]]:
-    """The dependencies a default path implies: each phase on it depends on the one before it."""
-    return {phase: [path[i - 1]] if i else [] for i, phase in enumerate(path)}
-
-
-def enable(task: model.Task, on: bool) -> str:
-    task.enabled = on
-    return "enabled" if on else "disabled"
-
-
-def move(flow: model.Flow, task: model.Task, phase_id: str) -> str:
-    """Put `task` in phase `phase_id` (the flow must have it)."""
-    phase = flow.phase(phase_id)
-    task.phase = phase.id
-    return f"moved to phase {_name(phase)}"
-
-
-def depend(flow: model.Flow, phase_id: str, after: list[str]) -> str:
-    """`reorder`, saying what it did."""
-    reorder(flow, phase_id, after)
-    return f"dependencies changed ({_order(flow)})"
-
-
-def link(flow: model.Flow, first: str, then: str) -> str:
-    """Make phase `then` run right after phase `first`: what it runs after becomes `first`, as when that alone is
-    chosen in the panel (see `reorder`). Adding `first` to what `then` already runs after would change nothing or
-    close a circle, since each phase on the chain runs after the one before it; replacing it draws the arrow drawn."""
-    if first == then:
-        raise KeboolaError(f"phase {_name(flow.phase(first))!r} cannot run after itself",
-                           fix="click two different phases")
-    path = model.order(flow)
-    for phase_id in (first, then):
-        if phase_id not in path:
-            raise KeboolaError(f"phase {_name(flow.phase(phase_id))!r} is reached only through a condition, so it "
-                               f"has no place in the order to link", fix="link phases joined by solid arrows, or "
-                               "edit the conditional transitions in the flow JSON")
-    reorder(flow, then, [first])
-    return f"{_name(flow.phase(then))} runs after {_name(flow.phase(first))} ({_order(flow)})"
-
-
-def unlink(flow: model.Flow, source: str, transition_id: str) -> str:
-    """Remove the arrow of transition `transition_id` of phase `source`. On the default path that is a dependency:
-    its target no longer runs after `source` (see `reorder`); a conditional transition is simply deleted."""
-    phase = flow.phase(source)
-    transition = next((t for t in phase.next if t.id == transition_id), None)
-    if transition is None or transition.goto is None:
-        raise KeboolaError(f"phase {_name(phase)!r} has no such arrow any more",
-                           fix="click an arrow on the redrawn graph")
-    target, path = flow.phase(transition.goto), model.order(flow)
-    if transition is model.default_next(phase) and source in path:
-        reorder(flow, target.id, [p for p in _depends(path)[target.id] if p != source])
-        return f"{_name(target)} no longer runs after {_name(phase)} ({_order(flow)})"
-    phase.next = [t for t in phase.next if t is not transition]
-    return f"{_name(phase)} no longer goes on to {_name(target)}"
-
-
 def _label(component_id: str) -> str:
     """A component as users know it (e.g. "SQL transformation"), not by its id."""
     try:
@@ -349,38 +291,5 @@ def _label(component_id: str) -> str:
         return "one keboola_nb does not run (see its JSON)"
 
 
-def _name(phase: model.Phase) -> str:
-    return phase.name or phase.id
-
-
-def _order(flow: model.Flow) -> str:
-    return "order: " + " → ".join(_name(flow.phase(p)) for p in model.order(flow))
-
-
-def reorder(flow: model.Flow, phase_id: str, after: list[str]) -> None:
-    """Make phase `phase_id` depend on the phases `after` (the others on the default path keep depending on the
-    one before them) and rewrite the default transitions along the order that implies; a circle raises."""
-    path = model.order(flow)
-    if phase_id not in path:
-        raise KeboolaError(f"phase {phase_id!r} is not on the flow's default path; its transitions are conditional",
-                           fix="edit its transitions in the flow JSON")
-    depends = _depends(path) | {phase_id: [p for p in after if p != phase_id]}
-    # listed first, the phase runs as soon as what it now depends on has run; the others keep their order
-    ordered = model.chain([phase_id, *[p for p in path if p != phase_id]], depends, "the flow")
-    for i, pid in enumerate(ordered):
-        phase = flow.phase(pid)
-        goto = ordered[i + 1] if i + 1 < len(ordered) else None
-        default = model.default_next(phase)
-        if default is None and goto is not None:
-            phase.next = [*phase.next, model.Transition(id=f"{pid}-{goto or 'end'}", goto=goto)]
-        elif default is not None:
-            default.goto = goto
-    first = flow.phase(ordered[0])
-    flow.phases = [first, *[p for p in flow.phases if p is not first]]
-
-
 def _para(text: str) -> str:
     return f"<div>{text}</div>"
-
-
-__all__ = ["FlowEditor", "depend", "enable", "link", "move", "reorder", "unlink"]
