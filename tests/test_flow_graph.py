@@ -11,7 +11,8 @@ import ipycytoscape
 import pytest
 import traitlets
 
-from keboola_nb.ui.flow_graph import FlowGraph, flow_elements, graph_of, kind_of_component
+from keboola_nb.ui.flow_graph import FlowGraph, graph_of
+from keboola_nb.ui.flow_layout import flow_elements, kind_of_component
 
 FLOW: dict[str, Any] = {
     "phases": [

@@ -9,23 +9,16 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .flow_graph import KIND_COLOURS, TASK_HEIGHT, TASK_WIDTH, flow_elements
+from .flow_layout import KIND_COLOURS, TASK_HEIGHT, TASK_WIDTH, flow_elements, phase_boxes
 
-PAD, LABEL, MARGIN, CHARS = 12, 18, 16, 24  # pixels around tasks, above them for the phase name, outside; label cut
+MARGIN, CHARS = 16, 24  # pixels around the picture; a longer label is cut
 
 
 def flow_picture(flow: Mapping[str, Any], kinds: Mapping[Any, str] | None = None) -> str:
     """SVG markup of a keboola.flow JSON (`{"phases": [...], "tasks": [...]}`); `kinds` as for `graph_of`."""
     elements = flow_elements(flow, kinds)
-    boxes: dict[str, list[float]] = {}  # phase node id -> [left, top, right, bottom]
     tasks = [e for e in elements if e["group"] == "nodes" and "parent" in e["data"]]
-    for node in tasks:
-        x, y = node["position"]["x"], node["position"]["y"]
-        box = boxes.setdefault(node["data"]["parent"], [x, y, x, y])
-        box[:] = [min(box[0], x), min(box[1], y), max(box[2], x), max(box[3], y)]
-    for box in boxes.values():
-        box[:] = [box[0] - TASK_WIDTH / 2 - PAD, box[1] - TASK_HEIGHT / 2 - PAD - LABEL,
-                  box[2] + TASK_WIDTH / 2 + PAD, box[3] + TASK_HEIGHT / 2 + PAD]
+    boxes = phase_boxes((node["data"]["parent"], node["position"]) for node in tasks)
     if not boxes:
         return ""
     left = min(b[0] for b in boxes.values()) - MARGIN
