@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .model.configuration import Configuration
     from .transformations import Transformations
 
-_SQL_OPERATORS = {"==": "=", "!=": "<>", ">": ">", "<": "<"}
+_SQL_OPERATORS = {"==": "=", "!=": "<>", ">": ">", "<": "<", ">=": ">=", "<=": "<="}
 _JOB_FIELDS = ("status", "job")
 CHECKED = "checked"  # the name the check's code reads the transformation's output by
 
@@ -47,7 +47,7 @@ def with_data_checks(name: str, body: dict[str, Any], find: Callable[[str], "Con
         where = f"flow {name!r}, notify {i}"
         check_name = _free(f"{name}-check", existing | {c.name for c in checks})
         table = _output_with(task, data["field"], transformations, where)
-        checks.append(transformations.build_sql(check_name, _code(name, when.strip(), table, data),
+        checks.append(transformations.build_sql(check_name, _code(name, when.strip(), table, data, where),
                                                 inputs=[f"{table} AS {CHECKED}"], outputs=[],
                                                 description=f"Fails when {when.strip()} (flow {name}'s notification)"))
         phase_ids = {str(next(iter(p))) if isinstance(p, dict) and len(p) == 1 else str(p.get("id", ""))
@@ -86,10 +86,16 @@ def _output_with(task: "Configuration", column: str, transformations: "Transform
     return having[0]
 
 
-def _code(flow: str, when: str, table: str, data: Any) -> str:
+def _code(flow: str, when: str, table: str, data: Any, where: str) -> str:
     column = '"' + data["field"].replace('"', '""') + '"'
-    value = data["value"].strip().strip("'\"")
-    literal = value if _number(value) else "'" + value.replace("'", "''") + "'"
+    value = data["value"].strip()
+    if _number(value):
+        literal = value
+    elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        literal = "'" + value[1:-1].replace("'", "''") + "'"
+    else:
+        raise KeboolaError(f"{where}: 'when: {when}' compares with {value!r}, which is neither a number nor a quoted "
+                           "text", fix=f"e.g. when: {data['subject']}.{data['field']} > 0.1, or == 'EUR'")
     said = when.replace("'", "''")
     return (f"-- flow {flow} notifies when {when}: this check fails (a user error) when a row of {table} shows it\n"
             f"SELECT error('{said}: ' || CAST({column} AS VARCHAR))\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import components
@@ -64,6 +65,9 @@ class Flows:
             return by_name.get(task) or next((c for c in planned if c.id == task), None) or self.configs.find(task)
 
         body, checks = with_data_checks(name, body, find, self.transformations, taken)
+        for check in checks:  # this flow's own check from before: a new version of it, under its id
+            if check.name in own_checks:
+                check.id = self.configs.get(check.name).id
         every = [*planned, *checks]
 
         def resolve(task: str) -> tuple[str, str]:
@@ -81,25 +85,38 @@ class Flows:
              checks: "list[Configuration] | tuple[()]" = (), *, replace: bool = False,
              actor: str = "user") -> "Configuration":
         """Save a built flow, its data checks first (a check of the same name is this flow's: a new version of it)
-        and its schedule (as the flow's scheduler configuration); redraw its live graphs."""
+        and its schedule (as the flow's scheduler configuration), all or none; redraw its live graphs."""
         from .store.schedules import set_schedule
 
-        new: list[Configuration] = []
+        undo: list[Callable[[], None]] = []  # how to take back each save made so far: all or none
         try:
             for check in checks:
-                again = self.configs.find(check.name) is not None
-                saved_check = self.configs.save_named(check, replace=again, actor=actor)
-                if not again:
-                    new.append(saved_check)
+                undo.append(self._undo_of(check.name, actor))
+                self.configs.save_named(check, replace=self.configs.find(check.name) is not None, actor=actor)
+            undo.append(self._undo_of(config.name, actor))
             saved = self.configs.save_named(config, replace=replace, actor=actor)
+            if schedule is not None:
+                set_schedule(self.configs, saved, schedule, name=f"{saved.name} schedule", actor=actor)
         except Exception:
-            for check in new:  # all or none
-                self.configs.delete(check.id, actor=actor)
+            for take_back in reversed(undo):
+                take_back()
             raise
-        if schedule is not None:
-            set_schedule(self.configs, saved, schedule, name=f"{saved.name} schedule", actor=actor)
         self.redraw(saved.name)
         return saved
+
+    def _undo_of(self, name: str, actor: str) -> Callable[[], None]:
+        """What takes back a save of configuration `name` about to be made: removing it if it is new, else going
+        back to its present version."""
+        before = self.configs.find(name)
+
+        def undo() -> None:
+            now = self.configs.find(name)
+            if now is not None and before is None:
+                self.configs.delete(now.id, actor=actor)
+            elif now is not None and before is not None and now.version != before.version:
+                self.configs.rollback(now.id, before.version, actor=actor)
+
+        return undo
 
     def update(self, name: str, flow_json: dict[str, Any], *, actor: str = "user") -> "Configuration":
         """Save `flow_json` (the flow's whole configuration JSON, as `configs.get(name).configuration`) as a new

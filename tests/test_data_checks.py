@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 
 import pytest
 
@@ -83,23 +84,38 @@ def test_the_notification_goes_out_only_when_the_data_shows_it(revenue, smtp):
                                  'FROM "out.c-x".copy')["r"].tolist() == [80.0]
 
 
-def test_a_new_version_of_the_flow_keeps_its_check_and_a_failed_save_leaves_none(revenue, monkeypatch):
+def test_a_new_version_of_the_flow_keeps_its_check_under_its_id(revenue, smtp):
     project = revenue
     project.flows.create("daily-revenue", FLOW)
-    project.flows.create("daily-revenue", FLOW.replace("0.1", "0.2"), replace=True)
+    flow = project.flows.create("daily-revenue", FLOW.replace("0.1", "0.01"), replace=True)
     check = project.configs.get("daily-revenue-check")
     assert check.version == 2 and project.configs.find("daily-revenue-check-2") is None
+    assert "> 0.01" in json.dumps(check.configuration)
+    task = next(t for t in flow.configuration["tasks"] if t["name"] == "daily-revenue-check")
+    assert task["task"]["configId"] == check.id
+    job = project.run("daily-revenue")  # a drop of 5% is more than 1%: the check runs, fails, and mails
+    assert [c.config_name for c in project.jobs.children(job.id)][-1] == "daily-revenue-check"
+    assert job.status == "error" and len(smtp) == 1
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_failed_save_leaves_the_flow_and_its_check_as_they_were(revenue, monkeypatch, replace):
+    import keboola_nb.store.schedules as schedules
+
+    project = revenue
+    if replace:
+        project.flows.create("daily-revenue", FLOW)
+    before = {c.name: (c.version, c.configuration) for c in project.configs.list()}
 
     def full_disk(*args, **kwargs):
         raise OSError("disk full")
 
-    project.configs.delete("daily-revenue-check")
-    saving = project.configs.save_named
-    monkeypatch.setattr(project.configs, "save_named",
-                        lambda config, **kw: full_disk() if config.name == "other" else saving(config, **kw))
+    monkeypatch.setattr(schedules, "set_schedule", full_disk)  # the last of the saves fails
     with pytest.raises(OSError):
-        project.flows.create("other", FLOW)
-    assert project.configs.find("other-check") is None and project.configs.find("other") is None
+        project.flows.create("daily-revenue", FLOW.replace("0.1", "0.2"), replace=replace)
+    after = {c.name: c.configuration for c in project.configs.list()}
+    assert after.keys() == before.keys()  # nothing new stays
+    assert all(after[name] == configuration for name, (_, configuration) in before.items())
 
 
 def test_checks_that_cannot_be_written_are_named(revenue):
@@ -114,3 +130,16 @@ def test_checks_that_cannot_be_written_are_named(revenue):
         project.flows.create("g", "phases:\n  - t: [copy]\nnotify:\n  - when: missing.amount > 1\n    email: a@b.cz\n")
     assert "no task or phase" in str(error.value) or "not failed, succeeded or a comparison" in str(error.value)
     assert project.configs.find("f") is None and project.configs.find("f-check") is None
+
+
+def test_every_comparison_becomes_sql_and_a_value_must_be_a_number_or_quoted(revenue, smtp):
+    project = revenue
+    project.flows.create("at-least", FLOW.replace("> 0.1", ">= 0.05"))  # the last day dropped exactly 5%
+    job = project.run("at-least")
+    check = project.jobs.children(job.id)[-1]
+    assert check.config_name == "at-least-check" and "daily_revenue.revenue_drop >= 0.05: 0.05" in check.error
+    assert job.status == "error" and len(smtp) == 1
+    with pytest.raises(kb.KeboolaError) as error:
+        project.flows.create("bare", FLOW.replace("> 0.1", "> high"))
+    assert "compares with 'high', which is neither a number nor a quoted text" in str(error.value)
+    assert project.configs.find("bare") is None and project.configs.find("bare-check") is None

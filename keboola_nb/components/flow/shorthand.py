@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _COMPARISON = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>status|job(?:\.\w+)+)"
                          r"\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
 # `task.column > value`: a value in a task's data, which Keboola's conditions cannot read (see flows.data_checks).
-DATA_VALUE = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>\w+)\s*(?P<op>==|!=|>|<)\s*(?P<value>.+)$")
+DATA_VALUE = re.compile(r"^(?P<subject>[\w.\-]+?)\.(?P<field>\w+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>.+)$")
 _OPERATORS = {"==": "EQUALS", "!=": "NOT_EQUALS", ">": "GREATER_THAN", "<": "LESS_THAN"}
 _YAML_FIX = "write the flow as YAML: phases: [{extract: [config-name]}, {transform: [...]}]"
 
