@@ -2,9 +2,10 @@
 extractors, transformations, writers, then the flow over them).
 
 A later part reads tables an earlier part will make. The rehearsal stands in for them in a scratch storage: an
-extractor's tables hold the first rows of its sources, a transformation runs for real on those rows. So a later
-part is checked, and typed, against real columns, and the whole chain has run once on a sample before the user
-confirms. Nothing touches the project's storage, jobs or state; the scratch folder is gone when it ends.
+extractor's tables hold the first rows of its sources, a SQL transformation runs for real on those rows. So a
+later part is checked, and typed, against real columns, and the chain has run once on a sample before the user
+confirms. Python code is not run before the user confirms (it could do anything): its tables are `not_made`.
+Nothing touches the project's storage, jobs or state; the scratch folder is gone when it ends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Rehearsal:
         self._folder = tempfile.TemporaryDirectory(prefix="keboola-nb-rehearsal-")
         self.project = project.on_scratch(Path(self._folder.name))  # build the parts on this one
         self.stood_in: list[str] = []  # tables a rehearsed part made (not in the project's storage yet)
+        # Tables of parts that are not rehearsed (Python code runs only once the user confirms), by part name.
+        self.not_made: dict[str, str] = {}
 
     def __enter__(self) -> "Rehearsal":
         return self
@@ -39,6 +42,7 @@ class Rehearsal:
         self.close()
 
     def close(self) -> None:
+        self.project.jobs.close()  # an open connection would keep the deleted database's file alive
         self._folder.cleanup()
 
     def bring(self, table_ids: list[str]) -> None:

@@ -151,3 +151,52 @@ def test_cancelled_card_saves_nothing_and_a_failing_save_undoes_the_rest(sources
     block = tool_results(api.requests[-1])[again.id]
     assert block.get("is_error") is True and "disk full" in block["content"]
     assert project.configs.list() == []  # the five saved before the flow are removed again
+
+
+def test_python_code_is_not_run_before_the_user_confirms(sources, api: StandIn, tmp_path):
+    project = sources
+    marker = tmp_path / "ran"
+    python = {"tool": "create_transformation", "arguments": {
+        "language": "python", "name": "enrich", "inputs": ["in.c-pg-customers.customers AS customers.csv"],
+        "outputs": ["out.c-x.enriched"],
+        "code": f"open({str(marker)!r}, 'w').write('ran')\n"
+                "import csv\nrows = list(csv.DictReader(open('in/tables/customers.csv')))\n"
+                "with open('out/tables/enriched.csv', 'w') as f:\n    f.write('id\\n' + '\\n'.join(r['id'] for r in rows))"}}
+    parts = [new_parts()[1], python]
+    args = {"name": "enrich-flow", "new": parts, "phases": [{"extract": ["pg-customers"]}, {"enrich": ["enrich"]}]}
+    create = ToolUse("create_flow", args)
+    api.push(Turn([create]), Turn([Text("Cancelled.")]))
+    view = RecordingView(decisions=[False])
+    agent_for(project, view).send("customers, enriched in Python")
+    assert view.proposals, tool_results(api.requests[1])
+    overview = view.proposals[0].overview
+    assert ("  Note", "its code runs only after you confirm: it was not run on a sample") in overview
+    assert not marker.exists() and project.configs.list() == []
+
+    writer = {"tool": "create_writer", "arguments": {"name": "to-dwh", "connection": "dwh",
+                                                     "tables": [{"table": "out.c-x.enriched"}]}}
+    again = ToolUse("create_flow", {**args, "new": [*parts, writer],
+                                    "phases": [*args["phases"], {"load": ["to-dwh"]}]})
+    api.push(Turn([again]), Turn([Text("It cannot.")]))
+    agent_for(project, RecordingView(decisions=[True])).send("and write it to the dwh")
+    block = tool_results(api.requests[-1])[again.id]
+    assert block.get("is_error") is True
+    assert "out.c-x.enriched is made by enrich, whose code runs only after you confirm" in block["content"]
+    assert not marker.exists() and project.configs.list() == []
+
+
+def test_a_rehearsal_leaves_no_file_open_and_no_folder_behind(sources, api: StandIn):
+    import os
+    import tempfile
+
+    project = sources
+    folders = set(os.listdir(tempfile.gettempdir()))
+    create = ToolUse("create_flow", flow_args(new_parts()))
+    api.push(Turn([create]), Turn([Text("Cancelled.")]))
+    agent_for(project, RecordingView(decisions=[False])).send("the pipeline")
+    assert len(api.requests) == 2  # the card was shown: the rehearsal ran
+    left = {f for f in set(os.listdir(tempfile.gettempdir())) - folders if "keboola-nb-rehearsal" in f}
+    assert left == set()
+    open_files = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                  if os.path.exists(f"/proc/self/fd/{fd}")]
+    assert [f for f in open_files if "keboola-nb-rehearsal" in f] == []

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..errors import KeboolaError
 from .context import Declined, Draft, Proposal, ToolContext
 from .toolbox import tool
-from .tools import ACTOR, PREVIEW_ROWS
+from .tools import ACTOR, PREVIEW_ROWS, check_new
 
 if TYPE_CHECKING:
     from ..components.flow.conditions import Condition
@@ -73,8 +73,7 @@ def create_flow(
     from ..rehearsal import Rehearsal
     from ..ui.flow_picture import flow_picture
 
-    if not replace and ctx.project.configs.find(name) is not None:
-        raise KeboolaError(f"a configuration named {name!r} already exists", fix="choose another name or set replace")
+    check_new(ctx.project, name, replace)
     body: dict[str, Any] = {"phases": phases}
     if notify:
         body["notify"] = notify
@@ -150,24 +149,16 @@ def create_flow(
 
 def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tuple[Draft, list[str]]:
     """A new configuration of a proposed flow, built against the rehearsal's storage; an extractor's tables stood
-    in for by rows of its sources, a transformation run on them. Also: the tables it made there."""
-    from .toolbox import make_tool
-    from .tools import (
-        create_extractor,
-        create_file_extractor,
-        create_writer,
-        draft_extractor,
-        draft_file_extractor,
-        draft_writer,
-    )
-    from .transformation_tools import create_transformation, draft_transformation
+    in for by rows of its sources, a SQL transformation run on them. Also: the tables it made there."""
+    from .agent import toolbox
+    from .toolbox import first_errors
+    from .tools import draft_extractor, draft_file_extractor, draft_writer
+    from .transformation_tools import draft_transformation
 
-    tools = {f.__name__: f for f in (create_extractor, create_file_extractor, create_transformation, create_writer)}
     try:
-        args = make_tool(tools[part.tool]).arguments.model_validate(part.arguments)
+        args = toolbox()[part.tool].arguments.model_validate(part.arguments)
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()[:3])
-        raise KeboolaError(f"{where}: invalid arguments: {problems}") from None
+        raise KeboolaError(f"{where}: invalid arguments: {first_errors(e)}") from None
     a = {k: getattr(args, k) for k in type(args).model_fields}
     if a.get("replace"):
         raise KeboolaError(f"{where}: a flow's new configurations are new", fix="leave replace out; change an "
@@ -179,7 +170,14 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
         elif part.tool == "create_file_extractor":
             draft = draft_file_extractor(scratch, a["name"], a["connection"], a["files"], False, sample_rows=rows)
         elif part.tool == "create_writer":
-            rehearsal.bring([t.table for t in a["tables"]])
+            tables = [t.table for t in a["tables"]]
+            later = {t: rehearsal.not_made[t] for t in tables if t in rehearsal.not_made}
+            if later:
+                table, maker = next(iter(later.items()))
+                raise KeboolaError(f"{table} is made by {maker}, whose code runs only after you confirm, so the "
+                                   f"writer cannot take its columns yet",
+                                   fix=f"create the writer after the flow's first run, or write {maker} in SQL")
+            rehearsal.bring(tables)
             draft = draft_writer(scratch, a["name"], a["connection"], a["tables"], a["schema_name"], False)
         else:
             def draft_it() -> Draft:
@@ -187,8 +185,7 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
                                             a["dialect"], a["packages"], a["variables"], False)
 
             draft = draft_it()
-            sources = [t["source"] for t in draft.config.configuration.get("storage", {}).get("input", {})
-                       .get("tables", [])]
+            sources = [t["source"] for t in _mapping(draft.config, "input")]
             if any(source not in rehearsal.stood_in for source in sources):
                 rehearsal.bring(sources)
                 draft = draft_it()  # checked again, now against every input's columns
@@ -196,13 +193,24 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
         raise KeboolaError(f"{where}: {e.what}", fix=e.fix) from None
     for table_id, sample in draft.outputs.items():
         rehearsal.stand_in(table_id, sample)
-    if draft.runnable is None or not _outputs(draft.config):  # a check makes nothing that later parts read
+    outputs = [str(t["destination"]) for t in _mapping(draft.config, "output")]
+    if draft.runnable is None or not outputs:  # Python, or a check: it makes nothing that later parts need now
+        rehearsal.not_made |= {table: draft.config.name for table in outputs}
+        if draft.runnable is None and draft.kind == "transformation":
+            draft.overview.append(("Note", "its code runs only after you confirm: it was not run on a sample"))
         return draft, list(draft.outputs)
+    waiting = [t["source"] for t in _mapping(draft.config, "input") if t["source"] in rehearsal.not_made]
+    if waiting:  # its input comes from code that has not run: not run either
+        rehearsal.not_made |= {table: draft.config.name for table in outputs}
+        draft.overview.append(("Note", f"not run on a sample: it reads {waiting[0]}, which "
+                                       f"{rehearsal.not_made[waiting[0]]} makes once you confirm"))
+        return draft, []
     return draft, rehearsal.run(draft.runnable)
 
 
-def _outputs(config: "Configuration") -> list[Any]:
-    return config.configuration.get("storage", {}).get("output", {}).get("tables") or []
+def _mapping(config: "Configuration", side: str) -> list[dict[str, Any]]:
+    """A transformation's input or output mapping (`side`: input, output)."""
+    return config.configuration.get("storage", {}).get(side, {}).get("tables") or []
 
 
 def _save_all(ctx: ToolContext, drafts: list[Draft]) -> list["Configuration"]:

@@ -95,7 +95,7 @@ class Toolbox:
             try:
                 args = spec.arguments.model_validate(arguments)
             except ValidationError as e:
-                raise KeboolaError(f"invalid arguments for {name}: {_first_errors(e)}") from None
+                raise KeboolaError(f"invalid arguments for {name}: {first_errors(e)}") from None
             value = redact_all(spec.function(ctx, **{k: getattr(args, k) for k in type(args).model_fields}))
             content, summary, is_error = _encode(value), _summarize(value), False
         except Declined as e:
@@ -138,7 +138,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _first_errors(error: ValidationError) -> str:
+def first_errors(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in error.errors()[:3])
 
 

@@ -169,9 +169,11 @@ def draft_transformation(project: "Project", language: str, name: str, code: str
     def result(saved: "Configuration") -> dict[str, Any]:
         return {"notes": notes, "outputs": list(transformations.summary(saved)["output"])}
 
-    # What a rehearsal runs: the variables filled in, as Keboola fills them when a job starts.
+    # What a rehearsal runs: SQL only (Python code runs once the user confirms), its variables filled in as Keboola
+    # fills them when a job starts.
+    runnable = filled(config, variables) if language == "sql" else None
     return Draft("create_transformation", "transformation", config, overview, preview,
-                 lambda text: _from_json(project, text, variables), save, result, runnable=filled(config, variables))
+                 lambda text: _from_json(project, text, variables), save, result, runnable=runnable)
 
 
 @tool()

@@ -103,6 +103,10 @@ class JobStore:
         self._db = LocalDb(path, _SCHEMA)
         self._has_parent = False
 
+    def close(self) -> None:
+        """Close the job database's connections (e.g. before its folder goes)."""
+        self._db.close()
+
     def _connection(self) -> "sqlite3.Connection":
         db = self._db()
         if not self._has_parent:

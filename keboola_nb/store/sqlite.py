@@ -13,15 +13,28 @@ class LocalDb:
     def __init__(self, path: Path, schema: str) -> None:
         self.path = path
         self.schema = schema
-        self._local = threading.local()  # sqlite3 connections must stay in their thread
+        self._local = threading.local()  # each thread works with its own connection
+        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._lock = threading.Lock()
 
     def __call__(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
+            # Used only by the thread that opened it; check_same_thread=False lets close() end it from another.
+            db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent without an fsync per write
             db.executescript(self.schema)
             self._local.db = db
+            with self._lock:
+                self._opened.append(db)
         return db
+
+    def close(self) -> None:
+        """Close every thread's connection (a thread that calls again gets a new one)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
+            db.close()
+        self._local = threading.local()
