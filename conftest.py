@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# The services notebooks/04-flow.ipynb runs against, started only when its cells run. Registered here, not in
+# tests/conftest.py, which `pytest notebooks/04-flow.ipynb` does not load.
+pytest_plugins = ["tests.notebook_services"]
+
 SANDBOX = Path(tempfile.mkdtemp(prefix="kbnb-tests-"))
 os.environ["KEBOOLA_NB_SECRETS_DIR"] = str(SANDBOX / "secrets")
 os.environ["KEBOOLA_NB_PROJECT"] = str(SANDBOX / "notebook-project")  # notebooks open their project here

@@ -143,3 +143,12 @@ def test_every_comparison_becomes_sql_and_a_value_must_be_a_number_or_quoted(rev
         project.flows.create("bare", FLOW.replace("> 0.1", "> high"))
     assert "compares with 'high', which is neither a number nor a quoted text" in str(error.value)
     assert project.configs.find("bare") is None and project.configs.find("bare-check") is None
+
+
+def test_with_a_failure_notification_too_the_drop_sends_its_own_mail(revenue, smtp):
+    project = revenue
+    project.flows.create("both", FLOW.replace("> 0.1", "> 0.01") + "  - when: failed\n    email: ops@example.com\n")
+    job = project.run("both")
+    assert job.status == "error"
+    subjects = [email.message_from_string(m[1], policy=email.policy.default)["Subject"] for m in smtp]
+    assert subjects == ["Flow both: daily_revenue.revenue_drop > 0.01"]

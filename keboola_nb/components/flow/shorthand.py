@@ -226,8 +226,8 @@ def _failed(phase_id: str) -> Condition:
 
 
 def _link(flow: Flow, ordered: list[str], rules: list[_Rule]) -> None:
-    """The transitions: on each phase, to a notification phase when its rule holds (failure first), then on to
-    the next phase by default. A notification on a condition goes on where the flow was going."""
+    """The transitions: on each phase, to a notification phase when its rule holds (failure first, but for the last
+    phase), then on to the next phase by default. A notification on a condition goes on where the flow was going."""
     for i, phase_id in enumerate(ordered):
         phase = flow.phase(phase_id)
         after = ordered[i + 1] if i + 1 < len(ordered) else None
@@ -245,7 +245,9 @@ def _link(flow: Flow, ordered: list[str], rules: list[_Rule]) -> None:
             if condition is not None:
                 steps.append(Transition(id=f"{phase_id}-{rule.phase.id}", name=f"Notify: {rule.when}",
                                         condition=condition, goto=rule.phase.id))
-        steps.sort(key=lambda t: t.name != "Notify: failed")
+        # Failure first, so a failed phase never goes on through a condition's notification. After the last
+        # phase every notification ends the flow: there the more specific condition (a data check's) goes first.
+        steps.sort(key=lambda t: (t.name == "Notify: failed") if after is None else (t.name != "Notify: failed"))
         if steps or after is not None:
             steps.append(Transition(id=f"{phase_id}-{after or 'end'}", goto=after))
         phase.next = steps
