@@ -205,3 +205,22 @@ def test_missing_dataset_is_created_in_the_location_and_a_wrong_location_is_refu
     data["configuration"]["parameters"]["location"] = "not a place"
     with pytest.raises(KeboolaError, match="'not a place' is not a BigQuery location"):
         project.writers.from_json(json.dumps(data))
+
+
+def test_a_server_error_that_does_not_go_away_fails_the_job_in_bounded_time(project, dwh, monkeypatch):
+    """bqemulator answers 500 to every attempt to create a BIGNUMERIC column (real BigQuery has the type): the
+    client's own retry would go on for 10 minutes in silence; ours gives up after RETRY_DEADLINE_S and says why."""
+    import time
+
+    from keboola_nb.components.bigquery_writer import target
+
+    monkeypatch.setattr(target, "RETRY_DEADLINE_S", 2.0)
+    with project.storage.transaction() as loader:
+        loader.load("out.c-crm.wide", Scan("SELECT 1 AS id, CAST(1.5 AS DECIMAL(38, 2)) AS total"))
+    config = writer(project, "connection: dwh\ntables:\n  - table: out.c-crm.wide\n", name="wide")
+    assert {i["name"]: i["type"] for i in config.rows[0].configuration["parameters"]["tables"][0]["items"]} == {
+        "id": "INT64", "total": "BIGNUMERIC"}
+    started = time.monotonic()
+    job = project.run(config)
+    assert job.status == "error" and "500" in job.error, job.error
+    assert time.monotonic() - started < 60

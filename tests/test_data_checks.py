@@ -74,7 +74,10 @@ def test_the_notification_goes_out_only_when_the_data_shows_it(revenue, smtp):
 
     load_sales(project, 80.0)  # a drop of 20%
     job = project.run("daily-revenue")
-    assert job.status == "error" and "daily-revenue-check" in job.error
+    assert job.status == "error" and job.error.startswith("flow 'daily-revenue' ran to its end, but phase(s) check")
+    check = project.jobs.children(job.id)[-1]
+    assert "the check at line 2 failed: daily_revenue.revenue_drop > 0.1: 0.19999" in check.error
+    assert "the data shows what this check looks for" in check.error and "correct the SQL" not in check.error
     assert len(smtp) == 1 and smtp[0][0] == ["team@example.com"]
     mail = email.message_from_string(smtp[0][1], policy=email.policy.default)
     assert mail["Subject"] == "Flow daily-revenue: daily_revenue.revenue_drop > 0.1"

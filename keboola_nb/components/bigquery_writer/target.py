@@ -38,6 +38,16 @@ if TYPE_CHECKING:
 STAGE_PREFIX = "kbnb_stage__"
 
 
+RETRY_DEADLINE_S = 120.0  # a call BigQuery keeps answering with a server error fails after this, named
+
+
+def _retry() -> Any:
+    """The client's retry of transient errors, bounded: its own default retries for up to 10 minutes in silence."""
+    from google.cloud.bigquery.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY.with_timeout(RETRY_DEADLINE_S)
+
+
 def arrow_type(bq: str) -> "pa.DataType":
     import pyarrow as pa
 
@@ -124,7 +134,7 @@ class BigQueryTarget:
         stage = f"{STAGE_PREFIX}{params.dbName}"
         schema = [bigquery.SchemaField(i.dbName, i.type.upper()) for i in items]
         try:
-            existing = self.client.get_table(self.where(params.dbName))
+            existing = self.client.get_table(self.where(params.dbName), retry=_retry())
         except NotFound:
             existing = None
         if existing is not None and params.incremental:
@@ -135,14 +145,14 @@ class BigQueryTarget:
                                    fix="add them to the table, or write it once with incremental: false to recreate it")
         path, rows = self._parquet(items, batches, total, progress)
         try:
-            self.client.delete_table(self.where(stage), not_found_ok=True)
-            self.client.create_table(bigquery.Table(self.where(stage), schema=schema))
+            self.client.delete_table(self.where(stage), not_found_ok=True, retry=_retry())
+            self.client.create_table(bigquery.Table(self.where(stage), schema=schema), retry=_retry())
             config = bigquery.LoadJobConfig(source_format="PARQUET", schema=schema,
                                             write_disposition="WRITE_TRUNCATE",
                                             decimal_target_types=["NUMERIC", "BIGNUMERIC"])
             with open(path, "rb") as f:
                 self.client.load_table_from_file(f, self.where(stage), job_config=config,
-                                                 location=self.location).result()
+                                                 location=self.location).result(retry=_retry())
         finally:
             os.unlink(path)
         self.staged.append(_Staged(params.dbName, stage, params.incremental, existing is not None,
@@ -190,7 +200,7 @@ class BigQueryTarget:
             self._commit()
         finally:
             for s in self.staged:
-                self.client.delete_table(self.where(s.stage), not_found_ok=True)
+                self.client.delete_table(self.where(s.stage), not_found_ok=True, retry=_retry())
             self.staged = []
 
     def _commit(self) -> None:
@@ -199,13 +209,13 @@ class BigQueryTarget:
         statements = [self._append(s) for s in self.staged if s.incremental and s.exists]
         if statements:
             script = "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"
-            self.client.query(script, location=self.location).result()
+            self.client.query(script, location=self.location, retry=_retry()).result(retry=_retry())
         for s in self.staged:
             if not (s.incremental and s.exists):
                 config = bigquery.CopyJobConfig(write_disposition="WRITE_TRUNCATE",
                                                 create_disposition="CREATE_IF_NEEDED")
                 self.client.copy_table(self.where(s.stage), self.where(s.db_name), job_config=config,
-                                       location=self.location).result()
+                                       location=self.location, retry=_retry()).result(retry=_retry())
 
     def _append(self, s: _Staged) -> str:
         names = ", ".join(f"`{n}`" for n in s.names)

@@ -109,6 +109,7 @@ def run_flow(run: "Run", flow: "Flow") -> None:
             handled.append(f"{phase.name or phase.id} ({', '.join(failed)})")
         phase = by_id.get(target) if target is not None else None
     if handled:  # the flow went where its conditions said, yet its work did not all succeed: cron must see that
+        run.where = ""  # about the whole flow, not the phase that ran last
         raise KeboolaError(f"flow {run.config.name!r} ran to its end, but phase(s) {', '.join(handled)} failed",
                            fix="see each task's job (%keboola job ID); the flow's transitions handled the failure")
 

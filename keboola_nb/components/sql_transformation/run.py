@@ -203,9 +203,17 @@ def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
             first = error_line(e)
             if "interrupted" in first.lower():
                 raise KeboolaError("stopped by the user") from None
+            if first.startswith(_RAISED) and "error(" in statement.duckdb.lower():
+                # The code's own error(): a data check that found what it looks for, not a mistake in the SQL.
+                raise KeboolaError(f"the check at {at} failed: {first[len(_RAISED):]}",
+                                   fix="the data shows what this check looks for; look at the data (or change the "
+                                       "check's condition)") from None
             raise KeboolaError(f"the statement at {at} failed: {first}",
                                fix="correct the SQL at that line (the check before the run cannot catch every "
                                    "error in types and values)") from None
+
+
+_RAISED = "Invalid Input Error: "  # how DuckDB reports the message of SQL's error()
 
 
 def made(source: str) -> str:
