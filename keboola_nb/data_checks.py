@@ -78,8 +78,11 @@ def _output_with(task: "Configuration", column: str, transformations: "Transform
             except KeboolaError:
                 columns[table] = []
     having = [t for t in outputs if column in columns[t]]
+    if not having and not all(columns.values()):
+        raise KeboolaError(f"{where}: which of {task.name}'s outputs ({', '.join(outputs)}) has column {column!r} "
+                           f"is not known before it has run", fix=f"run {task.name} once, then create the flow")
     if len(having) != 1:
-        listed = "; ".join(f"{t}: {', '.join(c) or 'columns not known yet'}" for t, c in columns.items())
+        listed = "; ".join(f"{t}: {', '.join(c)}" for t, c in columns.items())
         raise KeboolaError(f"{where}: {'none' if not having else 'more than one'} of {task.name}'s outputs has a "
                            f"column {column!r} ({listed or 'it has no outputs'})",
                            fix="name a column of exactly one output, or check it with your own transformation")

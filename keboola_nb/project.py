@@ -179,6 +179,7 @@ class Project:
         scratch.extractors = Builder(scratch, self.configs, "extractor")
         scratch.writers = Builder(scratch, self.configs, "writer")
         scratch.transformations = Transformations(self.configs, scratch.storage)
+        scratch.flows = Flows(self.configs, scratch.transformations)
         return scratch
 
     @property

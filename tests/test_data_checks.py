@@ -125,6 +125,12 @@ def test_checks_that_cannot_be_written_are_named(revenue):
     project = revenue
     project.transformations.create_sql("two", "CREATE TABLE a AS SELECT 1 AS x; CREATE TABLE b AS SELECT 2 AS y",
                                        inputs=[], outputs=["a AS out.c-t.a", "b AS out.c-t.b"])
+    project.transformations.create_sql("later", "CREATE TABLE a AS SELECT * FROM c; CREATE TABLE b AS SELECT 1 AS y",
+                                       inputs=["out.c-x.copy AS c"], outputs=["a AS out.c-l.a", "b AS out.c-l.b"])
+    with pytest.raises(kb.KeboolaError) as error:  # its input is not in storage yet: nor are its outputs' columns
+        project.flows.create("f", "phases:\n  - t: [later]\nnotify:\n  - when: later.z > 1\n    email: a@b.cz\n")
+    assert "which of later's outputs (out.c-l.a, out.c-l.b) has column 'z' is not known before it has run" \
+        in str(error.value) and "run later once" in str(error.value)
     project.run("two")
     with pytest.raises(kb.KeboolaError) as error:
         project.flows.create("f", "phases:\n  - t: [two]\nnotify:\n  - when: two.z > 1\n    email: a@b.cz\n")

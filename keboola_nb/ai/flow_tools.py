@@ -88,7 +88,10 @@ def create_flow(
                 drafts.append(draft)
                 if made and preview is None and draft.kind == "transformation":
                     preview = rehearsal.project.storage.preview(made[0], PREVIEW_ROWS)
-    config, planned, checks = ctx.project.flows.build(name, body, [d.config for d in drafts])
+            # Built there too: a data check finds its column among the tables the rehearsal made.
+            config, planned, checks = rehearsal.project.flows.build(name, body, [d.config for d in drafts])
+    else:
+        config, planned, checks = ctx.project.flows.build(name, body)
     flow = components.get(config.component_id).flow_of(config)
     overview: list[tuple[str, str]] = []
     if drafts:

@@ -82,3 +82,53 @@ def test_chat_creates_an_extractor_and_writes_code_into_a_cell(assistant_lab, ap
     sent = json.dumps(api.requests)
     assert ETL_PASSWORD not in sent and not scan_for_canaries(project.root)
     assert len(nb.page.evaluate("() => window.keboolaNbLatency")) > 3
+
+
+REVENUE = """-- revenue per day, and the latest day's drop against the day before
+CREATE TABLE daily_revenue AS
+SELECT CAST(updated_at AS DATE) AS day, sum(amount) AS revenue FROM orders GROUP BY 1;
+CREATE TABLE latest_change AS
+SELECT day, CAST(1 - revenue / lag(revenue) OVER (ORDER BY day) AS DOUBLE) AS revenue_drop
+FROM daily_revenue ORDER BY day DESC LIMIT 1"""
+
+
+def test_chat_proposes_a_pipeline_as_a_graph_and_creates_it_on_one_confirmation(assistant_lab, api, open_notebook):
+    lab, project = assistant_lab
+    create = ToolUse("create_flow", {
+        "name": "daily-revenue", "schedule": "0 1 * * *",
+        "new": [{"tool": "create_extractor", "arguments": {"name": "shop-orders", "connection": "shop",
+                                                           "tables": [{"table": "public.orders"}]}},
+                {"tool": "create_transformation", "arguments": {
+                    "language": "sql", "name": "daily_revenue", "code": REVENUE,
+                    "inputs": ["in.c-shop-orders.orders AS orders"],
+                    "outputs": ["daily_revenue AS out.c-revenue.daily_revenue",
+                                "latest_change AS out.c-revenue.latest_change"]}}],
+        "phases": [{"extract": ["shop-orders"]}, {"transform": ["daily_revenue"]}],
+        "notify": [{"when": "daily_revenue.revenue_drop > 0.1", "email": "team@example.com"}]})
+    api.push(Turn([Text("Here is the pipeline:"), create]), Turn([Text("Created **daily-revenue**.")]))
+    nb = open_notebook(["%load_ext keboola_nb\n%keboola chat"], lab=lab)
+    nb.run_cell(0)
+    chat = Chat(nb.page)
+    chat.root.wait_for()
+    chat.send("I need a daily pipeline of revenue from the shop's orders; email me if revenue drops more than 10%")
+
+    card = chat.item("confirm", status="pending")
+    card.wait_for(timeout=60_000)
+    text = card.inner_text()
+    assert "Create flow daily-revenue and 3 configuration(s)" in text
+    assert "extractor shop-orders, transformation daily_revenue, transformation daily-revenue-check" in text
+    card.locator('.kbnb-tab[data-tab="graph"]').click()
+    picture = card.locator(".kbnb-picture svg")
+    picture.wait_for()
+    kinds = [picture.locator(".kbnb-task").nth(i).get_attribute("data-kind")
+             for i in range(picture.locator(".kbnb-task").count())]
+    assert kinds == ["extractor", "transformation", "transformation", "notification"]
+    assert project.configs.list() == [], "nothing is saved before Create"
+
+    card.locator(".kbnb-confirm-accept").click()
+    chat.item("assistant").filter(has_text="Created").wait_for(timeout=30_000)
+    chat.wait_idle()
+    names = {c.name for c in project.configs.list()}
+    assert {"shop-orders", "daily_revenue", "daily-revenue-check", "daily-revenue"} <= names
+    assert project.flows.schedules("daily-revenue")[0].cron == "0 1 * * *"
+    assert project.storage.tables().empty, "the rehearsal never touched the project's storage"
