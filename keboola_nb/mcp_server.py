@@ -8,8 +8,12 @@ tool except `confirm_proposal`, which only this face has. This module is the MCP
   runs the same tool with the same arguments once the user agreed; the id is single-use, expires, and the change
   goes ahead only if the card it would show now is the card the user saw.
 - Tool arguments pass the chat's secret guard: a password in a URL or a "password is ..." phrase, a key-shaped
-  value, or the value of a `#` key (or one named like a password) is stored locally and the call is not run; the
-  result hands back the arguments with references, the way the chat hands the model the user's message.
+  value, or the value of a Keboola `#` key that is not a `{{ vault.NAME }}` reference is stored locally and the call
+  is not run; the result hands back the arguments with references, the way the chat hands the model the user's
+  message. Other keys are judged by their values only: `password_reference` or a variable `token_limit` are not
+  secrets, and the tool says clearly what a reference argument must look like.
+- A client's dialog waits at most `KEBOOLA_NB_MCP_ASK_TIMEOUT` seconds (10 minutes by default) and ends when the
+  tool call is cancelled: changes run one at a time, so an unanswered dialog must not hold up the next one.
 - Notebook-only View calls are answered with a clear message: `write_code_cell` says there is no notebook,
   `ask_for_secret` says how to give a secret without a masked field. They stay listed, so the two faces never
   need a per-tool list.
@@ -21,6 +25,7 @@ The SDK (`mcp`) is imported only here, and this module only by the `mcp` command
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import threading
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
     from .project import Project
 
 PROPOSAL_TTL_S = 600  # an unconfirmed proposal is forgotten after this
+ASK_TIMEOUT_ENV = "KEBOOLA_NB_MCP_ASK_TIMEOUT"  # seconds a client's confirmation dialog may wait for the user
+ASK_TIMEOUT_S = 600.0
 STOP_WAIT_S = 30  # how long a closing server waits for stopped tool calls to roll back
 PROGRESS_EVERY_S = 0.5  # progress notifications at most this often
 PREVIEW_ROWS = 5
@@ -85,9 +92,11 @@ TEMPLATES = {  # uri template -> (description, tool, the argument the last path 
     "keboola://configurations/{name}": ("A configuration's Keboola JSON", "get_configuration", "name"),
     "keboola://jobs/{job_id}": ("One job with its log", "jobs", "job_id"),
 }
-# Keboola's `#` keys hold secrets; so does any key named like one (password_reference holds a reference).
-_SECRET_KEY = re.compile(r"^#|password|passwd|passphrase|secret|token|api_?key|private_?key", re.IGNORECASE)
-_PLACEHOLDER = ("{{", "<", "${", "***")  # a reference, a template or a mask: not a value
+# A new configuration's or row's id (model.configuration.new_id: a ULID in Crockford base 32), made afresh by each
+# build of a proposal; not inside a longer word.
+_NEW_ID = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])")
+_NEXT_RUNS = re.compile(r"; next: .*$", re.DOTALL)  # a schedule's next run times: they move with the clock
+SCHEDULE_LABEL = "Schedule"  # create_flow's overview line for the schedule
 
 
 class ProposalPending(KeboolaError):
@@ -132,6 +141,21 @@ class Proposals:
         return pending
 
 
+def ask_timeout_seconds() -> float:
+    """How long a client's dialog waits: KEBOOLA_NB_MCP_ASK_TIMEOUT seconds when set, else 10 minutes."""
+    raw = os.environ.get(ASK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return ASK_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise KeboolaError(f"the environment variable {ASK_TIMEOUT_ENV}={raw!r} is not a number of seconds",
+                           fix=f"set it to a positive number, e.g. {ASK_TIMEOUT_ENV}=600, or unset it (10 minutes)")
+    return value
+
+
 def card(proposal: Proposal) -> dict[str, Any]:
     """What the user is shown of a proposal, and what a confirmation must match."""
     shown: dict[str, Any] = {"title": proposal.title, "action": proposal.action,
@@ -141,13 +165,27 @@ def card(proposal: Proposal) -> dict[str, Any]:
     return redact_all(shown)
 
 
-def _without_ids(value: Any) -> Any:
-    """A card without the ids a build generates afresh each time (a new configuration's, its rows')."""
-    if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k != "id"}
-    if isinstance(value, list):
-        return [_without_ids(v) for v in value]
-    return value
+def comparable(shown: dict[str, Any]) -> dict[str, Any]:
+    """What of a card a confirmation must match: each new id replaced by #1, #2, ... in order of first appearance
+    (keys, values, inside strings: a flow names its new configurations by id), without the schedule's next run
+    times (a cron of every minute moves on between the proposal and its confirmation)."""
+    numbers: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return numbers.setdefault(match.group(0), f"#{len(numbers) + 1}")
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return _NEW_ID.sub(number, node)
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    overview = [[label, _NEXT_RUNS.sub("", value) if label == SCHEDULE_LABEL else value]
+                for label, value in shown.get("overview", [])]
+    return walk({**shown, "overview": overview})
 
 
 def card_text(proposal: Proposal) -> str:
@@ -171,7 +209,9 @@ def guard_arguments(value: Any, key: str = "") -> tuple[Any, list[Caught]]:
             return [walk(v, key) for v in node]
         if not isinstance(node, str) or not node:
             return node
-        if _SECRET_KEY.search(key) and not is_reference(node) and not node.startswith(_PLACEHOLDER):
+        # A `#` key holds a secret in Keboola, whatever its text looks like ("<s3cr3t>" too); other keys are
+        # judged by their values, as the chat judges text.
+        if key.startswith("#") and not is_reference(node):
             ref = store_secret(f"mcp-{key.lstrip('#')}", node)
             caught.append(Caught(f"value of {key}", ref))
             return str(ref)
@@ -189,12 +229,13 @@ class Link:
     session: ServerSession
     request_id: Any
     elicitation: bool  # the client declared it can ask its user (form mode)
+    cancelled_error: type[BaseException]  # the event loop's; a worker thread cannot ask anyio for it
 
     @classmethod
     def of(cls, ctx: ServerRequestContext[Any]) -> "Link":
         caps = ctx.session.client_capabilities
         asks = caps is not None and caps.elicitation is not None and ctx.session.can_send_request
-        return cls(ctx.session, ctx.request_id, asks)
+        return cls(ctx.session, ctx.request_id, asks, anyio.get_cancelled_exc_class())
 
 
 class McpProgress:
@@ -231,41 +272,56 @@ class McpView:
     """The View of one MCP tool call (see the module docstring)."""
 
     def __init__(self, link: Link, proposals: Proposals, tool: str, arguments: dict[str, Any],
-                 approved: Pending | None = None) -> None:
+                 approved: Pending | None = None, ask_timeout: float = ASK_TIMEOUT_S) -> None:
         self.link, self.proposals, self.tool, self.arguments = link, proposals, tool, arguments
         self.approved = approved  # set when this call repeats a proposal the user confirmed
+        self.ask_timeout = ask_timeout
         self.pending: Pending | None = None
         self.preview: dict[str, Any] | None = None  # the card's data preview, shown but not part of what must match
         self.notices: list[str] = []
 
     def confirm(self, proposal: Proposal, cancelled: threading.Event) -> Decision:
         shown = card(proposal)
+        changed = False
         if self.approved is not None:
             approved, self.approved = self.approved, None
-            if _without_ids(approved.card) == _without_ids(shown):  # what the user agreed to
+            if comparable(approved.card) == comparable(shown):  # what the user agreed to
                 return Decision(True)
-            self.notices.append("The proposal changed since the user saw it (the project changed): this is the new "
-                                "one; show it again.")
-        elif self.link.elicitation:
+            changed = True
+        if self.link.elicitation:  # the new card of a changed proposal too: the user agreed to the old one
             decision = self._ask(proposal)
             if decision is not None:
                 return decision
+        if changed:
+            self.notices.append("The proposal changed since the user saw it (the project changed): this is the new "
+                                "one; show it again.")
         self.pending = self.proposals.add(self.tool, self.arguments, shown)
         if proposal.preview is not None:
             self.preview = redact_all(rows_of(proposal.preview, PREVIEW_ROWS))
         raise ProposalPending(f"{proposal.title}: waiting for the user's confirmation")
 
     def _ask(self, proposal: Proposal) -> Decision | None:
-        """The client's own dialog; None when it could not ask (then the proposal path takes over)."""
+        """The client's own dialog; None when it could not ask (then the proposal path takes over). Changes wait
+        while it is open, so it ends when the user takes too long or the tool call is cancelled."""
         schema = {"type": "object", "required": ["confirm"],
                   "properties": {"confirm": {"type": "boolean", "title": f"{proposal.action}?", "default": False}}}
-        ask = partial(self.link.session.elicit_form, card_text(proposal), schema,
-                      related_request_id=self.link.request_id)
+
+        async def ask() -> types.ElicitResult | None:
+            with anyio.move_on_after(self.ask_timeout):  # leaving it sends the client notifications/cancelled
+                return await self.link.session.elicit_form(card_text(proposal), schema,
+                                                           related_request_id=self.link.request_id)
+            return None
+
         try:
             answer = anyio.from_thread.run(ask)
+        except self.link.cancelled_error:  # anyio cancels the dialog with the tool call it serves
+            return Decision(False, reason=f"no confirmation of {proposal.action!r}: the tool call was cancelled")
         except Exception as e:  # the client declared elicitation but failed to ask
             self.notices.append(f"The client could not show the confirmation ({redact(str(e))[:200]}).")
             return None
+        if answer is None:
+            return Decision(False, reason=f"no confirmation of {proposal.action!r}: the user did not answer within "
+                                          f"{self.ask_timeout:g} seconds")
         if answer.action == "accept" and (answer.content or {}).get("confirm") is True:
             return Decision(True)
         return Decision(False, reason=f"the user answered {answer.action} to {proposal.action!r}")
@@ -334,6 +390,7 @@ class McpFace:
         self.project = project
         self.box = box or toolbox()
         self.proposals = Proposals()
+        self.ask_timeout = ask_timeout_seconds()
         self._changes = threading.Lock()  # changes run one at a time, as in the chat
         self._running: set[Running] = set()
         self._running_lock = threading.Lock()
@@ -444,7 +501,7 @@ class McpFace:
 
     def _run(self, link: Link, name: str, arguments: dict[str, Any], cancelled: threading.Event,
              approved: Pending | None = None) -> Reply:
-        view = McpView(link, self.proposals, name, arguments, approved)
+        view = McpView(link, self.proposals, name, arguments, approved, self.ask_timeout)
         ctx = ToolContext(self.project, view, self.project.conversations, self._conversation_id(link), name, cancelled)
         with self._changes if self.box[name].changes else nullcontext():
             outcome = self.box.call(ctx, name, arguments)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import mcp_types as types
@@ -32,6 +32,11 @@ COMMAND = [sys.executable, "-m", "keboola_nb.cli"]
 SOURCE = {"PYTHONPATH": str(Path(keboola_nb.__file__).resolve().parent.parent)}
 # Serve on stdio through tee: the client talks to the server as it would directly, and the bytes stay on disk.
 TEED = '"$0" -m keboola_nb.cli mcp --project "$1" 2>>"$2" | tee -a "$3"; echo "${PIPESTATUS[0]}" > "$4"'
+# What a client's user does with a confirmation dialog: confirm, decline, never answer, or the client fails to show it.
+Answer = bool | Literal["never", "fail"]
+SALES = "in.c-shop.sales"
+TOP = {"language": "sql", "name": "top", "code": "CREATE TABLE top AS SELECT * FROM sales ORDER BY amount DESC LIMIT 1",
+       "inputs": [f"{SALES} AS sales"], "outputs": ["top AS out.c-x.top"]}
 
 
 @dataclass
@@ -40,7 +45,7 @@ class Tap:
 
     folder: Path
     questions: list[str] = field(default_factory=list)  # elicitation messages the client was shown
-    answers: list[bool] = field(default_factory=list)  # the user's answers, in order (True: confirm)
+    answers: list[Answer] = field(default_factory=list)  # the user's answers, in order (True: confirm)
     progress: list[tuple[float, float | None, str | None]] = field(default_factory=list)
 
     def sent(self) -> str:
@@ -53,11 +58,15 @@ class Tap:
             time.sleep(0.05)
         return int(rc.read_text())
 
-    async def elicit(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def elicit(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult | types.ErrorData:
         self.questions.append(params.message)
         assert params.requested_schema["properties"]["confirm"]["type"] == "boolean"
-        yes = self.answers.pop(0)
-        return types.ElicitResult(action="accept", content={"confirm": yes}) if yes else types.ElicitResult(
+        answer = self.answers.pop(0)
+        if answer == "never":
+            await anyio.sleep_forever()  # until the server cancels the request
+        if answer == "fail":
+            return types.ErrorData(code=types.INTERNAL_ERROR, message="this client could not show the dialog")
+        return types.ElicitResult(action="accept", content={"confirm": True}) if answer else types.ElicitResult(
             action="decline")
 
     async def on_progress(self, progress: float, total: float | None, message: str | None) -> None:
@@ -65,11 +74,13 @@ class Tap:
 
 
 @asynccontextmanager
-async def connected(root: Path, tap: Tap, asks: bool = False) -> AsyncIterator[ClientSession]:
-    """A session with `keboola-nb mcp --project root`; `asks`: the client declares elicitation."""
+async def connected(root: Path, tap: Tap, asks: bool = False,
+                    env: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
+    """A session with `keboola-nb mcp --project root`; `asks`: the client declares elicitation; `env`: more of the
+    server's environment."""
     tap.folder.mkdir(parents=True, exist_ok=True)
     files = [str(tap.folder / name) for name in ("err", "out", "rc")]
-    env = {k: os.environ[k] for k in ("KEBOOLA_NB_SECRETS_DIR", "SHOP_PG_PASSWORD")} | SOURCE
+    env = {k: os.environ[k] for k in ("KEBOOLA_NB_SECRETS_DIR", "SHOP_PG_PASSWORD")} | SOURCE | (env or {})
     params = StdioServerParameters(command="bash", args=["-c", TEED, sys.executable, str(root), *files], env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write, elicitation_callback=tap.elicit if asks else None) as session:
@@ -97,6 +108,15 @@ def assert_no_canary(tap: Tap, project) -> None:
     sent = tap.sent()
     assert ETL_PASSWORD not in sent and SUPERUSER_PASSWORD not in sent
     assert not scan_for_canaries(project.root)
+
+
+def load_sales(project) -> None:
+    """A storage table for transformations: no source server needed."""
+    from keboola_nb.connectors.base import Scan
+
+    with project.storage.transaction() as loader:
+        loader.load(SALES, Scan(sql="SELECT * FROM (VALUES (DATE '2024-01-01', 100.0), (DATE '2024-01-02', 80.0)) "
+                                    "t(day, amount)"))
 
 
 def test_tools_resources_and_an_extractor_through_proposals(project, shop, tmp_path):
@@ -166,6 +186,36 @@ def test_tools_resources_and_an_extractor_through_proposals(project, shop, tmp_p
     assert calls["name"].tolist().count("confirm_proposal") == 4 and calls["is_error"].sum() == 2
 
 
+def test_a_flow_with_new_parts_a_data_check_and_a_schedule_is_confirmed(project, tmp_path):
+    """Each build of a flow's card makes new ids for its new configurations (the flow names them by id) and moves
+    the schedule's next runs on: the confirmation still matches the card the user saw, and creates it all."""
+    load_sales(project)
+    tap = Tap(tmp_path / "tap")
+    revenue = {"language": "sql", "name": "daily_revenue",
+               "code": "CREATE TABLE daily_revenue AS SELECT day, sum(amount) AS revenue FROM sales GROUP BY day",
+               "inputs": [f"{SALES} AS sales"], "outputs": ["daily_revenue AS out.c-revenue.daily_revenue"]}
+    flow = {"name": "daily", "phases": [{"transform": ["daily_revenue"]}], "schedule": "* * * * *",
+            "new": [{"tool": "create_transformation", "arguments": revenue}],
+            "notify": [{"when": "daily_revenue.revenue > 90", "email": "team@example.com"}]}
+
+    async def session() -> Any:
+        async with connected(project.root, tap) as s:
+            proposal = ok(await s.call_tool("create_flow", flow))
+            assert proposal["needs_confirmation"] and project.configs.find("daily") is None
+            assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", proposal["json"]["flow"]["configuration"]["tasks"][0]
+                                ["task"]["configId"])  # a new configuration's id, made afresh by each build
+            return ok(await s.call_tool("confirm_proposal", {"proposal_id": proposal["proposal_id"]}))
+
+    created = anyio.run(session)
+    assert created.get("created"), f"the confirmation did not create the flow: {created}"
+    assert [c["name"] for c in created["configurations"]] == ["daily_revenue"]
+    tasks = project.configs.get("daily").configuration["tasks"]
+    made = {project.configs.get(name).id for name in ("daily_revenue", "daily-check")}
+    assert {t["task"]["configId"] for t in tasks if t["task"]["type"] == "job"} == made  # the ids the flow runs
+    assert [s.cron for s in project.flows.schedules("daily")] == ["* * * * *"]
+    assert tap.exit_code() == 0
+
+
 def test_a_client_with_elicitation_asks_its_user(project, shop, tmp_path):
     tap = Tap(tmp_path / "tap", answers=[False, True])
 
@@ -212,6 +262,114 @@ def test_a_password_in_an_argument_is_stored_and_replaced(project, pg, tmp_path)
     assert_no_canary(tap, project)
 
 
+def test_only_keboola_hash_keys_are_secrets_by_their_name(project, tmp_path):
+    """A `#` key's value is stored whatever it looks like; other keys named like secrets are judged by their
+    values: a reference argument goes to the tool, which says what it must be, and a variable stays a variable."""
+    load_sales(project)
+    tap = Tap(tmp_path / "tap")
+    secrets_dir = Path(os.environ["KEBOOLA_NB_SECRETS_DIR"])
+
+    def stored() -> set[Path]:
+        return set(secrets_dir.glob("*"))  # none yet: no folder
+
+    before = stored()
+    masked = "<s3cr3t-in-angles>"
+
+    async def session() -> None:
+        async with connected(project.root, tap) as s:
+            named = await s.call_tool("add_connection", {"name": "shop", "url": "postgresql://etl@localhost/shop",
+                                                         "password_reference": "PG_PASSWORD"})
+            assert named.is_error and "password_reference holds something that is not a secret reference" in \
+                text(named), text(named)
+            assert stored() == before, "a reference argument was stored as a secret"
+
+            variable = ok(await s.call_tool("create_transformation", TOP | {
+                "code": "CREATE TABLE top AS SELECT * FROM sales LIMIT {{ token_limit }}",
+                "variables": {"token_limit": "100"}}))
+            assert variable.get("needs_confirmation"), variable
+            assert ["Variables", "token_limit = 100"] in variable["overview"]
+
+            entries = [{"table": "public.orders", "#password": masked}]
+            keyed = await s.call_tool("create_extractor", {"name": "x", "connection": "shop", "tables": entries})
+            assert keyed.is_error and "value of #password was stored" in text(keyed), text(keyed)
+            (new,) = stored() - before
+            assert new.read_text() == masked
+
+    anyio.run(session)
+    assert masked not in tap.sent()
+    (conversation,) = project.conversations.list()["id"]
+    calls = project.conversations.tool_calls(conversation).set_index("name")
+    assert "{{ vault.mcp_password_" in calls.loc["create_extractor", "arguments"]  # recorded with the reference
+    kept = [f for f in project.root.rglob("*") if f.is_file() and masked.encode() in f.read_bytes()]
+    assert not kept, f"the secret was written to {kept}"  # conversations.sqlite among them
+    assert project.connections.names() == []
+
+
+def test_a_dialog_without_an_answer_gives_up_and_the_next_change_goes_through(project, tmp_path):
+    """Changes run one at a time: a dialog the user never answers ends after the time limit."""
+    load_sales(project)
+    tap = Tap(tmp_path / "tap", answers=["never", True])
+
+    async def session() -> tuple[Any, Any]:
+        async with connected(project.root, tap, asks=True, env={"KEBOOLA_NB_MCP_ASK_TIMEOUT": "2"}) as s:
+            with anyio.fail_after(60):
+                unanswered = ok(await s.call_tool("create_transformation", TOP))
+                return unanswered, ok(await s.call_tool("create_transformation", TOP))
+
+    unanswered, created = anyio.run(session)
+    assert unanswered["done"] is False and "did not answer within 2 seconds" in unanswered["reason"], unanswered
+    assert created.get("created"), created
+    assert len(tap.questions) == 2 and project.configs.get("top").version == 1
+    (conversation,) = project.conversations.list()["id"]
+    assert project.conversations.drafts(conversation)["state"].tolist() == ["cancelled", "created"]
+
+
+def test_a_cancelled_call_ends_its_dialog_and_the_next_change_goes_through(project, tmp_path):
+    """The client gives up on a call whose dialog its user never answers (the default 10 minutes): the dialog
+    ends with the call, which is recorded as not confirmed (the draft cancelled, not left proposed)."""
+    load_sales(project)
+    tap = Tap(tmp_path / "tap", answers=["never", True])
+
+    async def session() -> Any:
+        async with connected(project.root, tap, asks=True) as s:
+            with anyio.move_on_after(2) as waited:
+                await s.call_tool("create_transformation", TOP)
+            assert waited.cancel_called  # the dialog was still open
+            with anyio.fail_after(30):
+                return ok(await s.call_tool("create_transformation", TOP))
+
+    created = anyio.run(session)
+    assert created.get("created"), created
+    assert len(tap.questions) == 2 and project.configs.get("top").version == 1
+    assert tap.exit_code() == 0
+    (conversation,) = project.conversations.list()["id"]
+    assert project.conversations.drafts(conversation)["state"].tolist() == ["cancelled", "created"]
+    calls = project.conversations.tool_calls(conversation)
+    assert "the tool call was cancelled" in calls["result"].iloc[0], calls
+
+
+def test_a_changed_card_is_asked_again_in_the_clients_dialog(project, tmp_path):
+    """A client that declares elicitation but failed to show a dialog got a proposal; when the card changed before
+    the confirmation, its user is asked again with the new card, not told to call again."""
+    load_sales(project)
+    project.transformations.create_sql("top", TOP["code"], inputs=TOP["inputs"], outputs=TOP["outputs"])
+    tap = Tap(tmp_path / "tap", answers=["fail", True])
+    cheapest = "CREATE TABLE top AS SELECT * FROM sales ORDER BY amount LIMIT 1"
+
+    async def session() -> Any:
+        async with connected(project.root, tap, asks=True) as s:
+            proposal = ok(await s.call_tool("run_configuration", {"name": "top"}))
+            assert proposal["needs_confirmation"] and "could not show the confirmation" in proposal["notes"][0]
+            project.transformations.create_sql("top", cheapest, inputs=TOP["inputs"], outputs=TOP["outputs"],
+                                               replace=True)
+            return ok(await s.call_tool("confirm_proposal", {"proposal_id": proposal["proposal_id"]}))
+
+    job = anyio.run(session)
+    assert job.get("status") == "success", f"the new card was not asked for: {job}"
+    assert len(tap.questions) == 2 and "version 1" in tap.questions[0] and "version 2" in tap.questions[1]
+    assert project.storage.preview("out.c-x.top")["amount"].tolist() == [80.0]
+
+
 def test_bad_input_gets_clear_errors_and_the_server_keeps_serving(project, shop, tmp_path):
     tap = Tap(tmp_path / "tap")
 
@@ -255,6 +413,9 @@ def test_a_project_that_does_not_exist_is_a_clear_error(project, tmp_path):
     far = subprocess.run([*COMMAND, "mcp", "--project", str(project.root), "--http", "8999", "--host", "0.0.0.0"],
                          capture_output=True, text=True, timeout=60, env=env)
     assert far.returncode == 2 and "loopback only" in far.stderr
+    late = subprocess.run([*COMMAND, "mcp", "--project", str(project.root)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60, env=env | {"KEBOOLA_NB_MCP_ASK_TIMEOUT": "soon"})
+    assert late.returncode == 2 and "KEBOOLA_NB_MCP_ASK_TIMEOUT='soon' is not a number of seconds" in late.stderr
 
 
 def test_a_client_that_disconnects_mid_run_leaves_nothing_half_written(project, shop, tmp_path, monkeypatch):
@@ -309,6 +470,31 @@ def test_streamable_http_on_loopback(project, shop, tmp_path):
         _, err = server.communicate(timeout=30)
     assert names[0] == "shop" and "confirm_proposal" in names
     assert ETL_PASSWORD not in err
+
+
+def test_a_card_is_compared_without_its_new_ids_and_next_run_times():
+    """What a confirmation must match: new ids are numbered by first appearance, wherever they stand; the
+    schedule's next runs (a minute later at the confirmation) are left out; everything else counts."""
+    from keboola_nb.mcp_server import comparable
+    from keboola_nb.model.configuration import new_id
+
+    def shown(check: str, transform: str, next_runs: str, cron: str = "every minute") -> dict[str, Any]:
+        return {"title": "Create flow daily", "overview": [["Creates", "transformation t, transformation c"],
+                                                         ["Schedule", f"{cron}; next: {next_runs}"]],
+                "json": {"configurations": [{"id": transform}, {"id": check}],
+                         "flow": {"tasks": [{"task": {"configId": transform}}, {"task": {"configId": check}}],
+                                  "notes": {check: f"checks {transform}"}}}}
+
+    a, b, c, d = (new_id() for _ in range(4))
+    proposed = comparable(shown(b, a, "2026-01-01 10:59 UTC, 2026-01-01 11:00 UTC"))
+    assert proposed["json"]["flow"] == {"tasks": [{"task": {"configId": "#1"}}, {"task": {"configId": "#2"}}],
+                                        "notes": {"#2": "checks #1"}}
+    assert proposed["overview"][1] == ["Schedule", "every minute"]
+    assert comparable(shown(d, c, "2026-01-01 11:00 UTC, 2026-01-01 11:01 UTC")) == proposed
+    swapped = shown(d, c, "2026-01-01 10:59 UTC")
+    swapped["json"]["flow"]["tasks"].reverse()  # the flow runs the other configuration first
+    assert comparable(swapped) != proposed
+    assert comparable(shown(d, c, "2026-01-01 11:00 UTC", cron="every hour")) != proposed
 
 
 def test_a_tool_added_for_the_chat_appears_over_mcp(project):
