@@ -12,11 +12,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
 import mcp_types as types
@@ -37,6 +37,18 @@ Answer = bool | Literal["never", "fail"]
 SALES = "in.c-shop.sales"
 TOP = {"language": "sql", "name": "top", "code": "CREATE TABLE top AS SELECT * FROM sales ORDER BY amount DESC LIMIT 1",
        "inputs": [f"{SALES} AS sales"], "outputs": ["top AS out.c-x.top"]}
+
+T = TypeVar("T")
+
+
+def run_apart(session: Callable[[], Awaitable[T]]) -> T:
+    """Run an async client session in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in this thread for the whole test session, and anyio cannot start another one beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, session).result()
+
 
 
 @dataclass
@@ -174,7 +186,7 @@ def test_tools_resources_and_an_extractor_through_proposals(project, shop, tmp_p
             assert resource(await s.read_resource("keboola://storage/tables"))["rows"][0][0] == \
                 "in.c-shop-customers.customers"
 
-    anyio.run(session)
+    run_apart(session)
     assert project.storage.preview("in.c-shop-customers.customers").shape[0] == 50
     assert tap.exit_code() == 0
     assert_no_canary(tap, project)
@@ -206,7 +218,7 @@ def test_a_flow_with_new_parts_a_data_check_and_a_schedule_is_confirmed(project,
                                 ["task"]["configId"])  # a new configuration's id, made afresh by each build
             return ok(await s.call_tool("confirm_proposal", {"proposal_id": proposal["proposal_id"]}))
 
-    created = anyio.run(session)
+    created = run_apart(session)
     assert created.get("created"), f"the confirmation did not create the flow: {created}"
     assert [c["name"] for c in created["configurations"]] == ["daily_revenue"]
     tasks = project.configs.get("daily").configuration["tasks"]
@@ -227,7 +239,7 @@ def test_a_client_with_elicitation_asks_its_user(project, shop, tmp_path):
             created = ok(await s.call_tool("create_extractor", create))
             assert created["created"] and project.configs.get("shop-orders").version == 1
 
-    anyio.run(session)
+    run_apart(session)
     assert len(tap.questions) == 2 and tap.questions[0].startswith("Create extractor shop-orders")
     assert "public.orders" in tap.questions[0] and "Keboola JSON:" in tap.questions[0]
     assert_no_canary(tap, project)
@@ -255,7 +267,7 @@ def test_a_password_in_an_argument_is_stored_and_replaced(project, pg, tmp_path)
                                                             "password_reference": f"{{{{ vault.{name} }}}}"}))
             assert added["saved"] and added["test"]["ok"], added
 
-    anyio.run(session)
+    run_apart(session)
     assert project.connections.get("shop").test().ok
     assert project.configs.find("x") is None and len(tap.questions) == 1
     assert "s3cr3t-xyz" not in tap.sent()
@@ -295,7 +307,7 @@ def test_only_keboola_hash_keys_are_secrets_by_their_name(project, tmp_path):
             (new,) = stored() - before
             assert new.read_text() == masked
 
-    anyio.run(session)
+    run_apart(session)
     assert masked not in tap.sent()
     (conversation,) = project.conversations.list()["id"]
     calls = project.conversations.tool_calls(conversation).set_index("name")
@@ -316,7 +328,7 @@ def test_a_dialog_without_an_answer_gives_up_and_the_next_change_goes_through(pr
                 unanswered = ok(await s.call_tool("create_transformation", TOP))
                 return unanswered, ok(await s.call_tool("create_transformation", TOP))
 
-    unanswered, created = anyio.run(session)
+    unanswered, created = run_apart(session)
     assert unanswered["done"] is False and "did not answer within 2 seconds" in unanswered["reason"], unanswered
     assert created.get("created"), created
     assert len(tap.questions) == 2 and project.configs.get("top").version == 1
@@ -338,7 +350,7 @@ def test_a_cancelled_call_ends_its_dialog_and_the_next_change_goes_through(proje
             with anyio.fail_after(30):
                 return ok(await s.call_tool("create_transformation", TOP))
 
-    created = anyio.run(session)
+    created = run_apart(session)
     assert created.get("created"), created
     assert len(tap.questions) == 2 and project.configs.get("top").version == 1
     assert tap.exit_code() == 0
@@ -364,7 +376,7 @@ def test_a_changed_card_is_asked_again_in_the_clients_dialog(project, tmp_path):
                                                replace=True)
             return ok(await s.call_tool("confirm_proposal", {"proposal_id": proposal["proposal_id"]}))
 
-    job = anyio.run(session)
+    job = run_apart(session)
     assert job.get("status") == "success", f"the new card was not asked for: {job}"
     assert len(tap.questions) == 2 and "version 1" in tap.questions[0] and "version 2" in tap.questions[1]
     assert project.storage.preview("out.c-x.top")["amount"].tolist() == [80.0]
@@ -401,7 +413,7 @@ def test_bad_input_gets_clear_errors_and_the_server_keeps_serving(project, shop,
             assert "changed since the user saw it" in second["notes"][0] and project.jobs.recent(1) == []
             assert len((await s.list_tools()).tools) > 20  # still serving
 
-    anyio.run(session)
+    run_apart(session)
     assert tap.exit_code() == 0
 
 
@@ -434,7 +446,7 @@ def test_a_client_that_disconnects_mid_run_leaves_nothing_half_written(project, 
                 await s.call_tool("run_configuration", {"name": "slow"}, progress_callback=tap.on_progress)
             assert waited.cancel_called  # still running when the client went away
 
-    anyio.run(session)
+    run_apart(session)
     assert tap.exit_code() == 0  # stdin closed: the run was stopped and the server exited by itself
     (job,) = project.jobs.recent(1)
     assert job.status == "error" and job.finished is not None
@@ -464,7 +476,7 @@ def test_streamable_http_on_loopback(project, shop, tmp_path):
                 return [c["name"] for c in conns] + [t.name for t in (await s.list_tools()).tools]
 
     try:
-        names = anyio.run(session)
+        names = run_apart(session)
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)
