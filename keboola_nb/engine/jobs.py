@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,9 +34,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT
 );
 """
-# Added later: a flow's task jobs name the flow's job. Projects made before get the column on first use.
+# Added later, so projects made before get them on first use: a flow's task jobs name the flow's job (parent_id);
+# a job names the process running it (runner: host and pid), so one whose process died is not "processing" forever.
+_ADDED = {"parent_id": "INTEGER", "runner": "TEXT"}
 _COLUMNS = ("id", "component_id", "config_id", "config_name", "status", "actor", "started", "finished", "tables",
-            "log", "error", "parent_id")
+            "log", "error", "parent_id", "runner")
+INTERRUPTED = ("interrupted: the process running it ({runner}) ended before the job finished (killed, or its kernel "
+               "or server stopped); what it loads commits only at its end, so storage and state were left as they "
+               "were")
 
 
 def _now() -> datetime:
@@ -55,6 +62,7 @@ class Job:
     log: list[str] = field(default_factory=list)
     error: str | None = None
     parent_id: int | None = None  # the flow's job, for a job run as one of its tasks
+    runner: str | None = None  # the process running it: "host:pid"
 
     @property
     def duration(self) -> float | None:
@@ -101,7 +109,7 @@ class JobStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = LocalDb(path, _SCHEMA)
-        self._has_parent = False
+        self._migrated = False
 
     def close(self) -> None:
         """Close the job database's connections (e.g. before its folder goes)."""
@@ -109,11 +117,13 @@ class JobStore:
 
     def _connection(self) -> "sqlite3.Connection":
         db = self._db()
-        if not self._has_parent:
-            if "parent_id" not in {r[1] for r in db.execute("PRAGMA table_info(jobs)")}:
-                with db:
-                    db.execute("ALTER TABLE jobs ADD COLUMN parent_id INTEGER")
-            self._has_parent = True
+        if not self._migrated:
+            have = {r[1] for r in db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    with db:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
+            self._migrated = True
         return db
 
     def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user",
@@ -121,12 +131,12 @@ class JobStore:
         started = _now()
         with self._connection() as db:
             cur = db.execute(
-                "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started, parent_id) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (component_id, config_id, config_name, "processing", actor, started.isoformat(), parent_id),
+                "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started, parent_id, runner) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (component_id, config_id, config_name, "processing", actor, started.isoformat(), parent_id, _RUNNER),
             )
         return Job(int(cur.lastrowid), component_id, config_id, config_name, "processing", actor, started,  # type: ignore[arg-type]
-                   parent_id=parent_id)
+                   parent_id=parent_id, runner=_RUNNER)
 
     def finish(self, job: Job, status: str, error: str | None = None) -> Job:
         job.status = status
@@ -143,18 +153,25 @@ class JobStore:
         row = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeboolaError(f"there is no job {job_id}", fix="list jobs with %keboola jobs")
-        return _job(row)
+        return self._checked([_job(row)])[0]
 
     def recent(self, limit: int = 20) -> list[Job]:
         rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY id DESC LIMIT ?",
                                           (limit,)).fetchall()
-        return [_job(r) for r in rows]
+        return self._checked([_job(r) for r in rows])
 
     def children(self, job_id: int) -> list[Job]:
         """The jobs run as tasks of a flow's job, in the order they started."""
         rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE parent_id = ? ORDER BY id",
                                           (job_id,)).fetchall()
-        return [_job(r) for r in rows]
+        return self._checked([_job(r) for r in rows])
+
+    def _checked(self, jobs: list[Job]) -> list[Job]:
+        """The jobs, each "processing" one whose process on this machine is gone finished as interrupted."""
+        for job in jobs:
+            if job.status == "processing" and job.runner and _gone(job.runner):
+                self.finish(job, "error", INTERRUPTED.format(runner=job.runner))
+        return jobs
 
     def list(self, limit: int = 20) -> "pd.DataFrame":
         import pandas as pd
@@ -177,8 +194,26 @@ class JobStore:
         return pd.DataFrame(records, columns=columns)
 
 
+_RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(runner: str) -> bool:
+    """Whether the process `runner` names was on this machine and has ended (elsewhere: not known, so no)."""
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
+        return False  # (on Windows, signal 0 would not just probe the process)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 def _job(row: tuple) -> Job:
-    (id_, component_id, config_id, config_name, status, actor, started, finished, tables, log, error, parent_id) = row
+    (id_, component_id, config_id, config_name, status, actor, started, finished, tables, log, error, parent_id,
+     runner) = row
     return Job(
         id=id_,
         component_id=component_id,
@@ -192,4 +227,5 @@ def _job(row: tuple) -> Job:
         log=log.splitlines(),
         error=error,
         parent_id=parent_id,
+        runner=runner,
     )
