@@ -33,7 +33,8 @@ def test_a_job_whose_process_died_reads_as_interrupted(tmp_path):
 
     dead = jobs.get(int(job_id))
     assert dead.status == "error" and dead.finished is not None
-    assert dead.error.startswith(f"interrupted: the process running it ({runner}) ended before the job finished")
+    host_pid = runner.rsplit(":", 1)[0]
+    assert dead.error.startswith(f"interrupted: the process running it ({host_pid}) ended before the job finished")
     assert jobs.get(mine.id).status == "processing"
     assert [j.status for j in jobs.recent()] == ["processing", "error"]
 
@@ -52,3 +53,35 @@ def test_a_job_store_made_before_runners_were_recorded_opens_and_keeps_its_jobs(
     assert (old.config_name, old.status, old.runner, old.parent_id) == ("old", "processing", None, None)
     new = jobs.start("c", "2", "new", parent_id=1)
     assert jobs.get(new.id).runner == new.runner and jobs.children(1)[0].id == new.id
+
+
+def test_a_reused_pid_is_not_the_process_and_a_job_finished_meanwhile_keeps_its_status(tmp_path, monkeypatch):
+    from keboola_nb.engine import jobs as jobs_module
+
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    reused = jobs.start("c", "1", "reused")
+    with sqlite3.connect(tmp_path / "jobs.sqlite") as db:  # this pid, but a process that started at another time
+        db.execute("UPDATE jobs SET runner = ? WHERE id = ?", (reused.runner.rsplit(":", 1)[0] + ":1", reused.id))
+    assert jobs.get(reused.id).status == "error"
+
+    finishing = jobs.start("c", "2", "finishing")
+
+    def finished_just_now(runner: str) -> bool:  # its process finishes the job, then is gone
+        jobs.finish(jobs_module.Job(finishing.id, "c", "2", "finishing", "processing", "user", finishing.started),
+                    "success")
+        return True
+
+    monkeypatch.setattr(jobs_module, "_gone", finished_just_now)
+    assert jobs.get(finishing.id).status == "success"
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path):
+    import threading
+
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    for _ in range(20):  # as a server's worker threads come and go
+        worker = threading.Thread(target=jobs.recent)
+        worker.start()
+        worker.join()
+    jobs.recent()
+    assert len(jobs._db._opened) == 1  # this thread's; the workers' were closed

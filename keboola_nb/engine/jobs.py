@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 """
 # Added later, so projects made before get them on first use: a flow's task jobs name the flow's job (parent_id);
-# a job names the process running it (runner: host and pid), so one whose process died is not "processing" forever.
+# a job names the process running it (runner: host, pid, start), so one whose process died does not stay
+# "processing" forever.
 _ADDED = {"parent_id": "INTEGER", "runner": "TEXT"}
 _COLUMNS = ("id", "component_id", "config_id", "config_name", "status", "actor", "started", "finished", "tables",
             "log", "error", "parent_id", "runner")
@@ -62,7 +63,7 @@ class Job:
     log: list[str] = field(default_factory=list)
     error: str | None = None
     parent_id: int | None = None  # the flow's job, for a job run as one of its tasks
-    runner: str | None = None  # the process running it: "host:pid"
+    runner: str | None = None  # the process running it: "host:pid:start"
 
     @property
     def duration(self) -> float | None:
@@ -128,15 +129,15 @@ class JobStore:
 
     def start(self, component_id: str, config_id: str, config_name: str, actor: str = "user",
               parent_id: int | None = None) -> Job:
-        started = _now()
+        started, runner = _now(), _runner()
         with self._connection() as db:
             cur = db.execute(
                 "INSERT INTO jobs (component_id, config_id, config_name, status, actor, started, parent_id, runner) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (component_id, config_id, config_name, "processing", actor, started.isoformat(), parent_id, _RUNNER),
+                (component_id, config_id, config_name, "processing", actor, started.isoformat(), parent_id, runner),
             )
         return Job(int(cur.lastrowid), component_id, config_id, config_name, "processing", actor, started,  # type: ignore[arg-type]
-                   parent_id=parent_id, runner=_RUNNER)
+                   parent_id=parent_id, runner=runner)
 
     def finish(self, job: Job, status: str, error: str | None = None) -> Job:
         job.status = status
@@ -167,10 +168,19 @@ class JobStore:
         return self._checked([_job(r) for r in rows])
 
     def _checked(self, jobs: list[Job]) -> list[Job]:
-        """The jobs, each "processing" one whose process on this machine is gone finished as interrupted."""
+        """The jobs, each "processing" one whose process on this machine is gone finished as interrupted. Only a
+        row still processing is changed: its process may have finished it since it was read."""
         for job in jobs:
-            if job.status == "processing" and job.runner and _gone(job.runner):
-                self.finish(job, "error", INTERRUPTED.format(runner=job.runner))
+            if job.status != "processing" or not job.runner or not _gone(job.runner):
+                continue
+            error, finished = INTERRUPTED.format(runner=job.runner.rsplit(":", 1)[0]), _now()
+            with self._connection() as db:
+                db.execute("UPDATE jobs SET status = 'error', finished = ?, error = ? "
+                           "WHERE id = ? AND status = 'processing' AND runner = ?",
+                           (finished.isoformat(), error, job.id, job.runner))
+            row = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?",
+                                             (job.id,)).fetchone()
+            jobs[jobs.index(job)] = _job(row)
         return jobs
 
     def list(self, limit: int = 20) -> "pd.DataFrame":
@@ -194,12 +204,23 @@ class JobStore:
         return pd.DataFrame(records, columns=columns)
 
 
-_RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+def _runner() -> str:
+    """This process as "host:pid:start": the start time tells a reused pid from the process itself."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or ''}"
+
+
+def _started(pid: int) -> str | None:
+    """When process `pid` started, in clock ticks since boot (Linux); None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
 
 
 def _gone(runner: str) -> bool:
     """Whether the process `runner` names was on this machine and has ended (elsewhere: not known, so no)."""
-    host, _, pid = runner.rpartition(":")
+    host, pid, started = (runner.split(":") + ["", ""])[:3]
     if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
         return False  # (on Windows, signal 0 would not just probe the process)
     try:
@@ -207,8 +228,9 @@ def _gone(runner: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False  # alive, another user's
-    return False
+        pass  # alive, another user's
+    now = _started(int(pid))
+    return bool(started and now and now != started)  # the pid is another process's now
 
 
 def _job(row: tuple) -> Job:

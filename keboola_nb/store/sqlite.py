@@ -14,7 +14,7 @@ class LocalDb:
         self.path = path
         self.schema = schema
         self._local = threading.local()  # each thread works with its own connection
-        self._opened: list[sqlite3.Connection] = []  # every thread's, for close()
+        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []  # every thread's, for close()
         self._lock = threading.Lock()
 
     def __call__(self) -> sqlite3.Connection:
@@ -27,14 +27,18 @@ class LocalDb:
             db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent without an fsync per write
             db.executescript(self.schema)
             self._local.db = db
-            with self._lock:
-                self._opened.append(db)
+            with self._lock:  # a thread that ended (a server's worker) no longer needs its connection
+                ended = [c for t, c in self._opened if not t.is_alive()]
+                self._opened = [(t, c) for t, c in self._opened if t.is_alive()]
+                self._opened.append((threading.current_thread(), db))
+            for connection in ended:
+                connection.close()
         return db
 
     def close(self) -> None:
         """Close every thread's connection (a thread that calls again gets a new one)."""
         with self._lock:
             opened, self._opened = self._opened, []
-        for db in opened:
+        for _, db in opened:
             db.close()
         self._local = threading.local()
