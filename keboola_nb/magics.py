@@ -146,13 +146,8 @@ class KeboolaMagics(Magics):
         """Set the SMTP server the project's flows send email notifications through; without arguments, show it."""
         project = session_project()
         if args.server:
-            host, _, port = args.server.rpartition(":") if ":" in args.server else (args.server, "", "25")
-            if not port.isdigit():
-                from .errors import KeboolaError
-
-                raise KeboolaError(f"{args.server!r}: the port must be a number", fix="e.g. smtp.example.com:587")
-            project.settings.set_smtp(host, int(port), sender=args.sender, user=args.user,
-                                      password=args.password_var, tls=args.tls)
+            project.settings.set_smtp(args.server, sender=args.sender, user=args.user, password=args.password_var,
+                                      tls=args.tls)
         smtp = project.settings.smtp()
         if not smtp:
             print("no SMTP server is set: %keboola smtp HOST[:PORT] [--from ADDRESS] [--user U --password-var NAME]")

@@ -34,7 +34,7 @@ def mailbox(monkeypatch):
     def authenticate(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login.decode(), auth_data.password.decode()))
         ok = auth_data.login == b"etl" and auth_data.password == SMTP_PASSWORD.encode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: the server answers 535 itself
 
     port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticate,
@@ -53,6 +53,7 @@ def test_the_projects_smtp_server_sends_the_flows_mail_and_keeps_only_a_referenc
                                  f"--password-var SMTP_PASSWORD")
     shown = capsys.readouterr().out
     assert f"through 127.0.0.1:{port} as etl (password: {{{{ vault.SMTP_PASSWORD }}}}), from etl@example.com" in shown
+    assert "note: without TLS (--tls) the SMTP password travels unencrypted" in shown
     saved = (project.local / "settings.json").read_text()
     assert json.loads(saved)["smtp"]["password"] == "{{ vault.SMTP_PASSWORD }}" and SMTP_PASSWORD not in saved
 
@@ -67,14 +68,15 @@ def test_the_projects_smtp_server_sends_the_flows_mail_and_keeps_only_a_referenc
     monkeypatch.setenv("SMTP_PASSWORD", "canary-Smtp-wrong-0d2c")  # resolved when the mail goes out
     job = project.run("mailed")
     assert job.status == "error"
-    assert any("cannot email team@example.com through 127.0.0.1" in line for line in job.log)
+    assert any(f"cannot email team@example.com: 127.0.0.1:{port} refused the login of 'etl'" in line
+               for line in job.log), job.log
 
 
 def test_an_environment_variable_overrides_the_setting(project, mailbox, monkeypatch):
     port, mails, _ = mailbox
     split_orders(project)
     monkeypatch.setenv("SMTP_PASSWORD", SMTP_PASSWORD)
-    project.settings.set_smtp("127.0.0.1", 1, user="etl", password="SMTP_PASSWORD")  # nothing listens on port 1
+    project.settings.set_smtp("127.0.0.1:1", user="etl", password="SMTP_PASSWORD", tls=False)  # nothing listens there
     project.flows.create("mailed", "phases:\n  - first: [big]\nnotify:\n  - when: succeeded\n"
                                    "    email: team@example.com\n")
     assert project.run("mailed").status == "error"
@@ -85,9 +87,9 @@ def test_an_environment_variable_overrides_the_setting(project, mailbox, monkeyp
 
 
 @pytest.mark.parametrize("line, message", [
-    ("smtp mail.example.com:abc", "the port must be a number"),
-    ("smtp 'bad host'", "is not an SMTP host name"),
-    ("smtp mail.example.com:70000", "out of range"),
+    ("smtp mail.example.com:abc", "the port must be a number from 1 to 65535"),
+    ("smtp 'bad host'", "is not an SMTP server"),
+    ("smtp mail.example.com:70000", "the port must be a number from 1 to 65535"),
     ("smtp mail.example.com --password-var X", "an SMTP password needs a user"),
 ])
 def test_smtp_mistakes_are_named_and_nothing_is_saved(ip, project, line, message):
@@ -102,3 +104,21 @@ def test_smtp_mistakes_are_named_and_nothing_is_saved(ip, project, line, message
 def test_without_a_server_the_magic_says_how_to_set_one(ip, capsys, monkeypatch):
     ip.run_line_magic("keboola", "smtp")
     assert "no SMTP server is set: %keboola smtp HOST[:PORT]" in capsys.readouterr().out
+
+
+def test_an_ipv6_server_a_password_not_set_here_and_a_port_that_is_not_a_number(project, monkeypatch, capsys):
+    from keboola_nb.errors import notices
+
+    monkeypatch.delenv("NOT_SET_HERE", raising=False)
+    with notices() as said:
+        smtp = project.settings.set_smtp("[::1]:2525", user="etl", password="NOT_SET_HERE", tls=True)
+    assert (smtp["host"], smtp["port"], smtp["tls"]) == ("::1", 2525, True)
+    assert said == ["{{ vault.NOT_SET_HERE }} is not set on this machine yet: set it before a flow sends mail "
+                    "(the password is looked up then)"]
+    split_orders(project)
+    project.flows.create("mailed", "phases:\n  - first: [big]\nnotify:\n  - when: succeeded\n"
+                                   "    email: team@example.com\n")
+    monkeypatch.setenv("KEBOOLA_NB_SMTP_PORT", "587x")
+    job = project.run("mailed")
+    assert job.status == "error"
+    assert any("the SMTP port '587x' is not a number" in line for line in job.log), job.log

@@ -44,11 +44,16 @@ def _server(smtp: dict[str, Any]) -> dict[str, Any]:
     for key, variable in env.items():
         if os.environ.get(variable):
             server[key] = os.environ[variable] == "1" if key == "tls" else os.environ[variable]
-    return server
+    port = str(server.get("port") or 25)
+    if not port.isdigit():
+        raise KeboolaError(f"the SMTP port {port!r} is not a number",
+                           fix="correct KEBOOLA_NB_SMTP_PORT, or the project's setting (%keboola smtp HOST:PORT)")
+    return {**server, "port": int(port)}
 
 
 def _email(address: str, title: str, message: str, details: dict[str, Any], server: dict[str, Any]) -> None:
     import smtplib
+    import ssl
     from email.message import EmailMessage
 
     from ...store.secrets import SecretRef, resolve
@@ -56,9 +61,9 @@ def _email(address: str, title: str, message: str, details: dict[str, Any], serv
     host = server.get("host")
     if not host:
         raise KeboolaError(f"cannot email {address}: no SMTP server is set",
-                           fix="set the project's with %keboola smtp HOST[:PORT] (or KEBOOLA_NB_SMTP_HOST in the "
-                               "environment)")
-    port = int(server.get("port") or 25)
+                           fix="set the project's with %keboola smtp HOST[:PORT] or project.settings.set_smtp (or "
+                               "KEBOOLA_NB_SMTP_HOST in the environment)")
+    port = server["port"]
     mail = EmailMessage()
     mail["Subject"] = title
     mail["From"] = server.get("sender") or "keboola-nb@localhost"
@@ -67,15 +72,20 @@ def _email(address: str, title: str, message: str, details: dict[str, Any], serv
     try:
         with smtplib.SMTP(host, port, timeout=TIMEOUT_S) as smtp:
             if server.get("tls"):
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # the server's certificate is checked
             if server.get("user"):
                 password = str(server.get("password") or "KEBOOLA_NB_SMTP_SECRET")
                 ref = SecretRef.parse(password, "SMTP password") if "{{" in password else SecretRef(password)
                 smtp.login(server["user"], resolve(ref, "the SMTP server"))
             smtp.send_message(mail)
+    except smtplib.SMTPAuthenticationError:
+        raise KeboolaError(f"cannot email {address}: {host}:{port} refused the login of {server['user']!r}",
+                           fix=f"check the password in {server.get('password') or 'KEBOOLA_NB_SMTP_SECRET'} and the "
+                               "user") from None
     except (OSError, smtplib.SMTPException) as e:
         raise KeboolaError(f"cannot email {address} through {host}:{port}: {redact(str(e)) or type(e).__name__}",
-                           fix="check the project's SMTP server (%keboola smtp) and that it is up") from None
+                           fix="check the SMTP server set for the project (%keboola smtp, or KEBOOLA_NB_SMTP_HOST and "
+                               "_PORT) and that it is up") from None
 
 
 def _webhook(url: str, title: str, message: str, details: dict[str, Any]) -> None:
