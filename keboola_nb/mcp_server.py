@@ -33,7 +33,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
 
 import anyio
@@ -165,14 +165,16 @@ def card(proposal: Proposal) -> dict[str, Any]:
     return redact_all(shown)
 
 
-def comparable(shown: dict[str, Any]) -> dict[str, Any]:
-    """What of a card a confirmation must match: each new id replaced by #1, #2, ... in order of first appearance
-    (keys, values, inside strings: a flow names its new configurations by id), without the schedule's next run
-    times (a cron of every minute moves on between the proposal and its confirmation)."""
+def comparable(shown: dict[str, Any], known: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What of a card a confirmation must match: each new id (one not among the `known` ids of the project's
+    configurations) replaced by #1, #2, ... in order of first appearance (keys, values, inside strings: a flow names
+    its new configurations by id), without the schedule's next run times (a cron of every minute moves on between
+    the proposal and its confirmation). A known id stays: a card now naming another configuration is another card."""
     numbers: dict[str, str] = {}
 
     def number(match: re.Match[str]) -> str:
-        return numbers.setdefault(match.group(0), f"#{len(numbers) + 1}")
+        found = match.group(0)
+        return found if found in known else numbers.setdefault(found, f"#{len(numbers) + 1}")
 
     def walk(node: Any) -> Any:
         if isinstance(node, str):
@@ -272,9 +274,11 @@ class McpView:
     """The View of one MCP tool call (see the module docstring)."""
 
     def __init__(self, link: Link, proposals: Proposals, tool: str, arguments: dict[str, Any],
-                 approved: Pending | None = None, ask_timeout: float = ASK_TIMEOUT_S) -> None:
+                 approved: Pending | None = None, ask_timeout: float = ASK_TIMEOUT_S,
+                 known: Callable[[], set[str]] = set) -> None:
         self.link, self.proposals, self.tool, self.arguments = link, proposals, tool, arguments
         self.approved = approved  # set when this call repeats a proposal the user confirmed
+        self.known = known  # the ids of the project's configurations, as they are now
         self.ask_timeout = ask_timeout
         self.pending: Pending | None = None
         self.preview: dict[str, Any] | None = None  # the card's data preview, shown but not part of what must match
@@ -285,7 +289,8 @@ class McpView:
         changed = False
         if self.approved is not None:
             approved, self.approved = self.approved, None
-            if comparable(approved.card) == comparable(shown):  # what the user agreed to
+            known = self.known()
+            if comparable(approved.card, known) == comparable(shown, known):  # what the user agreed to
                 return Decision(True)
             changed = True
         if self.link.elicitation:  # the new card of a changed proposal too: the user agreed to the old one
@@ -501,7 +506,8 @@ class McpFace:
 
     def _run(self, link: Link, name: str, arguments: dict[str, Any], cancelled: threading.Event,
              approved: Pending | None = None) -> Reply:
-        view = McpView(link, self.proposals, name, arguments, approved, self.ask_timeout)
+        view = McpView(link, self.proposals, name, arguments, approved, self.ask_timeout,
+                       lambda: {c.id for c in self.project.configs.list()})
         ctx = ToolContext(self.project, view, self.project.conversations, self._conversation_id(link), name, cancelled)
         with self._changes if self.box[name].changes else nullcontext():
             outcome = self.box.call(ctx, name, arguments)

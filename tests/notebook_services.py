@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ TESTS = Path(__file__).resolve().parent
 BIGQUERY_PROJECT = "daily-proj"
 SNOWFLAKE_WAREHOUSE = "FAKESNOW_WAREHOUSE"  # the one warehouse the emulator knows
 _KEY = pytest.StashKey["DailyRevenueServices"]()
+START_TIMEOUT_S = 60.0  # a service that has not said where it listens by then has failed
 
 # Seven days of sales, 60 a day, by 40 customers; statements are split on ";" (none inside a literal).
 MYSQL_SEED = """
@@ -118,11 +121,13 @@ class DailyRevenueServices:
             log.unlink(missing_ok=True)
 
         self._stops.append(stop)
-        line = "-"
+        line, deadline = "-", time.monotonic() + START_TIMEOUT_S
         while line and not line.startswith("port "):  # the server's own chatter may come first
-            line = process.stdout.readline() if process.stdout else ""
+            waited = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]
+            line = process.stdout.readline() if waited and process.stdout else ""
         if not line:
-            raise RuntimeError(f"the fakesnow server did not start: {log.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(f"the fakesnow server did not start within {START_TIMEOUT_S:.0f} s: "
+                               f"{log.read_text(errors='replace')[-2000:]}")
         port = int(line.split()[1])
         self.env |= {"DAILY_REVENUE_SNOWFLAKE_URL":
                      f"snowflake://etl@127.0.0.1:{port}/CRM/CORE?warehouse={SNOWFLAKE_WAREHOUSE}",

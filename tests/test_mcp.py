@@ -39,15 +39,31 @@ TOP = {"language": "sql", "name": "top", "code": "CREATE TABLE top AS SELECT * F
        "inputs": [f"{SALES} AS sales"], "outputs": ["top AS out.c-x.top"]}
 
 T = TypeVar("T")
+SESSION_TIMEOUT_S = 300  # a session that hangs fails its test instead of the whole run
 
 
 def run_apart(session: Callable[[], Awaitable[T]]) -> T:
     """Run an async client session in a thread of its own: the browser tests' Playwright keeps an event loop
-    running in this thread for the whole test session, and anyio cannot start another one beside it."""
-    from concurrent.futures import ThreadPoolExecutor
+    running in this thread for the whole test session, and anyio cannot start another one beside it. A daemon
+    thread: a session that hangs fails its test, and does not hold the run at exit."""
+    import threading
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(anyio.run, session).result()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = anyio.run(session)
+        except BaseException as e:  # noqa: BLE001 (raised again in the test's thread)
+            outcome["error"] = e
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(SESSION_TIMEOUT_S)
+    if worker.is_alive():
+        raise TimeoutError(f"the MCP client session did not end within {SESSION_TIMEOUT_S} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 
@@ -507,6 +523,10 @@ def test_a_card_is_compared_without_its_new_ids_and_next_run_times():
     swapped["json"]["flow"]["tasks"].reverse()  # the flow runs the other configuration first
     assert comparable(swapped) != proposed
     assert comparable(shown(d, c, "2026-01-01 11:00 UTC", cron="every hour")) != proposed
+    # An id of a configuration the project has stays as it is: a card naming another existing one differs.
+    e, f = new_id(), new_id()
+    assert comparable(shown(b, e, "x"), {e, f}) != comparable(shown(b, f, "x"), {e, f})
+    assert comparable(shown(b, e, "x"), {e, f}) == comparable(shown(c, e, "x"), {e, f})
 
 
 def test_a_tool_added_for_the_chat_appears_over_mcp(project):
