@@ -132,6 +132,18 @@ class Flows:
         self.redraw(saved.name)
         return saved
 
+    def edit(self, name: str, change: Callable[["Flow"], str], *,
+             actor: str = "user") -> tuple["Configuration | None", str]:
+        """Apply `change(flow)` (an edit of `components/flow/edits.py`; it returns what it did) to flow `name` and
+        save the result as a new version (`update`: checked, redrawn). The saved flow (None: the edit changed
+        nothing) and what was done; a refused edit raises and saves nothing."""
+        config, flow = self.get(name)
+        done = change(flow)
+        flow_json = self._flow_component(config).configuration_json(flow)
+        if flow_json == config.configuration:
+            return None, done
+        return self.update(name, flow_json, actor=actor), done
+
     def schedules(self, name: str) -> list["Schedule"]:
         from .store.schedules import schedules_of
 

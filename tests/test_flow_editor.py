@@ -261,3 +261,19 @@ def test_an_edit_made_elsewhere_redraws_the_editors_canvas(shop):
     assert editor.graph.link_source is None and "click the phase that runs first" in editor.hint.value
     drag(editor.graph, "task:tiny", {"x": 900, "y": 900})
     assert saved(shop)[1]["phases"][0]["id"] == "only"  # dropped outside: nothing saved
+
+
+def test_edits_go_through_the_core_api_without_a_widget(project):
+    """`project.flows.edit` is what the editor calls: the same edits are open to the assistant or a script."""
+    from keboola_nb.components.flow.edits import enable, move
+
+    split_orders(project)
+    project.flows.create("daily", "phases:\n  - first: [big]\n  - second: [small]\n")
+    saved, done = project.flows.edit("daily", lambda flow: move(flow, flow.tasks[1], "first"))
+    assert saved.version == 2 and done == "moved to phase first"
+    assert {t["phase"] for t in saved.configuration["tasks"]} == {"first"}
+    unchanged, said = project.flows.edit("daily", lambda flow: enable(flow.tasks[0], True))
+    assert unchanged is None and said == "enabled" and project.configs.get("daily").version == 2
+    with pytest.raises(KeboolaError):
+        project.flows.edit("daily", lambda flow: move(flow, flow.tasks[0], "nowhere"))
+    assert project.configs.get("daily").version == 2

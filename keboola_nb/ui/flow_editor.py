@@ -243,16 +243,11 @@ class FlowEditor(widgets.VBox):
     def _save(self, change: Callable[[model.Flow], str]) -> bool:
         """Apply `change(flow)` (it returns what it did) to the saved flow and save it as a new version (which
         redraws the graph). On a refusal show why and redraw the controls from the saved flow: nothing saved."""
-        config = self.flows.configs.get(self.name)
-        component = components.get(config.component_id)
-        flow = component.flow_of(config)
         try:
-            done = change(flow)
-            flow_json = component.configuration_json(flow)
-            if flow_json == config.configuration:
+            saved, done = self.flows.edit(self.name, change, actor="user")
+            if saved is None:
                 self.message.value = _para(f"Nothing to save: {html.escape(done)}.")
                 return False
-            saved = self.flows.update(self.name, flow_json, actor="user")
         except KeboolaError as e:
             self.message.value = f"<div style='color:#d63b3b;white-space:pre-wrap'>refused: {html.escape(str(e))}</div>"
             self._show()

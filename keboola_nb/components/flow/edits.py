@@ -92,7 +92,7 @@ def reorder(flow: model.Flow, phase_id: str, after: list[str]) -> None:
         goto = ordered[i + 1] if i + 1 < len(ordered) else None
         default = model.default_next(phase)
         if default is None and goto is not None:
-            phase.next = [*phase.next, model.Transition(id=f"{pid}-{goto or 'end'}", goto=goto)]
+            phase.next = [*phase.next, model.Transition(id=f"{pid}-{goto}", goto=goto)]
         elif default is not None:
             default.goto = goto
     first = flow.phase(ordered[0])
