@@ -153,13 +153,20 @@ def create_flow(
 def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tuple[Draft, list[str]]:
     """A new configuration of a proposed flow, built against the rehearsal's storage; an extractor's tables stood
     in for by rows of its sources, a SQL transformation run on them. Also: the tables it made there."""
-    from .agent import toolbox
-    from .toolbox import first_errors
-    from .tools import draft_extractor, draft_file_extractor, draft_writer
-    from .transformation_tools import draft_transformation
+    from .toolbox import first_errors, make_tool
+    from .tools import (
+        create_extractor,
+        create_file_extractor,
+        create_writer,
+        draft_extractor,
+        draft_file_extractor,
+        draft_writer,
+    )
+    from .transformation_tools import create_transformation, draft_transformation
 
-    try:
-        args = toolbox()[part.tool].arguments.model_validate(part.arguments)
+    tools = {f.__name__: f for f in (create_extractor, create_file_extractor, create_transformation, create_writer)}
+    try:  # checked as that tool checks its arguments
+        args = make_tool(tools[part.tool]).arguments.model_validate(part.arguments)
     except ValidationError as e:
         raise KeboolaError(f"{where}: invalid arguments: {first_errors(e)}") from None
     a = {k: getattr(args, k) for k in type(args).model_fields}
