@@ -29,7 +29,7 @@ def with_data_checks(name: str, body: dict[str, Any], find: Callable[[str], "Con
     """The flow shorthand `body` with each notification on a transformation's data turned into a check phase and a
     `when` on the check's status; and the check transformations (built, not saved). `find` looks a configuration
     up by name (also among ones planned with the flow); `existing`: configuration names already taken."""
-    from .components.flow.shorthand import DATA_VALUE
+    from .components.flow.shorthand import DATA_VALUE, free_name
 
     notify = body.get("notify")
     if not isinstance(notify, list) or not isinstance(body.get("phases"), list):
@@ -45,20 +45,29 @@ def with_data_checks(name: str, body: dict[str, Any], find: Callable[[str], "Con
             body["notify"].append(entry)  # the shorthand reads (or names the problem of) everything else
             continue
         where = f"flow {name!r}, notify {i}"
-        check_name = _free(f"{name}-check", existing | {c.name for c in checks})
+        check_name = free_name(f"{name}-check", existing | {c.name for c in checks})
         table = _output_with(task, data["field"], transformations, where)
         checks.append(transformations.build_sql(check_name, _code(name, when.strip(), table, data, where),
                                                 inputs=[f"{table} AS {CHECKED}"], outputs=[],
-                                                description=f"Fails when {when.strip()} (flow {name}'s notification)"))
+                                                description=f"Fails when {when.strip()} {_marked(name)}"))
         phase_ids = {str(next(iter(p))) if isinstance(p, dict) and len(p) == 1 else str(p.get("id", ""))
                      for p in body["phases"] if isinstance(p, dict)}
-        body["phases"].append({_free("check", phase_ids): [check_name]})
+        body["phases"].append({free_name("check", phase_ids): [check_name]})
         body["notify"].append({**entry, "when": f"{check_name}.status == user_error",
                                "name": entry.get("name") or f"Notify: {when.strip()}",
                                "title": entry.get("title") or f"Flow {name}: {when.strip()}",
                                "message": entry.get("message") or f"Flow {name!r}: {when.strip()} holds in {table} "
                                                                   f"(checked by {check_name})."})
     return body, checks
+
+
+def is_check_of(config: "Configuration", flow: str) -> bool:
+    """Whether `config` is a check `with_data_checks` built for flow `flow`'s notifications."""
+    return config.description.endswith(_marked(flow))
+
+
+def _marked(flow: str) -> str:
+    return f"(flow {flow}'s notification)"
 
 
 def _output_with(task: "Configuration", column: str, transformations: "Transformations", where: str) -> str:
@@ -112,11 +121,3 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _free(name: str, taken: set[str]) -> str:
-    candidate, n = name, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{name}-{n}"
-    return candidate

@@ -52,13 +52,14 @@ class Flows:
         """What `create` saves, checked, not saved: the flow's configuration, its schedule (None: none) and the
         data checks its notifications read (see data_checks). `planned`: configurations built to be saved together
         with the flow; its tasks may name them."""
-        from .data_checks import with_data_checks
+        from .data_checks import is_check_of, with_data_checks
         from .model.validation import read_yaml
 
         if isinstance(body, str):
             body = read_yaml(body, f"flow {name!r}", "write the flow as YAML: phases: [{extract: [config-name]}]")
-        own_checks = {c.name for c in self.configs.list() if c.description.endswith(f"(flow {name}'s notification)")}
-        taken = {c.name for c in self.configs.list()} - own_checks | {c.name for c in planned}
+        saved = self.configs.list()
+        own_checks = {c.name for c in saved if is_check_of(c, name)}
+        taken = {c.name for c in saved} - own_checks | {c.name for c in planned}
         by_name = {c.name: c for c in planned}
 
         def find(task: str) -> "Configuration | None":

@@ -52,10 +52,7 @@ class Project:
         self.configs = ConfigStore(self.layout, self.local, self.audit)
         self.connections = ConnectionManager(root / ".keboola" / "connections.json", lock, self.audit)
         self.storage = Storage(self.local / "storage.duckdb", self.local / "storage.lock")
-        self.extractors = Builder(self, self.configs, "extractor")
-        self.writers = Builder(self, self.configs, "writer")
-        self.transformations = Transformations(self.configs, self.storage)
-        self.flows = Flows(self.configs, self.transformations)
+        self._build_managers()
         self.jobs = JobStore(self.local / "jobs.sqlite")
         self.state = StateStore(self.local / "state", lock)
         self.settings = Settings(self.local / "settings.json", lock, self.audit)
@@ -176,11 +173,15 @@ class Project:
         scratch.storage = Storage(local / "storage.duckdb", local / "storage.lock")
         scratch.jobs = JobStore(local / "jobs.sqlite")
         scratch.state = StateStore(local / "state", local / "state.lock")
-        scratch.extractors = Builder(scratch, self.configs, "extractor")
-        scratch.writers = Builder(scratch, self.configs, "writer")
-        scratch.transformations = Transformations(self.configs, scratch.storage)
-        scratch.flows = Flows(self.configs, scratch.transformations)
+        scratch._build_managers()
         return scratch
+
+    def _build_managers(self) -> None:
+        """The managers that build over this project's configurations and storage."""
+        self.extractors = Builder(self, self.configs, "extractor")
+        self.writers = Builder(self, self.configs, "writer")
+        self.transformations = Transformations(self.configs, self.storage)
+        self.flows = Flows(self.configs, self.transformations)
 
     @property
     def conversations(self) -> "ConversationStore":

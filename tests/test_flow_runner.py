@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from flow_fixtures import split_orders
-from servers import free_port
 
 from keboola_nb.errors import KeboolaError
 
@@ -69,30 +68,13 @@ def test_a_failure_handled_by_a_condition_notifies_a_webhook_and_the_flow_contin
     assert "out.c-x.big" not in set(project.storage.tables()["id"])  # the failure went to the notification
 
 
-def test_email_notifications_reach_an_smtp_server_and_an_unreachable_one_is_named(shop, monkeypatch):
-    from aiosmtpd.controller import Controller
-
+def test_email_notifications_reach_an_smtp_server_and_an_unreachable_one_is_named(shop, smtp, monkeypatch):
     project = shop
-    messages = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-            messages.append((envelope.rcpt_tos, envelope.content.decode()))
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        monkeypatch.setenv("KEBOOLA_NB_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("KEBOOLA_NB_SMTP_PORT", str(port))
-        project.flows.create("mailed", "phases:\n  - first: [big]\n"
-                                       "notify:\n  - when: succeeded\n    email: team@example.com\n")
-        job = project.run("mailed")
-        assert job.status == "success", job.error
-        assert messages and messages[0][0] == ["team@example.com"] and "mailed" in messages[0][1]
-    finally:
-        controller.stop()
+    project.flows.create("mailed", "phases:\n  - first: [big]\n"
+                                   "notify:\n  - when: succeeded\n    email: team@example.com\n")
+    job = project.run("mailed")
+    assert job.status == "success", job.error
+    assert smtp and smtp[0][0] == ["team@example.com"] and "mailed" in smtp[0][1]
     monkeypatch.setenv("KEBOOLA_NB_SMTP_PORT", "1")  # nothing listens there
     job = project.run("mailed")
     assert job.status == "error"

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 _ADDED = {"parent_id": "INTEGER", "runner": "TEXT"}
 _COLUMNS = ("id", "component_id", "config_id", "config_name", "status", "actor", "started", "finished", "tables",
             "log", "error", "parent_id", "runner")
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 INTERRUPTED = ("interrupted: the process running it ({runner}) ended before the job finished (killed, or its kernel "
                "or server stopped); what it loads commits only at its end, so storage and state were left as they "
                "were")
@@ -151,20 +152,18 @@ class JobStore:
         return job
 
     def get(self, job_id: int) -> Job:
-        row = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._connection().execute(f"{_SELECT} WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise KeboolaError(f"there is no job {job_id}", fix="list jobs with %keboola jobs")
         return self._checked([_job(row)])[0]
 
     def recent(self, limit: int = 20) -> list[Job]:
-        rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY id DESC LIMIT ?",
-                                          (limit,)).fetchall()
+        rows = self._connection().execute(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return self._checked([_job(r) for r in rows])
 
     def children(self, job_id: int) -> list[Job]:
         """The jobs run as tasks of a flow's job, in the order they started."""
-        rows = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE parent_id = ? ORDER BY id",
-                                          (job_id,)).fetchall()
+        rows = self._connection().execute(f"{_SELECT} WHERE parent_id = ? ORDER BY id", (job_id,)).fetchall()
         return self._checked([_job(r) for r in rows])
 
     def _checked(self, jobs: list[Job]) -> list[Job]:
@@ -178,8 +177,7 @@ class JobStore:
                 db.execute("UPDATE jobs SET status = 'error', finished = ?, error = ? "
                            "WHERE id = ? AND status = 'processing' AND runner = ?",
                            (finished.isoformat(), error, job.id, job.runner))
-            row = self._connection().execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?",
-                                             (job.id,)).fetchone()
+            row = self._connection().execute(f"{_SELECT} WHERE id = ?", (job.id,)).fetchone()
             jobs[jobs.index(job)] = _job(row)
         return jobs
 

@@ -98,15 +98,14 @@ def run_flow(run: "Run", flow: "Flow") -> None:
         state.phase_status[phase.id] = SUCCESS if ok else FAILED
         run.note(f"phase {phase.id}: {'success' if ok else 'failed'}")
         target = _transition(phase, ok, state)
-        if target is _STOP:
-            failed = [t for t in state.phase_tasks.get(phase.id, []) if state.task_status.get(t) == FAILED]
-            raise KeboolaError(f"flow {run.config.name!r} stopped: phase {phase.name or phase.id!r} failed "
-                               f"({', '.join(failed)})",
-                               fix="see each task's job (%keboola job ID); a transition with a condition on the "
-                                   "failure can handle it instead")
         if not ok:
-            failed = [t for t in state.phase_tasks.get(phase.id, []) if state.task_status.get(t) == FAILED]
-            handled.append(f"{phase.name or phase.id} ({', '.join(failed)})")
+            failed = ", ".join(t for t in state.phase_tasks.get(phase.id, []) if state.task_status.get(t) == FAILED)
+            if target is _STOP:
+                raise KeboolaError(f"flow {run.config.name!r} stopped: phase {phase.name or phase.id!r} failed "
+                                   f"({failed})",
+                                   fix="see each task's job (%keboola job ID); a transition with a condition on the "
+                                       "failure can handle it instead")
+            handled.append(f"{phase.name or phase.id} ({failed})")
         phase = by_id.get(target) if target is not None else None
     if handled:  # the flow went where its conditions said, yet its work did not all succeed: cron must see that
         run.where = ""  # about the whole flow, not the phase that ran last

@@ -109,11 +109,18 @@ def _phases(listed: Any, where: str) -> tuple[dict[str, tuple[str, str, list[str
     return phases, depends
 
 
-def _unique(name: str, used: set[str]) -> str:
+def free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2`, `name-3`, ...: the first not in `taken`."""
     candidate, n = name, 1
-    while candidate in used:
+    while candidate in taken:
         n += 1
         candidate = f"{name}-{n}"
+    return candidate
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """`free_name`, then taken."""
+    candidate = free_name(name, used)
     used.add(candidate)
     return candidate
 
