@@ -18,10 +18,8 @@ import os
 import sys
 from typing import Any
 
+from assistant import ANCHOR_MCP_CHARS, ANCHOR_MCP_TOKENS  # Keboola's official MCP server (keboola/mcp-server)
 from scenarios import ROOT, WORK, standin_api, write_results
-
-ANCHOR_MCP_TOKENS = 41_000  # Keboola's official MCP server (keboola/mcp-server), as in benchmarks/assistant.py
-ANCHOR_MCP_CHARS = 164_000
 
 
 def listed() -> tuple[list[dict[str, Any]], str, int]:

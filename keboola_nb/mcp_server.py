@@ -49,11 +49,11 @@ from mcp.shared.exceptions import MCPError
 from . import __version__
 from .ai.agent import toolbox
 from .ai.context import Decision, Proposal, ToolContext
-from .ai.secret_guard import Caught, guard
+from .ai.secret_guard import guard_arguments
 from .ai.toolbox import MAX_RESULT_CHARS, Toolbox
 from .ai.tools import rows_of
 from .errors import KeboolaError
-from .store.secrets import is_reference, redact, redact_all, store_secret
+from .store.secrets import redact, redact_all
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,34 +194,10 @@ def card_text(proposal: Proposal) -> str:
     """The card as plain text, for a client's confirmation dialog."""
     lines = [proposal.title, *(f"{label}: {value}" for label, value in proposal.overview)]
     if proposal.preview is not None and len(proposal.preview):
-        lines += ["", "Data preview:", proposal.preview.head(5).to_string(index=False, max_colwidth=40)]
+        lines += ["", "Data preview:", proposal.preview.head(PREVIEW_ROWS).to_string(index=False, max_colwidth=40)]
     if proposal.json:
         lines += ["", "Keboola JSON:", proposal.json]
     return redact("\n".join(lines))[:MAX_RESULT_CHARS]
-
-
-def guard_arguments(value: Any, key: str = "") -> tuple[Any, list[Caught]]:
-    """`value` with every secret in it stored locally and replaced by its reference, as the chat guards text."""
-    caught: list[Caught] = []
-
-    def walk(node: Any, key: str) -> Any:
-        if isinstance(node, dict):
-            return {k: walk(v, str(k)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, key) for v in node]
-        if not isinstance(node, str) or not node:
-            return node
-        # A `#` key holds a secret in Keboola, whatever its text looks like ("<s3cr3t>" too); other keys are
-        # judged by their values, as the chat judges text.
-        if key.startswith("#") and not is_reference(node):
-            ref = store_secret(f"mcp-{key.lstrip('#')}", node)
-            caught.append(Caught(f"value of {key}", ref))
-            return str(ref)
-        clean, found = guard(node)
-        caught.extend(found)
-        return clean
-
-    return walk(value, key), caught
 
 
 @dataclass
@@ -481,7 +457,7 @@ class McpFace:
     # tool calls (worker threads) -----------------------------------------------------------------------
     def _call(self, link: Link, name: str, arguments: dict[str, Any], cancelled: threading.Event) -> Reply:
         started = time.perf_counter()
-        clean, caught = guard_arguments(arguments)
+        clean, caught = guard_arguments(arguments, "mcp")
         if caught:
             stored = "; ".join(f"the {c.what} was stored on this machine as {c.reference}" for c in caught)
             reply = Reply(f"Not run: {stored} (outside the project; only the reference is kept). Call {name} again "

@@ -33,8 +33,8 @@ from typing import Any
 
 import pytest
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04-flow.ipynb"
 TESTS = Path(__file__).resolve().parent
+NOTEBOOK = TESTS.parent / "notebooks" / "04-flow.ipynb"
 BIGQUERY_PROJECT = "daily-proj"
 SNOWFLAKE_WAREHOUSE = "FAKESNOW_WAREHOUSE"  # the one warehouse the emulator knows
 _KEY = pytest.StashKey["DailyRevenueServices"]()
@@ -186,16 +186,10 @@ def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
     item.config.stash[_KEY] = services  # set before starting: a failed start is not retried for every cell
     item.config.add_cleanup(services.stop)
     services.start()
-    saved = {name: os.environ.get(name) for name in services.env}
-    os.environ.update(services.env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # restores the environment when the kernel has started
+        for name, value in services.env.items():
+            patch.setenv(name, value)
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -46,8 +47,6 @@ def run_apart(session: Callable[[], Awaitable[T]]) -> T:
     """Run an async client session in a thread of its own: the browser tests' Playwright keeps an event loop
     running in this thread for the whole test session, and anyio cannot start another one beside it. A daemon
     thread: a session that hangs fails its test, and does not hold the run at exit."""
-    import threading
-
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -64,7 +63,6 @@ def run_apart(session: Callable[[], Awaitable[T]]) -> T:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
 
 
 @dataclass
@@ -165,7 +163,8 @@ def test_tools_resources_and_an_extractor_through_proposals(project, shop, tmp_p
                 assert listed[name].annotations.read_only_hint is not toolbox()[name].changes
             assert {r.uri for r in (await s.list_resources()).resources} == {
                 "keboola://configurations", "keboola://connections", "keboola://storage/tables", "keboola://jobs"}
-            assert (await s.list_resource_templates()).resource_templates[0].uri_template.startswith("keboola://")
+            assert {t.uri_template for t in (await s.list_resource_templates()).resource_templates} == {
+                "keboola://configurations/{name}", "keboola://jobs/{job_id}"}
 
             assert [c["name"] for c in resource(await s.read_resource("keboola://connections"))] == ["shop"]
             preview = ok(await s.call_tool("preview_table", {"connection": "shop", "table": "public.customers",
@@ -545,6 +544,8 @@ def test_a_tool_added_for_the_chat_appears_over_mcp(project):
     assert tools["archive_table"].description == "Archive a storage table."
     assert tools["archive_table"].input_schema["properties"]["table"]["description"] == "storage table id"
     assert tools["archive_table"].annotations.destructive_hint is True
+    assert tools["confirm_proposal"].annotations.destructive_hint is True
+    assert tools["list_connections"].annotations.read_only_hint is True
 
 
 def test_load_ext_does_not_import_the_mcp_sdk():

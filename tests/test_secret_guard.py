@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from keboola_nb.ai.secret_guard import guard, mask
+from keboola_nb.ai.secret_guard import guard, guard_arguments, mask
 from keboola_nb.store import secrets
 from keboola_nb.store.secrets import resolve
 
@@ -110,3 +110,20 @@ def test_mask_hides_the_same_secrets_and_stores_nothing(text: str, value: str, s
 def test_mask_keeps_a_mistyped_command_readable() -> None:
     assert mask("/conect shop postgresql://etl:Tr1cky@db/shop") == "/conect shop postgresql://etl:***@db/shop"
     assert mask(f"PGPASSWORD=x and token {KEBOOLA_TOKEN}") == "PGPASSWORD=*** and token ***"
+
+
+def test_arguments_are_guarded_by_hash_key_and_by_value(secrets_dir: Path) -> None:
+    """A `#` key's value is a secret whatever it looks like; other keys, however named, are judged by their values;
+    references, numbers and empty values pass as they are."""
+    arguments = {"name": "shop", "url": "postgresql://etl:Tr1cky@db/shop", "password_reference": "PG_PASSWORD",
+                 "limit": 5, "note": "", "tables": [{"table": "public.orders", "#token": "<s3cr3t>",
+                                                     "#password": "{{ vault.PG_PASSWORD }}"}]}
+    clean, caught = guard_arguments(arguments, "mcp")
+    url, token = caught
+    assert url.what == "password in a connection URL" and token.what == "value of #token"
+    assert token.reference.name.startswith("mcp_token_") and resolve(str(token.reference)) == "<s3cr3t>"
+    assert clean == arguments | {
+        "url": f"postgresql://etl@db/shop (password stored as {url.reference})",
+        "tables": [{"table": "public.orders", "#token": str(token.reference), "#password": "{{ vault.PG_PASSWORD }}"}]}
+    assert len(stored_files(secrets_dir)) == 2
+    assert guard_arguments({"variables": {"token_limit": "100"}}, "mcp") == ({"variables": {"token_limit": "100"}}, [])

@@ -2,8 +2,9 @@
 
 A password in a connection URL, a "password is ..." phrase, or a value shaped like a known key is stored
 as a local secret (a 0600 file outside the project) and replaced in the message by its reference, so the
-model can still use it (e.g. pass the reference to add_connection) without ever seeing it. `mask` finds the
-same values and only hides them, for text that is shown but neither sent nor kept.
+model can still use it (e.g. pass the reference to add_connection) without ever seeing it. `guard_arguments` does
+the same inside a tool call's arguments, where a Keboola `#` key's value is a secret whatever it looks like. `mask`
+finds the same values and only hides them, for text that is shown but neither sent nor kept.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
-from ..store.secrets import SecretRef, redact, store_secret
+from ..store.secrets import SecretRef, is_reference, redact, store_secret
 
 # The password runs to the LAST @ before whitespace, so it may hold '/' and '@'. Digits then '/' after the
 # colon are a port, not a password (https://host:8080/a?mail=me@x.com).
@@ -65,15 +67,46 @@ class Caught:
 def guard(text: str) -> tuple[str, list[Caught]]:
     """`text` with every secret replaced by a reference to a freshly stored local secret."""
     caught: list[Caught] = []
+    return _guard_text(text, _keeper(caught)), caught
+
+
+def guard_arguments(value: Any, source: str) -> tuple[Any, list[Caught]]:
+    """`value` (a tool call's JSON arguments) with every secret in it stored locally and replaced by its reference.
+    A `#` key holds a secret in Keboola, whatever its text looks like ("<s3cr3t>" too): stored as `{source}-{key}`.
+    Other keys are judged by their values, as `guard` judges text: `password_reference` or a variable
+    `token_limit` are not secrets."""
+    caught: list[Caught] = []
+    keep = _keeper(caught)
+
+    def walk(node: Any, key: str) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, str(k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        if not isinstance(node, str) or not node:
+            return node
+        if key.startswith("#") and not is_reference(node):
+            return keep(f"value of {key}", f"{source}-{key.lstrip('#')}", node)
+        return _guard_text(node, keep)
+
+    return walk(value, ""), caught
+
+
+def _keeper(caught: list[Caught]) -> Swap:
+    """A swap that stores the value as a local secret, notes it in `caught` and puts its reference in its place."""
 
     def keep(what: str, label: str, value: str) -> str:
         ref = store_secret(label, value)
         caught.append(Caught(what, ref))
         return str(ref)
 
+    return keep
+
+
+def _guard_text(text: str, keep: Swap) -> str:
     # The model gets the URL without the password and the reference beside it, the way add_connection takes them.
     clean = _rewrite(text, keep, "{scheme}{user}@{rest} (password stored as {value})")
-    return redact(clean), caught  # secrets this kernel already knows are masked too
+    return redact(clean)  # secrets this kernel already knows are masked too
 
 
 def mask(text: str) -> str:
