@@ -339,14 +339,7 @@ class KeboolaMagics(Magics):
         Inside the code an input is named by the last part of its id unless given (--in in.c-shop.orders AS o);
         an output is the table named like the last part of its id unless given (--out daily AS out.c-sales.x).
         """
-        if not cell or not cell.strip():
-            raise UsageError("%%keboola sql needs SQL in the cell body (see %keboola sql --help)")
-        project = session_project()
-        config = project.transformations.create_sql(
-            args.name, cell, inputs=_tables(args.inputs), outputs=_tables(args.outputs), dialect=args.dialect,
-            incremental=args.incremental, primary_key=_columns(args.pk),
-            variables=_variables(args.variables), replace=args.replace)
-        return self._saved_and_run(config, args.save_only)
+        return self._transformation("sql", "SQL", args, cell, dialect=args.dialect)
 
     cmd_sql.takes_cell = True  # type: ignore[attr-defined]
 
@@ -365,14 +358,7 @@ class KeboolaMagics(Magics):
             df = pd.read_csv("in/tables/orders.csv")
             df.dropna().to_csv("out/tables/orders_clean.csv", index=False)
         """
-        if not cell or not cell.strip():
-            raise UsageError("%%keboola python needs Python code in the cell body (see %keboola python --help)")
-        packages = _columns(args.packages)
-        config = session_project().transformations.create_python(
-            args.name, cell, inputs=_tables(args.inputs), outputs=_tables(args.outputs), packages=packages,
-            incremental=args.incremental, primary_key=_columns(args.pk),
-            variables=_variables(args.variables), replace=args.replace)
-        return self._saved_and_run(config, args.save_only)
+        return self._transformation("python", "Python code", args, cell, packages=_columns(args.packages))
 
     cmd_python.takes_cell = True  # type: ignore[attr-defined]
 
@@ -435,6 +421,17 @@ class KeboolaMagics(Magics):
     def cmd_portability(self, args: Any) -> Any:
         """Whether a SQL transformation also transpiles to DuckDB, Snowflake and BigQuery; where not, why."""
         return session_project().transformations.portability(args.name)
+
+    def _transformation(self, language: str, code: str, args: Any, cell: str | None, **extra: Any) -> Any:
+        """%%keboola sql / python: create the transformation from the cell with the options they share
+        (`_transformation_arguments`) and `extra` (the language's own), then run it."""
+        if not cell or not cell.strip():
+            raise UsageError(f"%%keboola {language} needs {code} in the cell body (see %keboola {language} --help)")
+        create = getattr(session_project().transformations, f"create_{language}")
+        config = create(args.name, cell, inputs=_tables(args.inputs), outputs=_tables(args.outputs),
+                        incremental=args.incremental, primary_key=_columns(args.pk),
+                        variables=_variables(args.variables), replace=args.replace, **extra)
+        return self._saved_and_run(config, args.save_only)
 
     def _saved_and_run(self, config: Any, save_only: bool) -> Any:
         from IPython.display import display

@@ -232,3 +232,19 @@ def test_chat_without_a_front_end_shows_the_panel_inline(ip, monkeypatch):
     from keboola_nb.ui.chat_panel import ChatPanel
 
     assert isinstance(panel, ChatPanel) and panel.has_key is False
+
+
+def test_the_python_magic_saves_the_options_it_shares_with_sql(ip, project, capsys):
+    with pytest.raises(UsageError, match="needs Python code in the cell body"):
+        ip.run_cell_magic("keboola", "python empty --out out.c-x.clean", "  \n")
+    summary = ip.run_cell_magic(
+        "keboola", "python clean --out out.c-x.clean --packages requests,pyyaml --pk id --incremental "
+                   "--var limit=5 --save-only",
+        "open('out/tables/clean.csv', 'w').write('id\\n1\\n')\n")
+    assert summary is not None and "saved" in capsys.readouterr().out
+    config = project.configs.get("clean")
+    assert config.configuration["parameters"]["packages"] == ["requests", "pyyaml"]
+    output = config.configuration["storage"]["output"]["tables"][0]
+    assert output["destination"] == "out.c-x.clean" and output["incremental"] is True
+    assert output["primary_key"] == ["id"]
+    assert project.configs.variable_values(config) == {"limit": "5"}

@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import KeboolaError
-from .context import Declined, Draft, Proposal, ToolContext
+from .context import Draft, Proposal, ToolContext
 from .toolbox import tool
-from .tools import ACTOR, PREVIEW_ROWS, check_new
+from .tools import ACTOR, PREVIEW_ROWS, check_new, confirmed
 
 if TYPE_CHECKING:
     from ..components.flow.conditions import Condition
     from ..components.flow.model import Flow, Task
     from ..engine.jobs import Job
     from ..model.configuration import Configuration
+    from ..model.transformation import Mapping
     from ..rehearsal import Rehearsal
 
 NEXT_RUNS = 3
@@ -123,15 +124,11 @@ def create_flow(
     if drafts or checks:
         data = {"configurations": [c.to_json() for c in [*(d.config for d in drafts), *checks]], "flow": data}
     draft_text = json.dumps(data, indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, config.component_id, draft_text)
     parts = len(drafts) + len(checks)
     title = f"Create flow {name}" + (f" and {parts} configuration(s)" if parts else "")
     picture = flow_picture(*ctx.project.flows.drawing_of(config))
-    decision = ctx.view.confirm(Proposal("create_flow", title, "Create", overview, preview, draft_text,
-                                         picture=picture), ctx.cancelled)
-    if not decision.accepted:
-        ctx.conversations.set_draft_state(draft_id, "cancelled")
-        raise Declined(decision.reason)
+    _, draft_id = confirmed(ctx, Proposal("create_flow", title, "Create", overview, preview, draft_text,
+                                          picture=picture), name, config.component_id)
     created = _save_all(ctx, drafts)
     try:
         saved = ctx.project.flows.save(config, planned, checks, replace=replace, actor=ACTOR)  # as the card showed
@@ -195,7 +192,7 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
                                             a["dialect"], a["packages"], a["variables"], False)
 
             draft = draft_it()
-            sources = [t["source"] for t in _mapping(draft.config, "input")]
+            sources = [i.source for i in _mapping(draft.config).inputs]
             if any(source not in rehearsal.stood_in for source in sources):
                 rehearsal.bring(sources)
                 draft = draft_it()  # checked again, now against every input's columns
@@ -203,13 +200,14 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
         raise KeboolaError(f"{where}: {e.what}", fix=e.fix) from None
     for table_id, sample in draft.outputs.items():
         rehearsal.stand_in(table_id, sample)
-    outputs = [str(t["destination"]) for t in _mapping(draft.config, "output")]
+    mapping = _mapping(draft.config)
+    outputs = [o.destination for o in mapping.outputs]
     if draft.runnable is None or not outputs:  # Python, or a check: it makes nothing that later parts need now
         rehearsal.not_made |= {table: draft.config.name for table in outputs}
         if draft.runnable is None and draft.kind == "transformation":
             draft.overview.append(("Note", "its code runs only after you confirm: it was not run on a sample"))
         return draft, list(draft.outputs)
-    waiting = [t["source"] for t in _mapping(draft.config, "input") if t["source"] in rehearsal.not_made]
+    waiting = [i.source for i in mapping.inputs if i.source in rehearsal.not_made]
     if waiting:  # its input comes from code that has not run: not run either
         rehearsal.not_made |= {table: draft.config.name for table in outputs}
         draft.overview.append(("Note", f"not run on a sample: it reads {waiting[0]}, which "
@@ -218,9 +216,11 @@ def _rehearsed(rehearsal: "Rehearsal", part: NewConfiguration, where: str) -> tu
     return draft, rehearsal.run(draft.runnable)
 
 
-def _mapping(config: "Configuration", side: str) -> list[dict[str, Any]]:
-    """A transformation's input or output mapping (`side`: input, output)."""
-    return config.configuration.get("storage", {}).get(side, {}).get("tables") or []
+def _mapping(config: "Configuration") -> "Mapping":
+    """A drafted configuration's storage input and output tables (an extractor's and a writer's: none)."""
+    from ..model.transformation import mapping_of
+
+    return mapping_of(config.configuration, config.name)
 
 
 def _save_all(ctx: ToolContext, drafts: list[Draft]) -> list["Configuration"]:
@@ -244,7 +244,7 @@ def _undo(ctx: ToolContext, saved: list["Configuration"]) -> None:
 def explain_flow(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> dict[str, Any]:
     """A flow's phases in run order, transitions with their conditions, each task's kind and what it reads and
     writes, its schedules, and the last run's status per task."""
-    config, flow = _flow(ctx, name)
+    config, flow = ctx.project.flows.get(name)
     last = _last_run(ctx, config)
     statuses = _task_statuses(ctx, flow, last) if last is not None else {}
     phases = []
@@ -278,7 +278,7 @@ def suggest_flow_improvements(ctx: ToolContext, name: Annotated[str, "flow name 
     without a primary key, phases that could run in parallel, big inputs read whole."""
     from .. import components
 
-    _, flow = _flow(ctx, name)
+    _, flow = ctx.project.flows.get(name)
     suggestions: list[dict[str, str]] = []
     io: dict[str, tuple[set[str], set[str]] | None] = {}
     seen: set[str] = set()
@@ -326,10 +326,6 @@ def debug_job(ctx: ToolContext, job_id: int) -> dict[str, Any]:
 
 
 # reading a flow --------------------------------------------------------------------------------------------
-def _flow(ctx: ToolContext, name: str) -> tuple["Configuration", "Flow"]:
-    return ctx.project.flows.get(name)
-
-
 def _run_order(flow: "Flow") -> list[str]:
     """The phases a run visits when nothing fails, then those reached only by a condition (notifications)."""
     from ..components.flow.model import order
@@ -475,11 +471,8 @@ def _reads_writes(config: "Configuration") -> tuple[set[str], set[str]] | None:
 
 
 def _row_parameters(config: "Configuration") -> list[tuple[str, dict[str, Any]]]:
-    from ..model.configuration import deep_merge
-
-    root = config.configuration.get("parameters") or {}
-    return [(row.name, deep_merge(root, row.configuration.get("parameters") or {})) for row in config.rows
-            if not row.is_disabled]
+    """Each enabled row's parameters, merged over the configuration's as Keboola merges them."""
+    return [(row.name, config.merged(row).get("parameters") or {}) for row in config.rows if not row.is_disabled]
 
 
 def _extractor_suggestions(ctx: ToolContext, config: "Configuration") -> list[dict[str, str]]:
@@ -575,7 +568,7 @@ def _input_suggestions(ctx: ToolContext, config: "Configuration") -> list[dict[s
 
 def _parallel_suggestions(flow: "Flow", io: dict[str, tuple[set[str], set[str]] | None]) -> list[dict[str, str]]:
     """Consecutive phases (only a failure notification in between) where neither reads what the other writes."""
-    ordered = [p for p in _run_order(flow) if p in set(flow.phase_ids)]
+    ordered = _run_order(flow)
     notifying = {p.id for p in flow.phases if flow.tasks_of(p.id)
                  and all(t.kind == "notification" for t in flow.tasks_of(p.id))}
     found = []
@@ -587,10 +580,7 @@ def _parallel_suggestions(flow: "Flow", io: dict[str, tuple[set[str], set[str]] 
         first, second = flow.tasks_of(here), flow.tasks_of(there)
         if not first or not second or any(t.kind != "job" or io.get(t.id) is None for t in first + second):
             continue
-        writes_first = set().union(*(io[t.id][1] for t in first))  # type: ignore[index]
-        writes_second = set().union(*(io[t.id][1] for t in second))  # type: ignore[index]
-        reads_second = set().union(*(io[t.id][0] for t in second))  # type: ignore[index]
-        reads_first = set().union(*(io[t.id][0] for t in first))  # type: ignore[index]
+        (reads_first, writes_first), (reads_second, writes_second) = _tables_of(first, io), _tables_of(second, io)
         if reads_second & writes_first or reads_first & writes_second or writes_first & writes_second:
             continue
         names = ", ".join(t.name for t in second)
@@ -599,6 +589,12 @@ def _parallel_suggestions(flow: "Flow", io: dict[str, tuple[set[str], set[str]] 
                                  f"({', '.join(t.name for t in first)}) writes, yet wait for it",
                       "change": f"move {names} into phase {here} so they run in parallel"})
     return found
+
+
+def _tables_of(tasks: list["Task"], io: dict[str, tuple[set[str], set[str]] | None]) -> tuple[set[str], set[str]]:
+    """The tables the tasks read, and those they write, together (each task's `io` known)."""
+    known = [io[t.id] for t in tasks]
+    return set().union(*(k[0] for k in known if k)), set().union(*(k[1] for k in known if k))
 
 
 # debugging ----------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ..model.configuration import Configuration
     from ..project import Project
+    from .context import Decision
 
 ACTOR = "assistant"
 PREVIEW_ROWS = 5
@@ -290,20 +291,25 @@ def propose(ctx: ToolContext, draft: Draft, replace: bool) -> dict[str, Any]:
     """Show a draft's card (the draft kept in the conversation store); save what the user confirms."""
     config = draft.config
     text = json.dumps(config.to_json(), indent=2, ensure_ascii=False)
-    draft_id = ctx.conversations.save_draft(ctx.conversation_id, config.name, config.component_id, text)
-    decision = ctx.view.confirm(
-        Proposal(draft.tool, f"Create {draft.kind} {config.name}", "Create", draft.overview, draft.preview, text,
-                 check=draft.check),
-        ctx.cancelled,
-    )
-    if not decision.accepted:
-        ctx.conversations.set_draft_state(draft_id, "cancelled")
-        raise Declined(decision.reason)
+    decision, draft_id = confirmed(ctx, Proposal(draft.tool, f"Create {draft.kind} {config.name}", "Create",
+                                                 draft.overview, draft.preview, text, check=draft.check),
+                                   config.name, config.component_id)
     saved = draft.save(decision.value or config, replace)
     ctx.conversations.set_draft_state(draft_id, "created")
     return {"created": True, "name": saved.name, "id": saved.id, "version": saved.version,
             "component": saved.component_id, "edited_by_user": decision.value is not None, **draft.result(saved),
             "summary": f"created {saved.name} (version {saved.version})"}
+
+
+def confirmed(ctx: ToolContext, proposal: Proposal, name: str, component_id: str) -> tuple["Decision", int]:
+    """Keep the proposal's JSON as a draft in the conversation store and show its card. A refusal marks the draft
+    cancelled and raises Declined; else what the user decided, and the draft's id (to mark it created once saved)."""
+    draft_id = ctx.conversations.save_draft(ctx.conversation_id, name, component_id, proposal.json)
+    decision = ctx.view.confirm(proposal, ctx.cancelled)
+    if not decision.accepted:
+        ctx.conversations.set_draft_state(draft_id, "cancelled")
+        raise Declined(decision.reason)
+    return decision, draft_id
 
 
 def check_new(project: "Project", name: str, replace: bool) -> None:

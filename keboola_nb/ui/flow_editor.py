@@ -100,10 +100,7 @@ class FlowEditor(widgets.VBox):
         return self.flows.get(self.name)[1]
 
     def _task(self, flow: model.Flow) -> model.Task | None:
-        selected = self.graph.selected
-        if selected is None:
-            return None
-        return next((t for t in flow.tasks if t.id == str(selected)), None)
+        return _task_of(flow, self.graph.selected)
 
     # -- showing --------------------------------------------------------------------------------------
 
@@ -233,7 +230,7 @@ class FlowEditor(widgets.VBox):
     def _edit(self, task_id: Any, change: Callable[[model.Flow, model.Task], str]) -> bool:
         """`_save` of `change(flow, task)` for task `task_id`; its message starts with the task's name."""
         def apply(flow: model.Flow) -> str:
-            task = next((t for t in flow.tasks if t.id == str(task_id)), None)
+            task = _task_of(flow, task_id)
             if task is None:
                 raise KeboolaError(f"the flow has no task {task_id!r} any more",
                                    fix="click a task on the redrawn graph")
@@ -254,6 +251,13 @@ class FlowEditor(widgets.VBox):
             return False
         self.message.value = _para(f"{html.escape(done)}; saved as version {saved.version}")
         return True
+
+
+def _task_of(flow: model.Flow, task_id: Any) -> model.Task | None:
+    """The flow's task `task_id` (as the graph reports it: maybe not a string); None: none, or none picked."""
+    if task_id is None:
+        return None
+    return next((t for t in flow.tasks if t.id == str(task_id)), None)
 
 
 def _hint(flow: model.Flow, task: model.Task | None, picked: dict[str, Any] | None, linking: bool,

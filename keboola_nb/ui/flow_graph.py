@@ -33,6 +33,7 @@ STATUS_COLOURS = {"waiting": "#dfe3e8", "running": "#f5c518", "success": "#2e9e4
                   "skipped": "#f4f5f7"}
 _DARK_TEXT_STATUSES = ("waiting", "running", "skipped")
 
+
 def _style() -> list[dict[str, Any]]:
     # One class per selector: the cytoscape.js inside ipycytoscape 1.3.3 (3.21.0) matches nothing with a
     # compound class selector such as `.task.kind-writer`. Later rules win, so statuses come after kinds.
@@ -70,9 +71,6 @@ def _style() -> list[dict[str, Any]]:
             "color": "#2b333d" if status in _DARK_TEXT_STATUSES else "#ffffff"}})
     style.append({"selector": ".status-skipped", "style": {"border-style": "dashed"}})
     return style
-
-
-
 
 
 class FlowGraph(ipycytoscape.CytoscapeWidget):
