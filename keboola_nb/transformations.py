@@ -93,17 +93,21 @@ class Transformations:
         `variables` (default: its own) filled in."""
         config = self._config(config)
         components.get(config.component_id).check(config)
-        return self._verified(config, self.configs.variable_values(config) if variables is None else variables)
+        return self._verified(config, variables)
 
-    def _verified(self, config: "Configuration", values: dict[str, str]) -> "Configuration":
+    def _verified(self, config: "Configuration", values: dict[str, str] | None) -> "Configuration":
         """`config` (checked by its component's rules) checked against storage, where its component can, with
         its variables filled in as a job would fill them."""
-        from .model import variables
-
         verify = getattr(components.get(config.component_id), "verify", None)
         if verify is not None:
-            verify(self.storage, variables.filled(config, values))
+            verify(self.storage, self._filled(config, values))
         return config
+
+    def _filled(self, config: "Configuration", values: dict[str, str] | None = None) -> "Configuration":
+        """`config` with its `{{name}}` placeholders filled from `values` (None: the configuration's own)."""
+        from .model.variables import filled
+
+        return filled(config, self.configs.variable_values(config) if values is None else values)
 
     def sample(self, config: "str | Configuration", rows: int = 100,
                variables: dict[str, str] | None = None) -> dict[str, "pd.DataFrame"]:
@@ -114,28 +118,21 @@ class Transformations:
         sample = getattr(component, "sample", None)
         if sample is None:
             raise KeboolaError(f"the {component.label} cannot run on a sample", fix="run it with %keboola run")
-        from .model import variables as variables_
-
-        values = self.configs.variable_values(config) if variables is None else variables
-        return sample(self.storage, variables_.filled(config, values), rows)
+        return sample(self.storage, self._filled(config, variables), rows)
 
     def lineage(self, config: "str | Configuration") -> dict[str, dict[str, list[str]]]:
         """Column-level lineage of a SQL transformation: output table -> column -> the input columns it comes from
         (named as the code names its inputs)."""
-        from .model.variables import filled
-
         config = self._config(config)
-        return self._sql(config).lineage(self.storage, filled(config, self.configs.variable_values(config)))
+        return self._sql(config).lineage(self.storage, self._filled(config))
 
     def portability(self, config: "str | Configuration") -> "pd.DataFrame":
         """Whether a SQL transformation also transpiles to the other dialects (duckdb, snowflake, bigquery); where
         not, which construct and why."""
         import pandas as pd
 
-        from .model.variables import filled
-
         config = self._config(config)
-        found = self._sql(config).portability(filled(config, self.configs.variable_values(config)))
+        found = self._sql(config).portability(self._filled(config))
         return pd.DataFrame([{"target": p.target, "portable": p.ok, "problems": "; ".join(p.problems)}
                              for p in found], columns=["target", "portable", "problems"])
 

@@ -28,12 +28,16 @@ def columns_of(con: "duckdb.DuckDBPyConnection", table_id: str, catalog: str | N
     (Read through the relation API: a query of DuckDB's catalog views costs ~1 ms a table, this a few µs.)"""
     import duckdb
 
-    tid = TableId.parse(table_id)
     try:
-        relation = con.table(f"{q(catalog)}.{qualified(tid)}" if catalog else qualified(tid))
+        relation = con.table(_reference(TableId.parse(table_id), catalog))
     except duckdb.CatalogException:
         return {}
     return {c: str(t) for c, t in zip(relation.columns, relation.types) if c != TIMESTAMP_COLUMN}
+
+
+def _reference(tid: TableId, catalog: str | None) -> str:
+    """The storage table as SQL, qualified by `catalog` when storage is attached under that name."""
+    return f"{q(catalog)}.{qualified(tid)}" if catalog else qualified(tid)
 
 
 def input_select(con: "duckdb.DuckDBPyConnection", table: "TransformationInput", last_read: str | None,
@@ -52,7 +56,7 @@ def input_select(con: "duckdb.DuckDBPyConnection", table: "TransformationInput",
     if missing:
         raise KeboolaError(f"{where}: input {tid} has no column(s) {', '.join(missing)}",
                            fix=f"its columns are: {', '.join(types)}")
-    source = f"{q(catalog)}.{qualified(tid)}" if catalog else qualified(tid)
+    source = _reference(tid, catalog)
     filters = []
     if table.where_column:
         if table.where_column not in types:

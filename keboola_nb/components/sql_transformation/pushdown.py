@@ -25,7 +25,7 @@ from ...engine.mapping import load_output
 from ...engine.runner import error_line
 from ...errors import KeboolaError
 from ...storage.storage import storage_columns, text_in
-from .run import Script, prepare
+from .run import no_outputs, prepare, statement_failed, step_of
 
 if TYPE_CHECKING:
     import duckdb
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from ...engine.runner import Run
     from ...model.configuration import Configuration
     from ...model.transformation import TransformationInput
-    from ...sql.statements import Statement
     from ..transformation import Checked
 
 # Storage types whose values read the same as text here and in the warehouses (a where filter compares text).
@@ -62,11 +61,15 @@ class Warehouse:
     """Where a transformation is pushed down: one connection (the extractors' node) and its inputs there."""
 
     kind: str  # the connection kind, which is also the dialect (snowflake, bigquery)
-    label: str  # Snowflake, BigQuery
     name: str  # the extractor configuration the connection is taken from (named in messages)
     node: dict[str, Any]
     target: str
     sources: list[Source]
+
+    @property
+    def label(self) -> str:
+        """Snowflake, BigQuery."""
+        return _SIDES[self.kind].label
 
 
 # deciding ----------------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def _plan(run: "Run", checked: "Checked", dialect: str, side: "_Side") -> Wareho
         if node != first_node:
             raise _Local(f"its inputs come from different {side.label} connections ({first_name!r} and "
                          f"{config_name!r} for {source.table.source})")
-    return Warehouse(dialect, side.label, first_name, first_node, side.target(first_node), [s for _, _, s in found])
+    return Warehouse(dialect, first_name, first_node, side.target(first_node), [s for _, _, s in found])
 
 
 def _reproducible(table: "TransformationInput", types: dict[str, str], label: str) -> None:
@@ -149,7 +152,9 @@ def run_there(run: "Run", name: str, checked: "Checked", warehouse: Warehouse) -
     storage in one transaction, and drop the scratch schema whatever happened."""
     side = _SIDES[warehouse.kind]
     run.where = "checking the SQL"
-    script, statements, schema = _check(run, name, checked, warehouse.kind)
+    with run.storage.connect() as con:  # checked exactly as the local run checks it: against storage's columns
+        prepared = prepare(con, name, checked, warehouse.kind, {})
+    statements = prepared.statements
     label = warehouse.label
     scratch = side.scratch(warehouse, run.job.id)
     try:
@@ -158,24 +163,20 @@ def run_there(run: "Run", name: str, checked: "Checked", warehouse: Warehouse) -
         for source in warehouse.sources:
             view = source.table.destination  # the name the code reads it by, as Keboola's workspaces name it
             run.where = f"mapping {source.table.source} as {view} in {label}"
-            scratch.view(view, _view_select(scratch, source, list(schema[view]), label))
+            scratch.view(view, _view_select(scratch, source, list(prepared.schema[view]), label))
         for index, statement in enumerate(statements, 1):
-            at = script.where(statement.line)
-            step = f"{at}: {statement.kind.replace('_', ' ')}"
+            at, step = step_of(prepared.script, statement)
             run.where = f"running {step} in {label}"
             run.progress.step(index, len(statements), step)
             try:
                 scratch.execute(statement.text)
             except _Failed as e:
-                raise KeboolaError(f"the statement at {at} failed in {label}: {e}",
-                                   fix="correct the SQL at that line (the check before the run cannot catch every "
-                                       "error in types and values)") from None
+                raise statement_failed(at, str(e), f" in {label}") from None
         run.note(f"{len(statements)} statement(s) ran in {label}")
         made = scratch.tables()
         missing = [o.source for o in checked.mapping.outputs if o.source.lower() not in made]
         if missing:
-            raise KeboolaError(f"the code made no table {', '.join(repr(m) for m in missing)}",
-                               fix="create each output table in the code, e.g. CREATE TABLE name AS SELECT ...")
+            raise no_outputs(missing)
         with run.storage.transaction() as loader:
             for output in checked.mapping.outputs:
                 run.where = f"loading {output.source} from {label} into {output.destination}"
@@ -187,14 +188,6 @@ def run_there(run: "Run", name: str, checked: "Checked", warehouse: Warehouse) -
             run.note(f"the scratch schema {scratch.name} could not be dropped in {label} ({_first_line(e)}); "
                      "drop it by hand")
         scratch.close()
-
-
-def _check(run: "Run", name: str, checked: "Checked",
-           dialect: str) -> tuple[Script, list["Statement"], dict[str, dict[str, str]]]:
-    """The statements, checked exactly as the local run checks them: against the inputs' columns in storage."""
-    with run.storage.connect() as con:
-        prepared = prepare(con, name, checked, dialect, {})
-    return prepared.script, prepared.statements, prepared.schema
 
 
 def _view_select(scratch: "_Scratch", source: Source, wanted: list[str], label: str) -> str:

@@ -195,8 +195,8 @@ def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
     import duckdb
 
     for index, statement in enumerate(prepared.statements, 1):
-        at = prepared.script.where(statement.line)
-        on_statement(index, len(prepared.statements), f"{at}: {statement.kind.replace('_', ' ')}")
+        at, step = step_of(prepared.script, statement)
+        on_statement(index, len(prepared.statements), step)
         try:
             con.execute(statement.duckdb)
         except duckdb.Error as e:
@@ -208,12 +208,28 @@ def _execute(con: "duckdb.DuckDBPyConnection", prepared: Prepared,
                 raise KeboolaError(f"the check at {at} failed: {first[len(_RAISED):]}",
                                    fix="the data shows what this check looks for; look at the data (or change the "
                                        "check's condition)") from None
-            raise KeboolaError(f"the statement at {at} failed: {first}",
-                               fix="correct the SQL at that line (the check before the run cannot catch every "
-                                   "error in types and values)") from None
+            raise statement_failed(at, first) from None
 
 
 _RAISED = "Invalid Input Error: "  # how DuckDB reports the message of SQL's error()
+
+
+def step_of(script: Script, statement: "Statement") -> tuple[str, str]:
+    """Where a statement is ("line 3" or "block B, code C, line 3") and its progress step ("line 3: create table")."""
+    at = script.where(statement.line)
+    return at, f"{at}: {statement.kind.replace('_', ' ')}"
+
+
+def statement_failed(at: str, message: str, place: str = "") -> KeboolaError:
+    """A statement the database refused (`place`: " in Snowflake" when it ran elsewhere)."""
+    return KeboolaError(f"the statement at {at} failed{place}: {message}",
+                        fix="correct the SQL at that line (the check before the run cannot catch every error in types "
+                            "and values)")
+
+
+def no_outputs(missing: list[str]) -> KeboolaError:
+    return KeboolaError(f"the code made no table {', '.join(repr(m) for m in missing)}",
+                        fix="create each output table in the code, e.g. CREATE TABLE name AS SELECT ...")
 
 
 def made(source: str) -> str:
@@ -247,5 +263,4 @@ def _require_outputs(con: "duckdb.DuckDBPyConnection", sources: list[str]) -> No
         if temporary:
             raise KeboolaError(f"the output table {', '.join(repr(t) for t in temporary)} is TEMPORARY",
                                fix="create output tables without TEMPORARY (temporary tables suit intermediate steps)")
-        raise KeboolaError(f"the code made no table {', '.join(repr(m) for m in missing)}",
-                           fix="create each output table in the code, e.g. CREATE TABLE name AS SELECT ...")
+        raise no_outputs(missing)
