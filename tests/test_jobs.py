@@ -85,3 +85,13 @@ def test_connections_of_ended_threads_are_closed(tmp_path):
         worker.join()
     jobs.recent()
     assert len(jobs._db._opened) == 1  # this thread's; the workers' were closed
+
+
+def test_last_is_the_newest_job_run_on_its_own(tmp_path):
+    jobs = JobStore(tmp_path / "jobs.sqlite")
+    assert jobs.last("flow") is None
+    first = jobs.start("keboola.flow", "flow", "daily")
+    alone = jobs.start("c", "task", "big")
+    jobs.start("c", "task", "big", parent_id=first.id)  # a task of the flow: not its own run
+    second = jobs.start("keboola.flow", "flow", "daily")
+    assert jobs.last("flow").id == second.id and jobs.last("task").id == alone.id

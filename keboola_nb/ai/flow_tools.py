@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..components.flow.conditions import describe
 from ..errors import KeboolaError
 from .context import Draft, Proposal, ToolContext
 from .toolbox import tool
 from .tools import ACTOR, PREVIEW_ROWS, check_new, confirmed
 
 if TYPE_CHECKING:
-    from ..components.flow.conditions import Condition
     from ..components.flow.model import Flow, Task
     from ..engine.jobs import Job
     from ..model.configuration import Configuration
@@ -31,7 +31,6 @@ NEXT_RUNS = 3
 LOG_LINES = 15  # last lines of a job's log the model sees
 CODE_CONTEXT = 3  # lines either side of the line an error names
 BIG_TABLE_ROWS = 1_000_000  # a transformation input this large is worth filtering
-RECENT_JOBS = 500  # jobs searched for a flow's last run
 _UPDATED = re.compile(r"^(updated|modified|changed|last_modified|last_updated|last_changed)(_at|_on|_time|_ts|_date)?$"
                       r"|_(updated|modified|changed)_at$", re.IGNORECASE)
 _AT_LINE = re.compile(r"(?:block (?P<block>'[^']*'|\"[^\"]*\"), code (?P<code>'[^']*'|\"[^\"]*\"), )?"
@@ -111,7 +110,7 @@ def create_flow(
     for phase in flow.phases:
         for transition in phase.next:
             if transition.condition is not None:
-                overview.append((f"After {phase.name or phase.id}", f"if {_words(transition.condition)}: "
+                overview.append((f"After {phase.name or phase.id}", f"if {describe(transition.condition)}: "
                                                                      f"{transition.goto or 'end'}"))
     for task in flow.tasks:
         if task.notification is not None:
@@ -245,7 +244,7 @@ def explain_flow(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> d
     """A flow's phases in run order, transitions with their conditions, each task's kind and what it reads and
     writes, its schedules, and the last run's status per task."""
     config, flow = ctx.project.flows.get(name)
-    last = _last_run(ctx, config)
+    last = ctx.project.jobs.last(config.id)
     statuses = _task_statuses(ctx, flow, last) if last is not None else {}
     phases = []
     for phase_id in _run_order(flow):
@@ -253,7 +252,7 @@ def explain_flow(ctx: ToolContext, name: Annotated[str, "flow name or id"]) -> d
         entry: dict[str, Any] = {"phase": phase.name or phase.id, "tasks": [_task(ctx, t, statuses)
                                                                              for t in flow.tasks_of(phase_id)]}
         if phase.next:
-            entry["then"] = [f"if {_words(t.condition)}: {t.goto or 'end'}" if t.condition is not None
+            entry["then"] = [f"if {describe(t.condition)}: {t.goto or 'end'}" if t.condition is not None
                              else f"otherwise: {t.goto or 'end'}" for t in phase.next]
         else:
             entry["then"] = ["end"]
@@ -378,11 +377,6 @@ def _task(ctx: ToolContext, task: "Task", statuses: dict[str, str]) -> dict[str,
     return entry
 
 
-def _last_run(ctx: ToolContext, config: "Configuration") -> "Job | None":
-    return next((j for j in ctx.project.jobs.recent(RECENT_JOBS) if j.config_id == config.id and j.parent_id is None),
-                None)
-
-
 def _task_statuses(ctx: ToolContext, flow: "Flow", job: "Job") -> dict[str, str]:
     """Each task's part in the flow's job: its child job's status, a notification's log line, or not run."""
     children: dict[str, list["Job"]] = {}
@@ -400,55 +394,6 @@ def _task_statuses(ctx: ToolContext, flow: "Flow", job: "Job") -> dict[str, str]
         else:
             statuses[task.id] = "did not run"
     return statuses
-
-
-def _words(condition: "Condition") -> str:
-    """A transition's condition in words: 'phase check failed', 'task x job.durationSeconds > 600', ..."""
-    from ..components.flow import conditions as c
-
-    def term(node: Any) -> str:
-        if isinstance(node, c.Const):
-            return json.dumps(node.value) if not isinstance(node.value, str) else node.value
-        if isinstance(node, c.PhaseRef):
-            return f"phase {node.phase}" + ("" if node.value == "status" else f" {node.value}")
-        if isinstance(node, c.TaskRef):
-            return ("each task" if node.task == c.EVERY_TASK else f"task {node.task}") + (
-                "" if node.value == "status" else f" {node.value}")
-        if isinstance(node, c.VariableRef):
-            return f"variable {node.value}"
-        if isinstance(node, c.Function):
-            return f"{node.function}({', '.join(term(o) for o in node.operands)})"
-        if isinstance(node, c.Array):
-            return "[" + ", ".join(term(o) for o in node.operands) + "]"
-        if isinstance(node, c.Malformed):
-            return f"(malformed: {node.problem})"
-        return said(node)
-
-    def said(op: Any) -> str:
-        ops = op.operands
-        equals = [o for o in ops if isinstance(o, c.Operator) and o.operator == "EQUALS" and len(o.operands) == 2]
-        if op.operator == "OR" and ops and len(equals) == len(ops) \
-                and len({json.dumps(c.to_json(o.operands[0])) for o in equals}) == 1:
-            values = [term(o.operands[1]) for o in equals]
-            subject = term(equals[0].operands[0])
-            return f"{subject} failed" if set(values) == set(c.FAILED) else f"{subject} is {' or '.join(values)}"
-        if op.operator in c.LOGICAL:
-            return f" {op.operator.lower()} ".join(f"({term(o)})" if isinstance(o, c.Operator)
-                                                   and o.operator in c.LOGICAL else term(o) for o in ops)
-        binary = {"EQUALS": "is", "NOT_EQUALS": "is not", "GREATER_THAN": ">", "LESS_THAN": "<",
-                  "INCLUDES": "includes", "CONTAINS": "contains"}
-        if op.operator in binary and len(ops) == 2:
-            return f"{term(ops[0])} {binary[op.operator]} {term(ops[1])}"
-        if op.operator in c.IN_PHASE:
-            every = "every" if op.operator.startswith("ALL") else "any"
-            return f"{every} task of phase {op.phase}: " + " and ".join(term(o) for o in ops)
-        if op.operator == "ANY_TASKS_IN_ANY_PHASE":
-            return "any task of any phase: " + " and ".join(term(o) for o in ops)
-        if op.operator == "CONTINUE_ON_FAILURE":
-            return f"phase {op.phase} failed only in {', '.join(op.tasks or []) or 'allowed tasks'}"
-        return f"{op.operator}({', '.join(term(o) for o in ops)})"
-
-    return term(condition)
 
 
 # suggestions --------------------------------------------------------------------------------------------

@@ -161,6 +161,12 @@ class JobStore:
         rows = self._connection().execute(f"{_SELECT} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return self._checked([_job(r) for r in rows])
 
+    def last(self, config_id: str) -> Job | None:
+        """The configuration's newest job run on its own (not as a task of a flow); None: never run so."""
+        row = self._connection().execute(
+            f"{_SELECT} WHERE config_id = ? AND parent_id IS NULL ORDER BY id DESC LIMIT 1", (config_id,)).fetchone()
+        return self._checked([_job(row)])[0] if row is not None else None
+
     def children(self, job_id: int) -> list[Job]:
         """The jobs run as tasks of a flow's job, in the order they started."""
         rows = self._connection().execute(f"{_SELECT} WHERE parent_id = ? ORDER BY id", (job_id,)).fetchall()

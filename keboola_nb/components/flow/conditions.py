@@ -10,6 +10,7 @@ so that `checks.check` can list it with the flow's other problems; evaluating it
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal, Union
@@ -393,3 +394,50 @@ def php_date(fmt: str, moment: datetime) -> str:
         else:
             out.append(_PHP[ch](moment) if ch in _PHP else ch)
     return "".join(out)
+
+
+def describe(condition: Condition) -> str:
+    """A transition's condition in words: 'phase check failed', 'task x job.durationSeconds > 600', ..."""
+    def term(node: Any) -> str:
+        if isinstance(node, Const):
+            return json.dumps(node.value) if not isinstance(node.value, str) else node.value
+        if isinstance(node, PhaseRef):
+            return f"phase {node.phase}" + ("" if node.value == "status" else f" {node.value}")
+        if isinstance(node, TaskRef):
+            return ("each task" if node.task == EVERY_TASK else f"task {node.task}") + (
+                "" if node.value == "status" else f" {node.value}")
+        if isinstance(node, VariableRef):
+            return f"variable {node.value}"
+        if isinstance(node, Function):
+            return f"{node.function}({', '.join(term(o) for o in node.operands)})"
+        if isinstance(node, Array):
+            return "[" + ", ".join(term(o) for o in node.operands) + "]"
+        if isinstance(node, Malformed):
+            return f"(malformed: {node.problem})"
+        return said(node)
+
+    def said(op: Any) -> str:
+        ops = op.operands
+        equals = [o for o in ops if isinstance(o, Operator) and o.operator == "EQUALS" and len(o.operands) == 2]
+        if op.operator == "OR" and ops and len(equals) == len(ops) \
+                and len({json.dumps(to_json(o.operands[0])) for o in equals}) == 1:
+            values = [term(o.operands[1]) for o in equals]
+            subject = term(equals[0].operands[0])
+            return f"{subject} failed" if set(values) == set(FAILED) else f"{subject} is {' or '.join(values)}"
+        if op.operator in LOGICAL:
+            return f" {op.operator.lower()} ".join(f"({term(o)})" if isinstance(o, Operator)
+                                                   and o.operator in LOGICAL else term(o) for o in ops)
+        binary = {"EQUALS": "is", "NOT_EQUALS": "is not", "GREATER_THAN": ">", "LESS_THAN": "<",
+                  "INCLUDES": "includes", "CONTAINS": "contains"}
+        if op.operator in binary and len(ops) == 2:
+            return f"{term(ops[0])} {binary[op.operator]} {term(ops[1])}"
+        if op.operator in IN_PHASE:
+            every = "every" if op.operator.startswith("ALL") else "any"
+            return f"{every} task of phase {op.phase}: " + " and ".join(term(o) for o in ops)
+        if op.operator == "ANY_TASKS_IN_ANY_PHASE":
+            return "any task of any phase: " + " and ".join(term(o) for o in ops)
+        if op.operator == "CONTINUE_ON_FAILURE":
+            return f"phase {op.phase} failed only in {', '.join(op.tasks or []) or 'allowed tasks'}"
+        return f"{op.operator}({', '.join(term(o) for o in ops)})"
+
+    return term(condition)
