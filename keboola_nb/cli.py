@@ -151,8 +151,7 @@ def _print_schedules(project: Any, name: str) -> None:
     command = " ".join(shlex.quote(part) for part in (*_executable(), "run", config.name, "--project",
                                                         str(Path(project.root).resolve())))
     for schedule in schedules:
-        runs = ", ".join(schedule.next_runs_text(3))
-        print(f"# {config.name}: {schedule.describe()}; next runs {runs}")
+        print(f"# {config.name}: {schedule.summary(joined='; next runs ')}")
         print(schedule.crontab_line(command))
 
 

@@ -15,7 +15,7 @@ from . import components
 from .errors import KeboolaError
 
 if TYPE_CHECKING:
-    from .components.flow.model import Flow
+    from .components.flow.model import Flow, Task
     from .model.configuration import Configuration
     from .model.schedule import Schedule
     from .store.configs import ConfigStore
@@ -196,16 +196,25 @@ class Flows:
         """`drawing` of a flow configuration, saved or only built."""
         component = self._flow_component(config)
         flow = component.flow_of(config)
-        kinds = {}
-        for task in flow.tasks:
-            if task.kind != "job" or task.job is None:
-                kinds[task.id] = task.kind
-                continue
-            try:
-                kinds[task.id] = components.get(task.job.component_id).type
-            except KeboolaError:
-                kinds[task.id] = "other"
-        return component.configuration_json(flow), kinds
+        return component.configuration_json(flow), {task.id: self.kind_of(task) for task in flow.tasks}
+
+    def kind_of(self, task: "Task") -> str:
+        """What a task runs: extractor, transformation, writer, flow (a nested one), other; or notification,
+        variable."""
+        if task.job is None:
+            return task.kind
+        try:
+            component = components.get(task.job.component_id)
+        except KeboolaError:
+            return "other"
+        return "flow" if self.is_flow(component.id) else component.type
+
+    def config_of(self, task: "Task") -> "Configuration | None":
+        """The project's configuration a task runs (None: not a job, or not in this project)."""
+        if task.job is None or not task.job.config_id:
+            return None
+        found = self.configs.find(task.job.config_id)
+        return found if found is not None and found.component_id == task.job.component_id else None
 
     def _resolve(self, name: str) -> tuple[str, str]:
         config = self.configs.get(name)

@@ -392,8 +392,7 @@ class KeboolaMagics(Magics):
             config = project.flows.create(args.name, cell, replace=args.replace)
             print(f"saved {config.component_id} {config.name!r} (id {config.id}, version {config.version})")
             for schedule in project.flows.schedules(config.name):
-                runs = ", ".join(schedule.next_runs_text(3))
-                print(f"schedule: {schedule.describe()}; next: {runs}")
+                print(f"schedule: {schedule.summary()}")
         from .ui.flow_editor import FlowEditor
 
         return FlowEditor(project.flows, args.name)

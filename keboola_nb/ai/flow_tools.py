@@ -105,7 +105,7 @@ def create_flow(
     overview.append(("Component", config.component_id))
     for i, phase_id in enumerate(_run_order(flow), 1):
         phase = flow.phase(phase_id)
-        tasks = ", ".join(f"{t.name} ({_kind(ctx, t)})" for t in flow.tasks_of(phase_id))
+        tasks = ", ".join(f"{t.name} ({ctx.project.flows.kind_of(t)})" for t in flow.tasks_of(phase_id))
         overview.append((f"Phase {i}: {phase.name or phase.id}", tasks or "no tasks"))
     for phase in flow.phases:
         for transition in phase.next:
@@ -117,8 +117,7 @@ def create_flow(
             to = ", ".join(f"{r.channel} to {r.address}" for r in task.notification.recipients)
             overview.append(("Notification", f"{task.notification.title}: {to}"))
     if planned is not None:
-        runs = ", ".join(planned.next_runs_text(NEXT_RUNS))
-        overview.append(("Schedule", f"{planned.describe()}; next: {runs}"))
+        overview.append(("Schedule", planned.summary(NEXT_RUNS)))
     data = config.to_json()
     if drafts or checks:
         data = {"configurations": [c.to_json() for c in [*(d.config for d in drafts), *checks]], "flow": data}
@@ -282,7 +281,7 @@ def suggest_flow_improvements(ctx: ToolContext, name: Annotated[str, "flow name 
     io: dict[str, tuple[set[str], set[str]] | None] = {}
     seen: set[str] = set()
     for task in flow.tasks:
-        config = _config_of(ctx, task)
+        config = ctx.project.flows.config_of(task)
         if config is None:
             continue
         io[task.id] = _reads_writes(config)
@@ -333,28 +332,10 @@ def _run_order(flow: "Flow") -> list[str]:
     return ordered + [p for p in flow.phase_ids if p not in ordered]
 
 
-def _config_of(ctx: ToolContext, task: "Task") -> "Configuration | None":
-    if task.job is None or task.job.config_id is None:
-        return None
-    return ctx.project.configs.find(task.job.config_id)
-
-
-def _kind(ctx: ToolContext, task: "Task") -> str:
-    from .. import components
-
-    if task.job is None:
-        return task.kind
-    try:
-        component = components.get(task.job.component_id)
-    except KeboolaError:
-        return "other"
-    return "flow" if ctx.project.flows.is_flow(component.id) else component.type
-
-
 def _task(ctx: ToolContext, task: "Task", statuses: dict[str, str]) -> dict[str, Any]:
     from ..builder import routes
 
-    entry: dict[str, Any] = {"task": task.name, "kind": _kind(ctx, task)}
+    entry: dict[str, Any] = {"task": task.name, "kind": ctx.project.flows.kind_of(task)}
     if not task.enabled:
         entry["enabled"] = False
     if task.notification is not None:
@@ -362,7 +343,7 @@ def _task(ctx: ToolContext, task: "Task", statuses: dict[str, str]) -> dict[str,
     elif task.variable is not None:
         entry["sets"] = f"variable {task.variable.name}"
     elif task.job is not None:
-        config = _config_of(ctx, task)
+        config = ctx.project.flows.config_of(task)
         if config is None:
             entry["config"] = f"{task.job.component_id}/{task.job.config_id} (not in this project)"
         else:

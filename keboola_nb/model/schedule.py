@@ -96,6 +96,10 @@ class Schedule:
         """The next `n` runs as the faces show them: local time with its zone (2024-03-31 06:00 CEST)."""
         return [t.strftime("%Y-%m-%d %H:%M %Z") for t in self.next_runs(n)]
 
+    def summary(self, n: int = 3, joined: str = "; next: ") -> str:
+        """In words, then its next `n` runs: "every day at 01:00 UTC; next: 2024-03-31 01:00 UTC, ..."."""
+        return f"{self.describe()}{joined}{', '.join(self.next_runs_text(n))}"
+
     def describe(self) -> str:
         """The times in words, for a person checking what they set; uncommon shapes stay as the cron."""
         words = _describe(self.cron.split(), self.timezone) if isinstance(self.cron, str) else None

@@ -158,21 +158,15 @@ class FlowEditor(widgets.VBox):
         self.hint.value = _para(_hint(flow, task, picked, self.graph.link_mode, self.graph.link_source))
 
     def _json(self, task: model.Task) -> Any:
-        config = self._configuration(task)
+        config = self.flows.config_of(task)
         if config is not None:
             return config.to_json()
-        return model._task_json(task)
-
-    def _configuration(self, task: model.Task) -> Any:
-        if task.job is None or not task.job.config_id:
-            return None
-        found = self.flows.configs.find(task.job.config_id)
-        return found if found is not None and found.component_id == task.job.component_id else None
+        return model.task_json(task)
 
     def _card(self, task: model.Task) -> str:
         lines = [f"<b>{html.escape(task.name)}</b>" + ("" if task.enabled else " <i>(disabled)</i>")]
         if task.job is not None:
-            config = self._configuration(task)
+            config = self.flows.config_of(task)
             lines.append(f"component: {html.escape(_label(task.job.component_id))}")
             if config is None:
                 lines.append(f"configuration {html.escape(str(task.job.config_id))} is not in this project")

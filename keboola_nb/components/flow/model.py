@@ -241,7 +241,7 @@ def _variable(body: dict[str, Any], where: str) -> VariableTask:
 def to_flow_json(flow: Flow) -> dict[str, Any]:
     """Keboola's `keboola.flow` configuration of `flow`."""
     return written(flow, {"phases": [_phase_json(p) for p in flow.phases],
-                          "tasks": [_task_json(t) for t in flow.tasks]})
+                          "tasks": [task_json(t) for t in flow.tasks]})
 
 
 def _phase_json(phase: Phase) -> dict[str, Any]:
@@ -284,7 +284,7 @@ def _retry_json(retry: Retry) -> dict[str, Any]:
     return written(retry, known)
 
 
-def _task_json(task: Task) -> dict[str, Any]:
+def task_json(task: Task) -> dict[str, Any]:
     if task.kind == "job" and task.job is not None:
         job = task.job
         body: dict[str, Any] = {"type": "job", "componentId": job.component_id}
@@ -393,7 +393,7 @@ def to_orchestrator_json(flow: Flow) -> dict[str, Any]:
         if task.job is None:
             raise KeboolaError(f"task {task.id!r} is a {task.kind} task; legacy flows run jobs only",
                                fix="keep notifications and variables in a keboola.flow")
-        body = _task_json(task)["task"]
+        body = task_json(task)["task"]
         body.pop("type", None)
         known = {"id": legacy_id(task.id), "name": task.name, "phase": legacy_id(task.phase), "task": body,
                  "continueOnFailure": bool(task.job.continue_on_failure), "enabled": task.enabled}
