@@ -25,7 +25,6 @@ The SDK (`mcp`) is imported only here, and this module only by the `mcp` command
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import threading
@@ -53,6 +52,7 @@ from .ai.secret_guard import guard_arguments
 from .ai.toolbox import MAX_RESULT_CHARS, Toolbox
 from .ai.tools import rows_of
 from .errors import KeboolaError
+from .model.validation import env_seconds
 from .store.secrets import redact, redact_all
 
 if TYPE_CHECKING:
@@ -143,17 +143,7 @@ class Proposals:
 
 def ask_timeout_seconds() -> float:
     """How long a client's dialog waits: KEBOOLA_NB_MCP_ASK_TIMEOUT seconds when set, else 10 minutes."""
-    raw = os.environ.get(ASK_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return ASK_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise KeboolaError(f"the environment variable {ASK_TIMEOUT_ENV}={raw!r} is not a number of seconds",
-                           fix=f"set it to a positive number, e.g. {ASK_TIMEOUT_ENV}=600, or unset it (10 minutes)")
-    return value
+    return env_seconds(ASK_TIMEOUT_ENV, ASK_TIMEOUT_S, "10 minutes")
 
 
 def card(proposal: Proposal) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Turn pydantic's validation report into one message a person can act on."""
+"""Checking what a person wrote (configurations, cells, environment variables): one message they can act on."""
 
 from __future__ import annotations
 
@@ -93,3 +93,21 @@ def single_input(configuration: dict[str, Any], where: str, fix: str = "one row 
     if len(tables) != 1:
         raise KeboolaError(f"{where}: storage.input.tables must hold exactly one table", fix=fix)
     return tables[0]
+
+
+def env_seconds(name: str, default: float, default_said: str) -> float:
+    """A time limit from environment variable `name` (seconds), else `default` (`default_said` in words)."""
+    import os
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise KeboolaError(f"the environment variable {name}={raw!r} is not a number of seconds",
+                           fix=f"set it to a positive number, e.g. {name}=600, or unset it ({default_said})")
+    return value
+

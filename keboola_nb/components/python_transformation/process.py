@@ -45,17 +45,9 @@ class Outcome:
 
 def timeout_seconds() -> float:
     """The time limit: KEBOOLA_NB_PYTHON_TIMEOUT seconds when set, else an hour."""
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise KeboolaError(f"the environment variable {TIMEOUT_ENV}={raw!r} is not a number of seconds",
-                           fix=f"set it to a positive number, e.g. {TIMEOUT_ENV}=600, or unset it (an hour)")
-    return value
+    from ...model.validation import env_seconds
+
+    return env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, "an hour")
 
 
 def execute(run: "Run", script: Path, data_dir: Path, env: dict[str, str], timeout: float) -> Outcome:
